@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Tenace XDP data plane: L4 load balancing with L2 direct server return.
+ *
+ * Verdict contract (every path follows it):
+ *   not for us (not IP, not a VIP)         -> XDP_PASS, counted
+ *   ours but malformed / filtered / no server -> XDP_DROP, counted by reason
+ *   forwarded                              -> XDP_TX or bpf_redirect_map
+ *   impossible state (a map that must exist is missing) -> XDP_ABORTED
+ *
+ * A packet reaches everything it needs about its farm (Maglev table, servers
+ * with MACs, states, interfaces, generation) through one slot of the outer
+ * farm map, which user space replaces in one update: a packet sees the old
+ * farm or the new farm, never a mixture.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "parse.h"
+
+/* Settings, fixed at load time through the skeleton's .rodata. */
+const volatile __u32 cfg_table_size = TN_TABLE_SIZE_DEFAULT;
+const volatile __u32 cfg_hash_seed = 0;
+const volatile __u64 cfg_tcp_timeout_ns = TN_TCP_TIMEOUT_DEFAULT * 1000000000ULL;
+const volatile __u64 cfg_udp_timeout_ns = TN_UDP_TIMEOUT_DEFAULT * 1000000000ULL;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TN_MAX_VIPS);
+	__type(key, struct tn_vip_key);
+	__type(value, struct tn_vip);
+} vips SEC(".maps");
+
+struct farm_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tn_farm)); /* user space shrinks it to the table size */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, TN_MAX_FARMS);
+	__uint(key_size, sizeof(__u32));
+	__array(values, struct farm_inner);
+} farms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TN_CT_SIZE_DEFAULT);
+	__type(key, struct tn_ct_key);
+	__type(value, struct tn_ct_value);
+} conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TN_MAX_FILTERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tn_filter_key);
+	__type(value, __u32);
+} filter_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TN_MAX_FILTERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tn_filter_key);
+	__type(value, __u32);
+} filter_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, TN_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TN_R__COUNT);
+	__type(key, __u32);
+	__type(value, struct tn_counter);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TN_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct tn_counter);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TN_MAX_FARMS * TN_MAX_SERVERS);
+	__type(key, __u32);
+	__type(value, struct tn_counter);
+} server_stats SEC(".maps");
+
+static __always_inline void count(void *map, __u32 idx, __u64 bytes)
+{
+	struct tn_counter *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline int verdict(__u32 reason, __u64 bytes, int action)
+{
+	count(&stats, reason, bytes);
+	return action;
+}
+
+/* Source filters, looked up only when the frontend has them. */
+static __always_inline int source_refused(const struct tn_vip *vip, const struct tn_pkt *p)
+{
+	struct tn_filter_key k = {};
+
+	if (!(vip->flags & (TN_VIP_F_ALLOW_LIST | TN_VIP_F_DENY_LIST)))
+		return 0;
+	k.vip_index = bpf_htonl(vip->vip_index);
+	if (p->family == TN_FAMILY_V4) {
+		k.prefixlen = 32 + 128;
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		__builtin_memcpy(&k.addr[12], p->src, 4);
+	} else {
+		k.prefixlen = 32 + 128;
+		__builtin_memcpy(k.addr, p->src, 16);
+	}
+	if ((vip->flags & TN_VIP_F_DENY_LIST) && bpf_map_lookup_elem(&filter_deny, &k))
+		return 1;
+	if ((vip->flags & TN_VIP_F_ALLOW_LIST) && !bpf_map_lookup_elem(&filter_allow, &k))
+		return 1;
+	return 0;
+}
+
+static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
+{
+	struct tn_vip_key k = {};
+	struct tn_vip *vip;
+
+	__builtin_memcpy(k.addr, p->dst, 16);
+	k.proto = p->proto;
+	k.family = p->family;
+	if (p->fragment) {
+		/* fragments (even the first) follow the address entry so that
+		 * every fragment of a datagram is steered alike */
+		k.kind = TN_VIP_KIND_ADDRESS;
+		return bpf_map_lookup_elem(&vips, &k);
+	}
+	k.port = p->dport;
+	vip = bpf_map_lookup_elem(&vips, &k);
+	if (vip)
+		return vip;
+	k.port = 0;
+	return bpf_map_lookup_elem(&vips, &k);
+}
+
+static __always_inline int is_vip_address(struct tn_pkt *p)
+{
+	struct tn_vip_key k = {};
+
+	__builtin_memcpy(k.addr, p->dst, 16);
+	k.proto = p->proto;
+	k.family = p->family;
+	k.kind = TN_VIP_KIND_ADDRESS;
+	return bpf_map_lookup_elem(&vips, &k) != NULL;
+}
+
+static __always_inline __u64 timeout_ns(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? cfg_tcp_timeout_ns : cfg_udp_timeout_ns;
+}
+
+static __always_inline int server_usable(const struct tn_server *s)
+{
+	return (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP);
+}
+
+SEC("xdp")
+int tenace_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
+	struct tn_pkt p = {};
+	struct tn_ct_key ck = {};
+	struct tn_ct_value *cv, nv = {};
+	struct tn_farm *farm;
+	struct tn_server *srv;
+	struct tn_vip *vip;
+	struct ethhdr *eth;
+	void *inner;
+	__u32 zero = 0, farm_slot, slot, idx, reason;
+	__u64 now;
+	int r;
+
+	r = tn_parse(data, data_end, &p);
+	if (r == TN_PARSE_NOT_IP)
+		return verdict(TN_R_PASS_NOT_IP, bytes, XDP_PASS);
+	if (r == TN_PARSE_TRUNCATED)
+		return verdict(TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
+	if (r == TN_PARSE_OTHER_L4)
+		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+	if (r == TN_PARSE_MALFORMED) {
+		if (is_vip_address(&p))
+			return verdict(TN_R_DROP_MALFORMED, bytes, XDP_DROP);
+		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+	}
+
+	vip = find_vip(&p);
+	if (!vip)
+		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+	if (vip->flags & TN_VIP_F_DISABLED)
+		return verdict(TN_R_DROP_DISABLED, bytes, XDP_DROP);
+	if (!p.icmp_error && source_refused(vip, &p))
+		return verdict(TN_R_DROP_FILTERED, bytes, XDP_DROP);
+
+	farm_slot = vip->farm_slot;
+	inner = bpf_map_lookup_elem(&farms, &farm_slot);
+	if (!inner)
+		return verdict(TN_R_DROP_NO_FARM, bytes, XDP_DROP);
+	farm = bpf_map_lookup_elem(inner, &zero);
+	if (!farm)
+		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+
+	/* the stickiness key: the client's address, or its whole flow */
+	ck.farm_slot = (__u16)farm_slot;
+	ck.family = p.family;
+	__builtin_memcpy(ck.src, p.src, 16);
+	if (farm->hdr.stickiness != TN_STICKY_SOURCE_IP) {
+		__builtin_memcpy(ck.dst, p.dst, 16);
+		ck.proto = p.proto;
+		if (!p.fragment) {
+			ck.sport = p.sport;
+			ck.dport = p.dport;
+		}
+	}
+
+	now = bpf_ktime_get_coarse_ns();
+	reason = TN_R_CT_NEW;
+	cv = bpf_map_lookup_elem(&conntrack, &ck);
+	if (cv) {
+		slot = cv->slot;
+		if (now - cv->last_seen_ns > timeout_ns(p.proto)) {
+			reason = TN_R_CT_EXPIRED;
+		} else if (slot < TN_MAX_SERVERS) {
+			srv = &farm->servers[slot];
+			if (srv->tag == cv->tag && server_usable(srv)) {
+				if (now - cv->last_seen_ns > TN_CT_TOUCH_NS)
+					cv->last_seen_ns = now;
+				count(&stats, TN_R_CT_HIT, bytes);
+				goto forward;
+			}
+			reason = TN_R_CT_RESCHEDULED;
+		}
+	}
+
+	/* a new decision on the current table */
+	if (farm->hdr.nup == 0)
+		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+	if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && !p.icmp_error)
+		idx = tn_reduce(bpf_get_prandom_u32(), cfg_table_size);
+	else
+		idx = tn_reduce(tn_hash_ct_key(&ck, cfg_hash_seed), cfg_table_size);
+	if (idx >= cfg_table_size || idx >= TN_TABLE_SIZE_MAX)
+		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+	slot = farm->table[idx];
+	if (slot >= TN_MAX_SERVERS)
+		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+	srv = &farm->servers[slot];
+	if (!server_usable(srv))
+		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+	if (!p.icmp_error) {
+		nv.last_seen_ns = now;
+		nv.tag = srv->tag;
+		nv.slot = (__u16)slot;
+		bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+	}
+	count(&stats, reason, bytes);
+
+forward:
+	if (p.icmp_error)
+		count(&stats, TN_R_ICMP_STEERED, bytes);
+	else if (p.fragment)
+		count(&stats, TN_R_FRAGMENT, bytes);
+	count(&vip_stats, vip->vip_index, bytes);
+	count(&server_stats, farm_slot * TN_MAX_SERVERS + slot, bytes);
+
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+	__builtin_memcpy(eth->h_dest, srv->mac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, srv->src_mac, ETH_ALEN);
+	if (srv->ifindex == ctx->ingress_ifindex)
+		return verdict(TN_R_TX, bytes, XDP_TX);
+	if (srv->ifindex == 0)
+		return verdict(TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
+	count(&stats, TN_R_REDIRECT, bytes);
+	return bpf_redirect_map(&tx_ports, srv->ifindex, XDP_DROP);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

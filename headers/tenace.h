@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Tenace: the one ABI shared by the XDP program (bpf/) and user space (user/).
+ *
+ * Every struct that crosses the BPF/user boundary is here, with fixed-width
+ * types, explicit padding and a size assertion, so that a layout change breaks
+ * the build instead of production. Nothing here may use kernel-only types.
+ */
+#ifndef TENACE_H
+#define TENACE_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <stddef.h>
+#endif
+
+#ifndef __cplusplus
+#define TN_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define TN_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#endif
+
+/* ---- limits ------------------------------------------------------------ */
+#define TN_MAX_FARMS          128      /* slots of the outer farm map */
+#define TN_MAX_SERVERS        1024     /* servers per farm (slot < this) */
+#define TN_MAX_VIPS           4096     /* (address, port, protocol) entries */
+#define TN_MAX_FILTERS        16384    /* CIDR entries per filter trie */
+#define TN_MAX_IFACES         64       /* interfaces in the redirect devmap */
+#define TN_TABLE_SIZE_DEFAULT 65537    /* Maglev lookup table size (prime) */
+#define TN_TABLE_SIZE_MAX     655373   /* largest supported table (prime) */
+#define TN_CT_SIZE_DEFAULT    1000000  /* conntrack LRU entries */
+#define TN_TCP_TIMEOUT_DEFAULT 300     /* seconds an idle TCP client stays tracked */
+#define TN_UDP_TIMEOUT_DEFAULT 30      /* seconds an idle UDP client stays tracked */
+#define TN_MAX_VLAN_TAGS      2
+#define TN_MAX_IPV6_EXT       6        /* extension headers walked at most */
+#define TN_NO_SERVER          0xffff   /* table entry: no server */
+#define TN_CT_TOUCH_NS        1000000000ULL /* refresh a conntrack timestamp at most once a second */
+
+#define TN_PIN_DIR_DEFAULT    "/sys/fs/bpf/tenace"
+
+/* ---- verdict reasons: one per-CPU counter each (names in user/dataplane.c) */
+enum tn_reason {
+	TN_R_PASS_NOT_IP = 0,    /* not IPv4/IPv6 (ARP, LLDP, ...): passed */
+	TN_R_PASS_NOT_VIP,       /* IP, but not to a VIP address/port/proto: passed */
+	TN_R_PASS_TRUNCATED,     /* too short to tell whether it is ours: passed */
+	TN_R_DROP_MALFORMED,     /* to a VIP but truncated or inconsistent */
+	TN_R_DROP_FILTERED,      /* source refused by deniedSource/allowedSource */
+	TN_R_DROP_NO_SERVER,     /* farm has no server up */
+	TN_R_DROP_DISABLED,      /* frontend disabled */
+	TN_R_DROP_NO_FARM,       /* VIP points to an empty farm slot */
+	TN_R_DROP_NO_ROUTE,      /* server has no interface/redirect target */
+	TN_R_CT_HIT,             /* tracked client kept its server */
+	TN_R_CT_NEW,             /* new client: table lookup + insert */
+	TN_R_CT_RESCHEDULED,     /* tracked client's server left/down: re-hashed */
+	TN_R_CT_EXPIRED,         /* tracked entry idle past its timeout: re-decided */
+	TN_R_FRAGMENT,           /* forwarded fragment (no L4 header needed) */
+	TN_R_ICMP_STEERED,       /* ICMP error about a VIP flow sent to its server */
+	TN_R_TX,                 /* forwarded with XDP_TX */
+	TN_R_REDIRECT,           /* forwarded with bpf_redirect_map */
+	TN_R_ABORTED,            /* impossible state (missing map) */
+	TN_R__COUNT
+};
+
+/* ---- VIPs -------------------------------------------------------------- */
+#define TN_FAMILY_V4 4
+#define TN_FAMILY_V6 6
+
+/* kind of a VIP key: the normal (port, proto) entry, or the per-address entry
+ * used for fragments and for recognising malformed packets to a VIP address. */
+#define TN_VIP_KIND_PORT     0
+#define TN_VIP_KIND_ADDRESS  1
+
+struct tn_vip_key {
+	__u8  addr[16];   /* IPv4 in the first 4 bytes, rest zero */
+	__be16 port;      /* network order; 0 = every port */
+	__u8  proto;      /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  family;     /* TN_FAMILY_V4 / V6 */
+	__u8  kind;       /* TN_VIP_KIND_* */
+	__u8  _pad[3];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_vip_key) == 24, "tn_vip_key layout");
+
+#define TN_VIP_F_ALLOW_LIST  (1u << 0) /* allowedSource set: only its prefixes pass */
+#define TN_VIP_F_DENY_LIST   (1u << 1) /* deniedSource set: its prefixes drop */
+#define TN_VIP_F_DISABLED    (1u << 2) /* frontend disabled: drop */
+
+struct tn_vip {
+	__u32 farm_slot;    /* index into the outer farm map */
+	__u32 vip_index;    /* index into the per-VIP counters and filter tries */
+	__u32 flags;        /* TN_VIP_F_* */
+	__u32 frontend_id;  /* for the operator; unused by the packet path */
+};
+TN_STATIC_ASSERT(sizeof(struct tn_vip) == 16, "tn_vip layout");
+
+/* LPM key of the source filters: prefix over (vip_index, address). IPv4 is
+ * stored IPv4-mapped (::ffff:a.b.c.d) so one trie serves both families. */
+struct tn_filter_key {
+	__u32 prefixlen;    /* 32 (vip_index) + 0..128 address bits */
+	__be32 vip_index;   /* big endian so the prefix bits come first */
+	__u8  addr[16];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_filter_key) == 24, "tn_filter_key layout");
+
+/* ---- farms: one outer slot -> one inner single-entry array -------------- */
+#define TN_BALANCE_SOURCE     0  /* Maglev on the stickiness key */
+#define TN_BALANCE_ROUNDROBIN 1  /* new clients spread over the table, then tracked */
+#define TN_BALANCE_FIRST      2  /* lowest serverId up (table filled by user space) */
+
+#define TN_STICKY_NONE        0  /* key: 5-tuple (fragments: 3-tuple) */
+#define TN_STICKY_SOURCE_IP   1  /* key: source address only */
+
+#define TN_SRV_F_USED   (1u << 0) /* slot holds a server */
+#define TN_SRV_F_UP     (1u << 1) /* health: up (down => tracked clients move) */
+#define TN_SRV_F_BACKUP (1u << 2) /* backup server */
+
+struct tn_server {
+	__u8  mac[6];       /* server's MAC: new destination */
+	__u8  src_mac[6];   /* MAC of the interface the frame leaves by */
+	__u32 ifindex;      /* interface towards the server */
+	__u32 tag;          /* identity (hash of address, port): conntrack checks it */
+	__u32 server_id;    /* operator's serverId */
+	__u16 flags;        /* TN_SRV_F_* */
+	__u16 weight;       /* configured weight, informational */
+	__u32 _pad;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_server) == 32, "tn_server layout");
+
+struct tn_farm_hdr {
+	__u64 generation;   /* bumped at each swap */
+	__u32 farm_id;
+	__u32 table_size;   /* number of valid table entries */
+	__u16 nservers;     /* highest used slot + 1 */
+	__u16 nup;          /* servers in the table; 0 => drop "no server" */
+	__u8  stickiness;   /* TN_STICKY_* */
+	__u8  balance;      /* TN_BALANCE_* */
+	__u8  proto;        /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8  _pad0;
+	__u32 _pad1;
+	__u32 _pad2;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_farm_hdr) == 32, "tn_farm_hdr layout");
+
+/* The inner map value. Its real size is set at load time to
+ * tn_farm_value_size(table_size): the table is as long as the setting says. */
+struct tn_farm {
+	struct tn_farm_hdr hdr;
+	struct tn_server servers[TN_MAX_SERVERS];
+	__u16 table[TN_TABLE_SIZE_MAX]; /* slot per Maglev entry, TN_NO_SERVER if none */
+};
+#define tn_farm_value_size(table_size) \
+	((__u32)(offsetof(struct tn_farm, table) + \
+		 ((((table_size) * 2u) + 7u) & ~7u)))
+
+/* ---- connection tracking --------------------------------------------------
+ * Key: the farm plus the stickiness key (source only, or the 5-tuple). */
+struct tn_ct_key {
+	__u8  src[16];
+	__u8  dst[16];      /* zero for sourceIp stickiness */
+	__be16 sport;       /* zero for sourceIp stickiness and fragments */
+	__be16 dport;
+	__u16 farm_slot;
+	__u8  proto;        /* zero for sourceIp stickiness */
+	__u8  family;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_ct_key) == 40, "tn_ct_key layout");
+
+struct tn_ct_value {
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), touched at most every TN_CT_TOUCH_NS */
+	__u32 tag;          /* server identity when chosen */
+	__u16 slot;         /* server slot when chosen */
+	__u16 _pad;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_ct_value) == 16, "tn_ct_value layout");
+
+/* ---- counters ------------------------------------------------------------ */
+struct tn_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_counter) == 16, "tn_counter layout");
+
+/* Settings the loader records in a pinned map so that later loads and a
+ * restarted controller agree with the running state. */
+struct tn_settings {
+	__u32 table_size;
+	__u32 ct_size;
+	__u32 tcp_timeout_s;
+	__u32 udp_timeout_s;
+	__u32 hash_seed;
+	__u32 version;      /* TN_SETTINGS_VERSION */
+};
+TN_STATIC_ASSERT(sizeof(struct tn_settings) == 24, "tn_settings layout");
+#define TN_SETTINGS_VERSION 1
+
+/* ---- hashing (same code on both sides, so user space can predict) -------- */
+static __attribute__((always_inline)) inline __u32 tn_rol32(__u32 w, unsigned s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+/* murmur3 32-bit finaliser-based mixing of 32-bit words */
+static __attribute__((always_inline)) inline __u32 tn_mix(__u32 h, __u32 k)
+{
+	k *= 0xcc9e2d51u;
+	k = tn_rol32(k, 15);
+	k *= 0x1b873593u;
+	h ^= k;
+	h = tn_rol32(h, 13);
+	return h * 5u + 0xe6546b64u;
+}
+
+static __attribute__((always_inline)) inline __u32 tn_fmix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Hash of a conntrack key: the Maglev lookup uses the same key. */
+static __attribute__((always_inline)) inline __u32 tn_hash_ct_key(const struct tn_ct_key *k, __u32 seed)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = seed;
+	/* farm_slot is excluded: the table is per farm already, and two
+	 * balancers must agree whatever slot their controllers chose. */
+	h = tn_mix(h, w[0]);
+	h = tn_mix(h, w[1]);
+	h = tn_mix(h, w[2]);
+	h = tn_mix(h, w[3]);
+	h = tn_mix(h, w[4]);
+	h = tn_mix(h, w[5]);
+	h = tn_mix(h, w[6]);
+	h = tn_mix(h, w[7]);
+	h = tn_mix(h, w[8]);                      /* ports */
+	h = tn_mix(h, ((__u32)k->proto << 8) | k->family);
+	return tn_fmix(h ^ 40u);
+}
+
+/* Map a 32-bit hash onto [0, n) without a division. */
+static __attribute__((always_inline)) inline __u32 tn_reduce(__u32 hash, __u32 n)
+{
+	return (__u32)(((__u64)hash * (__u64)n) >> 32);
+}
+
+#endif /* TENACE_H */

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Configuration model of Tenace, in the OVHcloud Load Balancer's words:
+ * frontends (VIPs) point to farms of servers. One JSON document holds the
+ * whole configuration with the same objects and field names as the HTTP API,
+ * so GET /v1/config returns what a config file holds.
+ *
+ * Parsing reports every error at once, each naming the JSON path and the rule
+ * ("farms[0].servers[2].weight: must be 0..256, got 300"); a rejected
+ * document leaves the caller's configuration untouched.
+ */
+#ifndef TENACE_CONFIG_H
+#define TENACE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define TN_NAME_MAX 128
+
+enum tn_l4_type { TN_L4_TCP = 0, TN_L4_UDP = 1 };
+enum tn_balance { TN_BAL_SOURCE = 0, TN_BAL_ROUNDROBIN = 1, TN_BAL_FIRST = 2 };
+enum tn_stickiness { TN_STICK_NONE = 0, TN_STICK_SOURCE_IP = 1 };
+enum tn_probe_type {
+	TN_PROBE_NONE = 0, /* no "probe" object, or type absent: servers always up */
+	TN_PROBE_TCP, TN_PROBE_HTTP, TN_PROBE_SMTP, TN_PROBE_MYSQL, TN_PROBE_PGSQL,
+};
+enum tn_http_match { TN_MATCH_DEFAULT = 0, TN_MATCH_STATUS, TN_MATCH_CONTAINS, TN_MATCH_MATCHES };
+
+struct tn_addr {
+	uint8_t family;    /* 4 or 6 */
+	uint8_t bytes[16]; /* IPv4 in the first 4 bytes, rest zero */
+};
+
+struct tn_cidr {
+	struct tn_addr addr; /* host bits cleared */
+	uint8_t prefixlen;
+};
+
+struct tn_port_range {
+	uint16_t first, last; /* inclusive; a single port has first == last */
+};
+
+struct tn_probe_cfg {
+	enum tn_probe_type type;
+	uint16_t port;         /* 0: the server's (or farm's) port */
+	double interval_s;     /* default 5, minimum 0.1 */
+	double timeout_s;      /* default min(interval, 2) */
+	int rise;              /* default 2 */
+	int fall;              /* default 3 */
+	char method[8];        /* http: GET (default) | HEAD | OPTIONS */
+	char *url;             /* http: path, default "/" */
+	bool force_ssl;        /* http: TLS without certificate check */
+	enum tn_http_match match;
+	char *pattern;         /* status: "200, 301"; contains: text; matches: POSIX ERE */
+	bool negate;
+};
+
+struct tn_server_cfg {
+	uint32_t server_id;
+	char *display_name;    /* may be NULL */
+	struct tn_addr address;
+	uint16_t port;         /* 0: the farm's port */
+	uint16_t weight;       /* 0..256, absent means 1 */
+	bool active;           /* "status": "active" (true) | "inactive" */
+	bool backup;
+	bool probe;            /* false: never probed, always up */
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+struct tn_farm_cfg {
+	uint32_t farm_id;
+	enum tn_l4_type type;
+	char *display_name;
+	uint16_t port;         /* 0: the client's destination port */
+	enum tn_balance balance;
+	enum tn_stickiness stickiness;
+	char *zone;            /* NULL: the node's zone */
+	struct tn_probe_cfg probe;
+	struct tn_server_cfg *servers;
+	size_t nservers;
+};
+
+struct tn_frontend_cfg {
+	uint32_t frontend_id;
+	enum tn_l4_type type;
+	char *display_name;
+	struct tn_addr *vips;
+	size_t nvips;
+	char *port;            /* as given: "80", "80,443", "8000-8100"; NULL: every port */
+	struct tn_port_range *ports;
+	size_t nports;
+	uint32_t default_farm_id;
+	char *zone;
+	struct tn_cidr *allowed_source;
+	size_t nallowed;
+	struct tn_cidr *denied_source;
+	size_t ndenied;
+	bool disabled;
+};
+
+struct tn_config {
+	char *zone;            /* this node's zone, default "default" */
+	char **interfaces;
+	size_t ninterfaces;
+	uint32_t hash_seed;
+	uint32_t table_size;   /* Maglev table size: a prime, 1021..655373, default 65537 */
+	uint32_t ct_size;      /* "conntrack": {"size"} default 1000000 */
+	uint32_t tcp_timeout_s;/* "conntrack": {"tcpTimeout"} default 300 */
+	uint32_t udp_timeout_s;/* "conntrack": {"udpTimeout"} default 30 */
+	struct tn_farm_cfg *farms;
+	size_t nfarms;
+	struct tn_frontend_cfg *frontends;
+	size_t nfrontends;
+};
+
+/* Validation errors: every one names the JSON path and the rule. */
+struct tn_error {
+	char path[160];    /* "farms[0].servers[2].weight"; "" for the document */
+	char message[320]; /* "must be 0..256, got 300" */
+};
+
+struct tn_errors {
+	struct tn_error *v;
+	size_t n, cap;
+};
+
+void tn_errors_add(struct tn_errors *e, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void tn_errors_free(struct tn_errors *e);
+/* "path: message; path: message" (malloc'd) */
+char *tn_errors_join(const struct tn_errors *e);
+
+/* Whole documents. Return 0, or -EINVAL with errs filled (out untouched). */
+int tn_config_from_json(json_object *root, struct tn_config *out, struct tn_errors *errs);
+int tn_config_parse_string(const char *text, struct tn_config *out, struct tn_errors *errs);
+int tn_config_load_file(const char *path, struct tn_config *out, struct tn_errors *errs);
+/* Written atomically: temp file in the same directory, fsync, rename. */
+int tn_config_save_file(const struct tn_config *c, const char *path);
+json_object *tn_config_to_json(const struct tn_config *c);
+
+/* Cross-object rules (ids unique, frontends' farms exist, no two frontends
+ * on one VIP+port+type, ...). tn_config_from_json already runs it. */
+int tn_config_validate(const struct tn_config *c, struct tn_errors *errs);
+
+/* Single objects, for the API's POST/PUT bodies. `path` prefixes error paths
+ * (e.g. "" for a body). Ids absent in the body are left 0 (caller assigns). */
+int tn_farm_from_json(json_object *o, const char *path, struct tn_farm_cfg *out, struct tn_errors *errs);
+int tn_server_from_json(json_object *o, const char *path, struct tn_server_cfg *out, struct tn_errors *errs);
+int tn_frontend_from_json(json_object *o, const char *path, struct tn_frontend_cfg *out, struct tn_errors *errs);
+json_object *tn_farm_to_json(const struct tn_farm_cfg *f);   /* includes "servers" */
+json_object *tn_server_to_json(const struct tn_server_cfg *s);
+json_object *tn_frontend_to_json(const struct tn_frontend_cfg *f);
+
+/* Deep copies and frees. */
+int tn_config_copy(struct tn_config *dst, const struct tn_config *src);
+void tn_config_free(struct tn_config *c);
+int tn_farm_copy(struct tn_farm_cfg *dst, const struct tn_farm_cfg *src);
+void tn_farm_free(struct tn_farm_cfg *f);
+int tn_server_copy(struct tn_server_cfg *dst, const struct tn_server_cfg *src);
+void tn_server_free(struct tn_server_cfg *s);
+int tn_frontend_copy(struct tn_frontend_cfg *dst, const struct tn_frontend_cfg *src);
+void tn_frontend_free(struct tn_frontend_cfg *f);
+/* Structural equality (used to find which farms a refresh must rebuild). */
+bool tn_farm_equal(const struct tn_farm_cfg *a, const struct tn_farm_cfg *b);
+bool tn_frontend_equal(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b);
+
+/* Lookups */
+struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t, uint32_t farm_id);
+struct tn_frontend_cfg *tn_config_frontend(const struct tn_config *c, enum tn_l4_type t, uint32_t id);
+struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t server_id);
+
+/* Small parsers shared with the CLI and API. */
+int tn_addr_parse(const char *s, struct tn_addr *out);          /* 0 or -EINVAL */
+void tn_addr_format(const struct tn_addr *a, char *buf, size_t len);
+int tn_cidr_parse(const char *s, struct tn_cidr *out);          /* "10.0.0.0/8", bare address = host */
+int tn_mac_parse(const char *s, uint8_t mac[6]);
+int tn_port_spec_parse(const char *s, struct tn_port_range **out, size_t *n, char *err, size_t errlen);
+const char *tn_l4_type_name(enum tn_l4_type t);                  /* "tcp" / "udp" */
+uint16_t tn_server_port(const struct tn_farm_cfg *f, const struct tn_server_cfg *s); /* server's, else farm's */
+
+#endif /* TENACE_CONFIG_H */

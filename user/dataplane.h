@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The data-plane module: everything user space does with the XDP program and
+ * its maps. Open/load the skeleton with settings, pin and reuse maps under a
+ * bpffs directory (so conntrack survives restarts), attach to interfaces
+ * without a gap, write whole farms and swap them atomically, set VIPs and
+ * source filters, read counters.
+ *
+ * Every function returns 0 or a negative errno and, on failure, logs one
+ * sentence naming the object and the reason.
+ */
+#ifndef TENACE_DATAPLANE_H
+#define TENACE_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "../headers/tenace.h"
+
+struct tn_dp;
+
+struct tn_dp_settings {
+	uint32_t table_size;    /* prime, <= TN_TABLE_SIZE_MAX */
+	uint32_t ct_size;
+	uint32_t tcp_timeout_s;
+	uint32_t udp_timeout_s;
+	uint32_t hash_seed;
+};
+
+/* Defaults: TN_TABLE_SIZE_DEFAULT, TN_CT_SIZE_DEFAULT, ... */
+void tn_dp_settings_default(struct tn_dp_settings *s);
+
+/*
+ * Open and load the data plane. pin_dir: NULL for TN_PIN_DIR_DEFAULT, "" for
+ * no pinning (tests). When pinned maps exist they are reused, and their
+ * recorded settings win over `want` unless they conflict (then -EEXIST with
+ * a message saying to unload first). want may be NULL (pinned or defaults).
+ */
+int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_settings *want);
+void tn_dp_close(struct tn_dp *dp);  /* pinned maps and attached programs stay */
+const struct tn_dp_settings *tn_dp_get_settings(const struct tn_dp *dp);
+int tn_dp_prog_fd(const struct tn_dp *dp);
+const char *tn_dp_pin_dir(const struct tn_dp *dp);
+
+/* Mount bpffs at /sys/fs/bpf when nothing is mounted there. */
+int tn_dp_ensure_bpffs(void);
+
+/* Attach to an interface (native XDP, or generic with skb_mode). An existing
+ * XDP program there is replaced atomically (XDP_FLAGS_REPLACE): no gap. */
+int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode);
+/* Detach whatever XDP program is on the interface (both modes). */
+int tn_dp_detach_ifindex(int ifindex);
+/* The XDP program id attached to ifindex and its mode ("native"/"skb"/"none"). */
+int tn_dp_query(int ifindex, uint32_t *prog_id, const char **mode);
+/* Remove the pin directory and everything in it. */
+int tn_dp_unpin(const char *pin_dir);
+
+/* One server as the data plane needs it. */
+struct tn_dp_server {
+	uint32_t server_id;
+	uint8_t family;        /* 4 or 6 */
+	uint8_t addr[16];
+	uint16_t port;
+	uint16_t weight;       /* 0..256; 0 = no new clients, tracked ones stay */
+	bool up;               /* health; false = tracked clients move at once */
+	bool backup;           /* used only when no non-backup server is up */
+	uint8_t mac[6];
+	uint8_t src_mac[6];
+	uint32_t ifindex;
+};
+
+struct tn_dp_farm {
+	uint32_t farm_id;
+	uint8_t proto;         /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t balance;       /* TN_BALANCE_* */
+	uint8_t stickiness;    /* TN_STICKY_* */
+	const struct tn_dp_server *servers;
+	size_t nservers;
+};
+
+/*
+ * Build the farm's complete value (servers in stable slots, weighted Maglev
+ * table) in a new inner map and put it into the outer slot with one update.
+ * Servers keep their slot across writes (matched by their identity tag), so
+ * tracked clients stay on them. *generation (may be NULL) gets the new one.
+ */
+int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_farm *f, uint64_t *generation);
+int tn_dp_farm_clear(struct tn_dp *dp, uint32_t farm_slot);
+/* Read back the farm in a slot (header, and slot of each server id). */
+int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hdr,
+		    struct tn_server *servers /* TN_MAX_SERVERS or NULL */,
+		    uint16_t *table /* table_size or NULL */);
+
+/* VIPs. tn_dp_vip_set also maintains the per-address entry used for
+ * fragments and malformed packets (pointing to the first port's farm). */
+int tn_dp_vip_set(struct tn_dp *dp, const struct tn_vip_key *key, const struct tn_vip *vip);
+int tn_dp_vip_delete(struct tn_dp *dp, const struct tn_vip_key *key);
+/* Replace the whole VIP set in one pass (stale keys deleted after new ones are in). */
+int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n);
+
+/* Source filters of one VIP index: replace its allow or deny list. */
+struct tn_dp_prefix {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t prefixlen;     /* 0..32 / 0..128 */
+};
+int tn_dp_filters_set(struct tn_dp *dp, uint32_t vip_index, bool allow,
+		      const struct tn_dp_prefix *prefixes, size_t n);
+
+/* Redirect targets: an interface servers sit behind (other than ingress). */
+int tn_dp_tx_port_add(struct tn_dp *dp, uint32_t ifindex);
+
+/* Counters summed over CPUs. */
+int tn_dp_reason_counters(struct tn_dp *dp, struct tn_counter out[TN_R__COUNT]);
+int tn_dp_vip_counter(struct tn_dp *dp, uint32_t vip_index, struct tn_counter *out);
+int tn_dp_server_counter(struct tn_dp *dp, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
+const char *tn_reason_name(enum tn_reason r);  /* "drop_no_server", ... */
+
+/* Map fds for tests and tools. */
+int tn_dp_map_fd(const struct tn_dp *dp, const char *name); /* "conntrack", "vips", ... */
+
+/* Identity tag of a server (address, port): what conntrack remembers. */
+uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port, uint32_t seed);
+
+#endif /* TENACE_DATAPLANE_H */
