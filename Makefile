@@ -17,7 +17,7 @@ BUILD    := build
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -D_GNU_SOURCE \
             -Iheaders -I$(BUILD) -MMD -MP
 LDLIBS   := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__BPF__ -Wall -Wextra -Werror -Wno-unused-parameter \

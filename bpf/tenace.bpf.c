@@ -96,6 +96,15 @@ struct {
 	__type(value, struct tn_counter);
 } server_stats SEC(".maps");
 
+/* The settings this program was loaded with, pinned with the maps so that a
+ * later load or a restarted controller agrees with them (not read here). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tn_settings);
+} settings SEC(".maps");
+
 static __always_inline void count(void *map, __u32 idx, __u64 bytes)
 {
 	struct tn_counter *c = bpf_map_lookup_elem(map, &idx);
