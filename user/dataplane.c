@@ -106,6 +106,13 @@ int tn_dp_ensure_bpffs(void)
 	return 0;
 }
 
+static bool on_bpffs(const char *dir)
+{
+	struct statfs st;
+
+	return statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
 static int validate_settings(const struct tn_dp_settings *s)
 {
 	if (!tn_is_prime(s->table_size) || s->table_size < 1021 || s->table_size > TN_TABLE_SIZE_MAX) {
@@ -218,6 +225,11 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 		if (mkdir(dp->pin_dir, 0700) && errno != EEXIST) {
 			err = -errno;
 			tn_err("cannot create pin directory %s: %s", dp->pin_dir, strerror(errno));
+			goto fail;
+		}
+		if (!on_bpffs(dp->pin_dir)) {
+			err = -EINVAL;
+			tn_err("pin directory %s is not on a bpffs mount (mount -t bpf bpf DIR)", dp->pin_dir);
 			goto fail;
 		}
 		for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
