@@ -133,7 +133,9 @@ void tn_errors_free(struct tn_errors *e);
 /* "path: message; path: message" (malloc'd) */
 char *tn_errors_join(const struct tn_errors *e);
 
-/* Whole documents. Return 0, or -EINVAL with errs filled (out untouched). */
+/* Whole documents. Return 0, or -EINVAL with errs filled (out untouched).
+ * Errors are appended to errs (start from {0}; errs may be NULL). On success
+ * *out is overwritten, not freed: free the previous config yourself. */
 int tn_config_from_json(json_object *root, struct tn_config *out, struct tn_errors *errs);
 int tn_config_parse_string(const char *text, struct tn_config *out, struct tn_errors *errs);
 int tn_config_load_file(const char *path, struct tn_config *out, struct tn_errors *errs);
@@ -154,6 +156,9 @@ json_object *tn_farm_to_json(const struct tn_farm_cfg *f);   /* includes "server
 json_object *tn_server_to_json(const struct tn_server_cfg *s);
 json_object *tn_frontend_to_json(const struct tn_frontend_cfg *f);
 
+/* Defaults of an empty document (zone "default", table 65537, ...). */
+int tn_config_init(struct tn_config *c);
+
 /* Deep copies and frees. */
 int tn_config_copy(struct tn_config *dst, const struct tn_config *src);
 void tn_config_free(struct tn_config *c);
@@ -166,6 +171,8 @@ void tn_frontend_free(struct tn_frontend_cfg *f);
 /* Structural equality (used to find which farms a refresh must rebuild). */
 bool tn_farm_equal(const struct tn_farm_cfg *a, const struct tn_farm_cfg *b);
 bool tn_frontend_equal(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b);
+bool tn_server_equal(const struct tn_server_cfg *a, const struct tn_server_cfg *b);
+bool tn_config_equal(const struct tn_config *a, const struct tn_config *b);
 
 /* Lookups */
 struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t, uint32_t farm_id);
