@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Properties of server choice, through BPF_PROG_TEST_RUN on the real program:
+ * stickiness over packets and swaps, weighted shares, minimal disruption on
+ * removal, drain, down/up, backups, identical tables on independent loads,
+ * stickiness modes, conntrack timeout, roundrobin and first balance.
+ *
+ * Which server got a packet = the destination MAC of the output frame
+ * (server i has MAC 02:00:00:00:01:i).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+#include "dataplane.h"
+#include "tenace.h"
+
+#define MAXS        16
+#define VIP_ADDR    0x0a000001u   /* 10.0.0.1 */
+#define VIP_PORT    80
+#define FARM_SLOT   3
+#define PKT_LEN     (14 + 20 + 8 + 16)
+#define SRC_MAC_LB  0x0e
+
+/* A farm configuration: server i is present when present[i]. */
+struct cfg {
+	size_t n;
+	uint16_t weight[MAXS];
+	bool up[MAXS];
+	bool backup[MAXS];
+	bool absent[MAXS];
+	uint32_t id[MAXS];
+	uint8_t balance;
+	uint8_t stickiness;
+};
+
+static void cfg_init(struct cfg *c, size_t n, uint8_t stickiness)
+{
+	memset(c, 0, sizeof(*c));
+	c->n = n;
+	c->stickiness = stickiness;
+	c->balance = TN_BALANCE_SOURCE;
+	for (size_t i = 0; i < n; i++) {
+		c->weight[i] = 1;
+		c->up[i] = true;
+		c->id[i] = 100 + (uint32_t)i;
+	}
+}
+
+static void server_mac(size_t i, uint8_t mac[6])
+{
+	const uint8_t m[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, (uint8_t)i };
+
+	memcpy(mac, m, 6);
+}
+
+static void write_farm(struct tn_dp *dp, const struct cfg *c)
+{
+	struct tn_dp_server s[MAXS];
+	struct tn_dp_farm f = {
+		.farm_id = 7, .proto = IPPROTO_UDP, .balance = c->balance,
+		.stickiness = c->stickiness, .servers = s,
+	};
+	size_t k = 0;
+
+	memset(s, 0, sizeof(s));
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->absent[i])
+			continue;
+		s[k].server_id = c->id[i];
+		s[k].family = TN_FAMILY_V4;
+		s[k].addr[0] = 192;
+		s[k].addr[1] = 168;
+		s[k].addr[2] = 1;
+		s[k].addr[3] = (uint8_t)(i + 1);
+		s[k].port = 80;
+		s[k].weight = c->weight[i];
+		s[k].up = c->up[i];
+		s[k].backup = c->backup[i];
+		server_mac(i, s[k].mac);
+		memset(s[k].src_mac, SRC_MAC_LB, 6);
+		s[k].ifindex = 1;
+		k++;
+	}
+	f.nservers = k;
+	assert_int_equal(tn_dp_farm_write(dp, FARM_SLOT, &f, NULL), 0);
+}
+
+static struct tn_dp *open_dp(uint32_t udp_timeout_s, uint32_t seed)
+{
+	struct tn_dp_settings st;
+	struct tn_dp *dp = NULL;
+	struct tn_vip_key k = { .port = htons(VIP_PORT), .proto = IPPROTO_UDP,
+				.family = TN_FAMILY_V4, .kind = TN_VIP_KIND_PORT };
+	struct tn_vip v = { .farm_slot = FARM_SLOT, .vip_index = 5 };
+	uint32_t a = htonl(VIP_ADDR);
+
+	tn_dp_settings_default(&st);
+	st.ct_size = 1u << 18;
+	st.hash_seed = seed;
+	if (udp_timeout_s)
+		st.udp_timeout_s = udp_timeout_s;
+	assert_int_equal(tn_dp_open(&dp, "", &st), 0);
+	memcpy(k.addr, &a, 4);
+	assert_int_equal(tn_dp_vips_replace(dp, &k, &v, 1), 0);
+	return dp;
+}
+
+static uint16_t csum16(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t s = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)b[i] << 8 | b[i + 1];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return htons((uint16_t)~s);
+}
+
+/* An Ethernet/IPv4/UDP frame from src:sport to the VIP. */
+static void build_udp(uint8_t *pkt, uint32_t src, uint16_t sport)
+{
+	uint8_t *ip = pkt + 14, *udp = ip + 20;
+	uint32_t s = htonl(src), d = htonl(VIP_ADDR);
+	uint16_t v;
+
+	memset(pkt, 0, PKT_LEN);
+	memset(pkt, 0xaa, 6);                     /* balancer's MAC */
+	memset(pkt + 6, 0xcc, 6);                 /* router's MAC */
+	pkt[12] = 0x08;
+	ip[0] = 0x45;
+	v = htons(PKT_LEN - 14);
+	memcpy(ip + 2, &v, 2);
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	memcpy(ip + 12, &s, 4);
+	memcpy(ip + 16, &d, 4);
+	v = csum16(ip, 20);
+	memcpy(ip + 10, &v, 2);
+	v = htons(sport);
+	memcpy(udp, &v, 2);
+	v = htons(VIP_PORT);
+	memcpy(udp + 2, &v, 2);
+	v = htons(PKT_LEN - 34);
+	memcpy(udp + 4, &v, 2);
+	memcpy(udp + 8, "tenace-property!", 16);
+}
+
+#define R_DROP   (-1)
+#define R_OTHER  (-2)
+
+/* Send one packet; the index of the server it went to, or R_DROP/R_OTHER. */
+static int pick(struct tn_dp *dp, uint32_t src, uint16_t sport)
+{
+	uint8_t pkt[PKT_LEN], out[PKT_LEN + 64];
+	struct xdp_md ctx = { .data_end = PKT_LEN, .ingress_ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = pkt, .data_size_in = PKT_LEN,
+		.data_out = out, .data_size_out = sizeof(out),
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = 1);
+	uint8_t want_src[6];
+
+	build_udp(pkt, src, sport);
+	if (bpf_prog_test_run_opts(tn_dp_prog_fd(dp), &o))
+		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
+	if (o.retval == XDP_DROP)
+		return R_DROP;
+	if (o.retval != XDP_TX || o.data_size_out != PKT_LEN)
+		return R_OTHER;
+	memset(want_src, SRC_MAC_LB, 6);
+	if (memcmp(out + 6, want_src, 6) || out[0] != 0x02 || out[4] != 0x01 || out[5] >= MAXS)
+		return R_OTHER;
+	if (memcmp(out + 12, pkt + 12, PKT_LEN - 12))
+		fail_msg("the IP packet was modified");
+	return out[5];
+}
+
+static uint32_t client(uint32_t base, uint32_t i) { return base + i; }
+static uint16_t cport(uint32_t i) { return (uint16_t)(10000 + i % 50000); }
+
+static uint64_t reason(struct tn_dp *dp, enum tn_reason r)
+{
+	struct tn_counter c[TN_R__COUNT];
+
+	assert_int_equal(tn_dp_reason_counters(dp, c), 0);
+	return c[r].packets;
+}
+
+/* Send clients [0, n) of base once; their servers into out[] (all forwarded). */
+static void pick_all(struct tn_dp *dp, uint32_t base, size_t n, int8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int s = pick(dp, client(base, (uint32_t)i), cport((uint32_t)i));
+
+		if (s < 0)
+			fail_msg("client %zu: not forwarded (%d)", i, s);
+		out[i] = (int8_t)s;
+	}
+}
+
+#define NCLIENTS 10000
+static int8_t first[100000], again[100000];
+
+/* 1. Each client always reaches the same server, over repeated packets and
+ * across swaps that keep its server (other servers' weights change). */
+static void test_sticky_over_packets_and_swaps(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	struct cfg c;
+	size_t per[MAXS] = { 0 };
+
+	cfg_init(&c, 5, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	pick_all(dp, 0x0b000000, NCLIENTS, first);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		per[first[i]]++;
+	for (size_t s = 0; s < 5; s++)
+		assert_true(per[s] > NCLIENTS / 10);
+	for (int rep = 0; rep < 2; rep++) {
+		pick_all(dp, 0x0b000000, NCLIENTS, again);
+		assert_memory_equal(first, again, NCLIENTS);
+	}
+	/* swaps: weights of the servers change, every server stays */
+	static const uint16_t w[3][5] = { { 5, 1, 1, 1, 1 }, { 1, 0, 3, 256, 2 }, { 1, 1, 1, 1, 9 } };
+	for (int k = 0; k < 3; k++) {
+		uint64_t hits = reason(dp, TN_R_CT_HIT);
+
+		memcpy(c.weight, w[k], sizeof(w[k]));
+		write_farm(dp, &c);
+		pick_all(dp, 0x0b000000, NCLIENTS, again);
+		assert_memory_equal(first, again, NCLIENTS);
+		assert_int_equal(reason(dp, TN_R_CT_HIT) - hits, NCLIENTS);
+	}
+	tn_dp_close(dp);
+}
+
+/* 2. Shares of new clients follow the weights within 2 percentage points. */
+static void check_shares(const uint16_t *w, size_t n)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	const size_t N = 100000;
+	size_t per[MAXS] = { 0 };
+	double sum = 0;
+	struct cfg c;
+
+	cfg_init(&c, n, TN_STICKY_SOURCE_IP);
+	memcpy(c.weight, w, n * sizeof(*w));
+	write_farm(dp, &c);
+	pick_all(dp, 0x0c000000, N, first);
+	for (size_t i = 0; i < N; i++)
+		per[first[i]]++;
+	for (size_t s = 0; s < n; s++)
+		sum += w[s];
+	for (size_t s = 0; s < n; s++) {
+		double got = 100.0 * per[s] / N, want = 100.0 * w[s] / sum;
+
+		printf("# server %zu weight %u: %.2f %% (want %.2f %%)\n", s, w[s], got, want);
+		if (got > want + 2 || got < want - 2)
+			fail_msg("server %zu weight %u got %.2f %% of new clients, want %.2f %% +- 2",
+				 s, w[s], got, want);
+	}
+	assert_int_equal(reason(dp, TN_R_CT_NEW), N);
+	tn_dp_close(dp);
+}
+
+static void test_shares_follow_weights(void **state)
+{
+	static const uint16_t w1[4] = { 1, 2, 3, 4 };
+	static const uint16_t w2[6] = { 256, 10, 100, 1, 50, 50 };
+
+	check_shares(w1, 4);
+	check_shares(w2, 6);
+}
+
+/* 3. Removing one of n servers: its clients move, nobody else does. */
+static void check_removal(size_t n, size_t victim)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	const size_t N = 20000;
+	size_t moved = 0, on_victim = 0;
+	struct cfg c;
+
+	cfg_init(&c, n, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	pick_all(dp, 0x0d000000, N, first);
+	c.absent[victim] = true;
+	write_farm(dp, &c);
+	pick_all(dp, 0x0d000000, N, again);
+	for (size_t i = 0; i < N; i++) {
+		if (first[i] == (int8_t)victim) {
+			on_victim++;
+			if (again[i] == (int8_t)victim)
+				fail_msg("client %zu still reaches the removed server", i);
+		} else if (again[i] != first[i]) {
+			fail_msg("client %zu moved from surviving server %d to %d", i, first[i], again[i]);
+		}
+		moved += again[i] != first[i];
+	}
+	printf("# remove 1 of %zu: %.2f %% of clients moved\n", n, 100.0 * moved / N);
+	assert_int_equal(moved, on_victim);
+	assert_true(100.0 * moved / N <= 100.0 / n + 1);
+	assert_true(reason(dp, TN_R_CT_RESCHEDULED) == on_victim);
+	tn_dp_close(dp);
+}
+
+static void test_removal_moves_few(void **state)
+{
+	check_removal(5, 1);
+	check_removal(10, 7);
+}
+
+/* 4. Weight 0 drains: tracked clients stay, new clients go elsewhere. */
+static void test_weight_zero_drains(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	size_t on2 = 0;
+	struct cfg c;
+
+	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	pick_all(dp, 0x0e000000, NCLIENTS, first);
+	c.weight[2] = 0;
+	write_farm(dp, &c);
+	pick_all(dp, 0x0e000000, NCLIENTS, again);
+	assert_memory_equal(first, again, NCLIENTS);     /* tracked, even on server 2, stay */
+	for (size_t i = 0; i < NCLIENTS; i++)
+		on2 += first[i] == 2;
+	assert_true(on2 > NCLIENTS / 8);
+	pick_all(dp, 0x0f000000, NCLIENTS, again);      /* new clients */
+	for (size_t i = 0; i < NCLIENTS; i++)
+		if (again[i] == 2)
+			fail_msg("new client %zu went to the draining server", i);
+	tn_dp_close(dp);
+}
+
+/* 5. A server marked down loses its clients at once (only they move); back
+ * up, it gets new clients but the moved ones are not moved back. */
+static void test_down_moves_only_its_clients(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	static int8_t down[NCLIENTS];
+	size_t moved = 0, new_on2 = 0;
+	struct cfg c;
+
+	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	pick_all(dp, 0x10000000, NCLIENTS, first);
+	c.up[2] = false;
+	write_farm(dp, &c);
+	pick_all(dp, 0x10000000, NCLIENTS, down);
+	for (size_t i = 0; i < NCLIENTS; i++) {
+		if (first[i] == 2)
+			assert_int_not_equal(down[i], 2);
+		else if (down[i] != first[i])
+			fail_msg("client %zu of a healthy server moved from %d to %d", i, first[i], down[i]);
+		moved += down[i] != first[i];
+	}
+	assert_true(moved > NCLIENTS / 8);
+	c.up[2] = true;
+	write_farm(dp, &c);
+	pick_all(dp, 0x10000000, NCLIENTS, again);
+	assert_memory_equal(down, again, NCLIENTS);
+	pick_all(dp, 0x11000000, NCLIENTS, again);      /* new clients reach it again */
+	for (size_t i = 0; i < NCLIENTS; i++)
+		new_on2 += again[i] == 2;
+	assert_true(new_on2 > NCLIENTS / 8);
+	tn_dp_close(dp);
+}
+
+/* 6. Backups take new clients only when no primary is up. */
+static void test_backup_only_when_no_primary(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	struct cfg c;
+
+	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+	c.backup[2] = c.backup[3] = true;
+	write_farm(dp, &c);
+	pick_all(dp, 0x12000000, NCLIENTS, first);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_true(first[i] == 0 || first[i] == 1);
+	c.up[0] = false;                                /* one primary left */
+	write_farm(dp, &c);
+	pick_all(dp, 0x12000000, NCLIENTS, again);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_int_equal(again[i], 1);
+	c.up[1] = false;                                /* none: backups */
+	write_farm(dp, &c);
+	pick_all(dp, 0x12000000, NCLIENTS, again);
+	size_t per[MAXS] = { 0 };
+	for (size_t i = 0; i < NCLIENTS; i++)
+		per[again[i]]++;
+	assert_int_equal(per[2] + per[3], NCLIENTS);
+	assert_true(per[2] > NCLIENTS / 4 && per[3] > NCLIENTS / 4);
+	c.up[3] = false;                                /* one backup left */
+	write_farm(dp, &c);
+	pick_all(dp, 0x13000000, NCLIENTS, again);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_int_equal(again[i], 2);
+	c.up[1] = true;                                 /* a primary is back */
+	write_farm(dp, &c);
+	pick_all(dp, 0x14000000, NCLIENTS, again);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_int_equal(again[i], 1);
+	c.up[0] = c.up[1] = c.up[2] = c.up[3] = false;  /* nobody: counted drops */
+	write_farm(dp, &c);
+	uint64_t d = reason(dp, TN_R_DROP_NO_SERVER);
+	assert_int_equal(pick(dp, 0x15000000, 1), R_DROP);
+	assert_int_equal(reason(dp, TN_R_DROP_NO_SERVER), d + 1);
+	tn_dp_close(dp);
+}
+
+/* 7. Two independent loads with the same configuration and seed build
+ * byte-identical tables and pick the same server for the same client; a
+ * different history of writes must not change the choice either. */
+static void test_independent_builds_agree(void **state)
+{
+	struct tn_dp *a = open_dp(0, 0x5eed), *b = open_dp(0, 0x5eed), *h = open_dp(0, 0x5eed);
+	uint32_t size = tn_dp_get_settings(a)->table_size;
+	uint16_t *ta = calloc(size, 2), *tb = calloc(size, 2);
+	struct tn_server *sa = calloc(TN_MAX_SERVERS, sizeof(*sa)), *sb = calloc(TN_MAX_SERVERS, sizeof(*sb));
+	struct tn_farm_hdr ha, hb;
+	static int8_t third[NCLIENTS];
+	struct cfg c, other;
+
+	assert_non_null(ta);
+	assert_non_null(tb);
+	assert_non_null(sa);
+	assert_non_null(sb);
+	cfg_init(&c, 7, TN_STICKY_SOURCE_IP);
+	for (size_t i = 0; i < 7; i++)
+		c.weight[i] = (uint16_t)(1 + i * 3);
+	write_farm(a, &c);
+	write_farm(b, &c);
+	assert_int_equal(tn_dp_farm_read(a, FARM_SLOT, &ha, sa, ta), 0);
+	assert_int_equal(tn_dp_farm_read(b, FARM_SLOT, &hb, sb, tb), 0);
+	assert_memory_equal(&ha, &hb, sizeof(ha));
+	assert_memory_equal(sa, sb, TN_MAX_SERVERS * sizeof(*sa));
+	assert_memory_equal(ta, tb, size * 2);
+	/* h reaches the same configuration through another one (other slots) */
+	cfg_init(&other, 10, TN_STICKY_SOURCE_IP);
+	other.absent[0] = other.absent[3] = true;
+	write_farm(h, &other);
+	write_farm(h, &c);
+	pick_all(a, 0x16000000, NCLIENTS, first);
+	pick_all(b, 0x16000000, NCLIENTS, again);
+	pick_all(h, 0x16000000, NCLIENTS, third);
+	assert_memory_equal(first, again, NCLIENTS);
+	assert_memory_equal(first, third, NCLIENTS);
+	/* another seed: another table (the seed is really used) */
+	struct tn_dp *d = open_dp(0, 0x5eee);
+	write_farm(d, &c);
+	assert_int_equal(tn_dp_farm_read(d, FARM_SLOT, NULL, NULL, tb), 0);
+	assert_memory_not_equal(ta, tb, size * 2);
+	tn_dp_close(d);
+	free(ta);
+	free(tb);
+	free(sa);
+	free(sb);
+	tn_dp_close(a);
+	tn_dp_close(b);
+	tn_dp_close(h);
+}
+
+/* 8. sourceIp: every port of one client on one server; none: flows spread. */
+static void test_stickiness_modes(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	size_t per[MAXS] = { 0 };
+	struct cfg c;
+	int s0;
+
+	cfg_init(&c, 5, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	s0 = pick(dp, 0x17000001, 1000);
+	assert_true(s0 >= 0);
+	for (uint32_t p = 1; p < 2000; p++)
+		assert_int_equal(pick(dp, 0x17000001, (uint16_t)(1000 + p)), s0);
+
+	tn_dp_close(dp);
+	dp = open_dp(0, 0);
+	cfg_init(&c, 5, TN_STICKY_NONE);
+	write_farm(dp, &c);
+	for (uint32_t p = 0; p < 2000; p++) {
+		int s = pick(dp, 0x17000001, (uint16_t)(1000 + p));
+
+		assert_true(s >= 0 && s < 5);
+		per[s]++;
+		/* a flow keeps its server */
+		assert_int_equal(pick(dp, 0x17000001, (uint16_t)(1000 + p)), s);
+	}
+	for (size_t s = 0; s < 5; s++) {
+		printf("# stickiness none, one client: server %zu has %zu of 2000 flows\n", s, per[s]);
+		assert_true(per[s] > 2000 / 5 - 150 && per[s] < 2000 / 5 + 150);
+	}
+	tn_dp_close(dp);
+}
+
+/* 9. A conntrack entry idle past the timeout is re-decided on the table. */
+static void test_conntrack_timeout(void **state)
+{
+	struct tn_dp *dp = open_dp(1, 0);
+	const size_t N = 200;
+	size_t on1 = 0;
+	struct cfg c;
+	uint64_t exp;
+
+	cfg_init(&c, 3, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	pick_all(dp, 0x18000000, N, first);
+	for (size_t i = 0; i < N; i++)
+		on1 += first[i] == 1;
+	assert_true(on1 > 0);
+	c.weight[1] = 0;                                /* drain server 1 */
+	write_farm(dp, &c);
+	pick_all(dp, 0x18000000, N, again);
+	assert_memory_equal(first, again, N);           /* tracked: they stay */
+	exp = reason(dp, TN_R_CT_EXPIRED);
+	assert_int_equal(exp, 0);
+	usleep(2100 * 1000);
+	pick_all(dp, 0x18000000, N, again);             /* idle 2.1 s > 1 s */
+	assert_int_equal(reason(dp, TN_R_CT_EXPIRED), N);
+	for (size_t i = 0; i < N; i++) {
+		if (again[i] == 1)
+			fail_msg("client %zu: expired entry was not re-decided (still on the draining server)", i);
+		if (first[i] != 1 && again[i] != first[i])
+			fail_msg("client %zu moved from %d to %d on re-decision", i, first[i], again[i]);
+	}
+	tn_dp_close(dp);
+}
+
+/* 10. roundrobin spreads new clients, then keeps each on its server. */
+static void test_roundrobin(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	size_t per[MAXS] = { 0 };
+	struct cfg c;
+
+	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+	c.balance = TN_BALANCE_ROUNDROBIN;
+	write_farm(dp, &c);
+	pick_all(dp, 0x19000000, NCLIENTS, first);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		per[first[i]]++;
+	for (size_t s = 0; s < 4; s++)
+		assert_true(per[s] > NCLIENTS / 4 - NCLIENTS / 20 && per[s] < NCLIENTS / 4 + NCLIENTS / 20);
+	for (int rep = 0; rep < 3; rep++) {
+		pick_all(dp, 0x19000000, NCLIENTS, again);
+		assert_memory_equal(first, again, NCLIENTS);
+	}
+	tn_dp_close(dp);
+}
+
+/* 11. first: everything to the lowest serverId up. */
+static void test_first(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	struct cfg c;
+
+	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+	c.balance = TN_BALANCE_FIRST;
+	c.id[0] = 40;
+	c.id[1] = 7;
+	c.id[2] = 3;    /* lowest */
+	c.id[3] = 12;
+	write_farm(dp, &c);
+	pick_all(dp, 0x1a000000, 2000, first);
+	for (size_t i = 0; i < 2000; i++)
+		assert_int_equal(first[i], 2);
+	c.up[2] = false;                                /* next lowest: id 7 */
+	write_farm(dp, &c);
+	pick_all(dp, 0x1a000000, 2000, again);
+	for (size_t i = 0; i < 2000; i++)
+		assert_int_equal(again[i], 1);
+	c.up[2] = true;                                 /* back: new clients to it, tracked stay */
+	write_farm(dp, &c);
+	pick_all(dp, 0x1a000000, 2000, again);
+	for (size_t i = 0; i < 2000; i++)
+		assert_int_equal(again[i], 1);
+	pick_all(dp, 0x1b000000, 2000, again);
+	for (size_t i = 0; i < 2000; i++)
+		assert_int_equal(again[i], 2);
+	tn_dp_close(dp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sticky_over_packets_and_swaps),
+		cmocka_unit_test(test_shares_follow_weights),
+		cmocka_unit_test(test_removal_moves_few),
+		cmocka_unit_test(test_weight_zero_drains),
+		cmocka_unit_test(test_down_moves_only_its_clients),
+		cmocka_unit_test(test_backup_only_when_no_primary),
+		cmocka_unit_test(test_independent_builds_agree),
+		cmocka_unit_test(test_stickiness_modes),
+		cmocka_unit_test(test_conntrack_timeout),
+		cmocka_unit_test(test_roundrobin),
+		cmocka_unit_test(test_first),
+	};
+
+	return cmocka_run_group_tests_name("dataplane properties", tests, NULL, NULL);
+}
