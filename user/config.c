@@ -758,6 +758,7 @@ static void check_pattern(struct ctx *x, const char *path, struct tn_probe_cfg *
 static void parse_probe_http(struct ctx *x, json_object *o, const char *path, struct tn_probe_cfg *p)
 {
 	char pp[PATH_LEN], g[GOT_LEN];
+	bool match_ok = true;
 	const char *s;
 	json_object *v;
 	int i;
@@ -795,11 +796,14 @@ static void parse_probe_http(struct ctx *x, json_object *o, const char *path, st
 		else
 			fail(x, path_key(pp, path, "match"), "must be one of \"default\", \"status\", "
 			     "\"contains\", \"matches\", got %s", got(v, g));
+		match_ok = i >= 0;
 	}
 	path_key(pp, path, "pattern");
 	v = field(o, "pattern");
 	if (v && want_str(x, v, pp, true, URL_MAX, &s))
 		set_str(x, pp, &p->pattern, s);
+	if (!match_ok)
+		return; /* the pattern's meaning depends on the wrong "match" */
 	if (p->match != TN_MATCH_DEFAULT && !p->pattern)
 		fail(x, pp, "is required when \"match\" is \"%s\"", match_names[p->match]);
 	else if (p->match == TN_MATCH_DEFAULT && p->pattern)
@@ -2063,6 +2067,7 @@ int tn_config_save_file(const struct tn_config *c, const char *path)
 		goto out_names;
 	}
 	rc = write_temp(fd, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_SPACED |
 							     JSON_C_TO_STRING_NOSLASHESCAPE), path);
 	if (close(fd) && !rc)
 		rc = -errno;

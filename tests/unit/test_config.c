@@ -1,0 +1,990 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of user/config.c: every rule with its exact message, defaults,
+ * round trips, atomic saves, copies.
+ *
+ * Documents are written with single quotes and turned into JSON by q(), so
+ * that the tests stay readable.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* 'x' -> "x": tests write JSON with single quotes. */
+static char *q(const char *s)
+{
+	char *d = strdup(s), *p;
+
+	assert_non_null(d);
+	for (p = d; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return d;
+}
+
+/* Errors of a document joined, or "OK". */
+static char *errors_of(const char *doc)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+	char *text = q(doc), *out;
+
+	if (!tn_config_parse_string(text, &c, &errs)) {
+		assert_int_equal(errs.n, 0);
+		tn_config_free(&c);
+		out = strdup("OK");
+	} else {
+		assert_true(errs.n > 0);
+		out = tn_errors_join(&errs);
+	}
+	tn_errors_free(&errs);
+	free(text);
+	return out;
+}
+
+static void check_doc(const char *doc, const char *expected)
+{
+	char *got = errors_of(doc), *want = q(expected);
+
+	if (strcmp(got, want))
+		print_error("document: %s\n", doc);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+}
+
+static void parse_ok(const char *doc, struct tn_config *c)
+{
+	struct tn_errors errs = { 0 };
+	char *text = q(doc);
+	int rc = tn_config_parse_string(text, c, &errs);
+
+	if (rc) {
+		char *j = tn_errors_join(&errs);
+
+		print_error("unexpected errors: %s\n", j);
+		free(j);
+	}
+	assert_int_equal(rc, 0);
+	tn_errors_free(&errs);
+	free(text);
+}
+
+#define FARM1 "{'farmId':1,'type':'tcp','servers':[{'address':'10.0.0.1'}]}"
+#define FARMS(x) "{'farms':[" x "]}"
+#define FRONT(x) "{'farms':[" FARM1 "],'frontends':[" x "]}"
+#define SRV(x) FARMS("{'type':'tcp','servers':[" x "]}")
+#define PROBE(x) FARMS("{'type':'tcp','probe':" x "}")
+
+struct doc_case {
+	const char *doc;
+	const char *expected;
+};
+
+static void run_cases(const struct doc_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		check_doc(cases[i].doc, cases[i].expected);
+}
+
+#define RUN(cases) run_cases(cases, sizeof(cases) / sizeof(cases[0]))
+
+/* ---- defaults ------------------------------------------------------------- */
+
+static void test_document_defaults(void **state)
+{
+	struct tn_config c;
+
+	parse_ok("{}", &c);
+	assert_string_equal(c.zone, "default");
+	assert_int_equal(c.ninterfaces, 0);
+	assert_int_equal(c.hash_seed, 0);
+	assert_int_equal(c.table_size, 65537);
+	assert_int_equal(c.ct_size, 1000000);
+	assert_int_equal(c.tcp_timeout_s, 300);
+	assert_int_equal(c.udp_timeout_s, 30);
+	assert_int_equal(c.nfarms, 0);
+	assert_int_equal(c.nfrontends, 0);
+	tn_config_free(&c);
+}
+
+static void test_object_defaults(void **state)
+{
+	struct tn_config c;
+	const struct tn_farm_cfg *f;
+	const struct tn_server_cfg *s;
+	const struct tn_frontend_cfg *fe;
+
+	parse_ok("{'farms':[{'type':'udp','servers':[{'address':'2001:db8::1'}]}],"
+		 "'frontends':[{'type':'udp','vip':'2001:db8::100','defaultFarmId':1}]}", &c);
+	f = &c.farms[0];
+	assert_int_equal(f->farm_id, 1);
+	assert_int_equal(f->type, TN_L4_UDP);
+	assert_null(f->display_name);
+	assert_int_equal(f->port, 0);
+	assert_int_equal(f->balance, TN_BAL_SOURCE);
+	assert_int_equal(f->stickiness, TN_STICK_NONE);
+	assert_null(f->zone);
+	assert_int_equal(f->probe.type, TN_PROBE_NONE);
+	assert_true(f->probe.interval_s == 5);
+	assert_true(f->probe.timeout_s == 2);
+	assert_int_equal(f->probe.rise, 2);
+	assert_int_equal(f->probe.fall, 3);
+	assert_string_equal(f->probe.method, "GET");
+	assert_string_equal(f->probe.url, "/");
+	assert_int_equal(f->probe.match, TN_MATCH_DEFAULT);
+	assert_null(f->probe.pattern);
+	s = &f->servers[0];
+	assert_int_equal(s->server_id, 1);
+	assert_int_equal(s->address.family, 6);
+	assert_int_equal(s->port, 0);
+	assert_int_equal(s->weight, 1);
+	assert_true(s->active);
+	assert_false(s->backup);
+	assert_true(s->probe);
+	assert_false(s->has_mac);
+	fe = &c.frontends[0];
+	assert_int_equal(fe->frontend_id, 1);
+	assert_int_equal(fe->nvips, 1);
+	assert_null(fe->port);
+	assert_int_equal(fe->nports, 0);
+	assert_false(fe->disabled);
+	assert_int_equal(tn_server_port(f, s), 0);
+	tn_config_free(&c);
+}
+
+static void test_probe_timeout_default(void **state)
+{
+	struct tn_config c;
+
+	/* timeout defaults to min(interval, 2) */
+	parse_ok(FARMS("{'type':'tcp','probe':{'type':'tcp','interval':0.5}},"
+		       "{'type':'tcp','probe':{'type':'tcp','interval':30}}"), &c);
+	assert_true(c.farms[0].probe.timeout_s == 0.5);
+	assert_true(c.farms[1].probe.timeout_s == 2);
+	tn_config_free(&c);
+}
+
+static void test_id_assignment(void **state)
+{
+	struct tn_config c;
+
+	/* lowest free id > 0 per type, in file order, skipping explicit ids */
+	parse_ok("{'farms':[{'type':'tcp'},{'farmId':1,'type':'tcp'},{'type':'udp'},{'type':'tcp'},"
+		 "{'type':'tcp','farmId':3,'servers':[{'address':'10.0.0.1'},"
+		 "{'serverId':1,'address':'10.0.0.2'},{'address':'10.0.0.3'}]}]}", &c);
+	assert_int_equal(c.farms[0].farm_id, 2);
+	assert_int_equal(c.farms[1].farm_id, 1);
+	assert_int_equal(c.farms[2].farm_id, 1);
+	assert_int_equal(c.farms[3].farm_id, 4);
+	assert_int_equal(c.farms[4].servers[0].server_id, 2);
+	assert_int_equal(c.farms[4].servers[1].server_id, 1);
+	assert_int_equal(c.farms[4].servers[2].server_id, 3);
+	assert_ptr_equal(tn_config_farm(&c, TN_L4_UDP, 1), &c.farms[2]);
+	assert_ptr_equal(tn_config_farm(&c, TN_L4_TCP, 4), &c.farms[3]);
+	assert_null(tn_config_farm(&c, TN_L4_UDP, 2));
+	assert_ptr_equal(tn_farm_server(&c.farms[4], 3), &c.farms[4].servers[2]);
+	assert_null(tn_farm_server(&c.farms[4], 4));
+	tn_config_free(&c);
+}
+
+/* ---- document-level rules -------------------------------------------------- */
+
+static const struct doc_case document_cases[] = {
+	{ "[]", "must be an object, got an array" },
+	{ "{'zone':''}", "zone: must not be empty" },
+	{ "{'zone':5}", "zone: must be a string, got 5" },
+	{ "{'zoon':'x'}", "zoon: unknown field" },
+	{ "{'interfaces':'eth0'}", "interfaces: must be an array, got 'eth0'" },
+	{ "{'interfaces':['eth0','']}",
+	  "interfaces[1]: must be an interface name of 1..15 characters, got ''" },
+	{ "{'interfaces':['a234567890123456']}",
+	  "interfaces[0]: must be an interface name of 1..15 characters, got 'a234567890123456'" },
+	{ "{'interfaces':['eth0','eth0']}", "interfaces[1]: 'eth0' is listed twice" },
+	{ "{'hashSeed':-1}", "hashSeed: must be 0..4294967295, got -1" },
+	{ "{'hashSeed':4294967296}", "hashSeed: must be 0..4294967295, got 4294967296" },
+	{ "{'tableSize':65536}", "tableSize: must be a prime number, got 65536" },
+	{ "{'tableSize':1000}", "tableSize: must be 1021..655373, got 1000" },
+	{ "{'tableSize':655374}", "tableSize: must be 1021..655373, got 655374" },
+	{ "{'tableSize':'big'}", "tableSize: must be an integer 1021..655373, got 'big'" },
+	{ "{'conntrack':{'size':1023}}", "conntrack.size: must be 1024..100000000, got 1023" },
+	{ "{'conntrack':{'size':100000001}}",
+	  "conntrack.size: must be 1024..100000000, got 100000001" },
+	{ "{'conntrack':{'tcpTimeout':0}}", "conntrack.tcpTimeout: must be 1..86400, got 0" },
+	{ "{'conntrack':{'udpTimeout':86401}}", "conntrack.udpTimeout: must be 1..86400, got 86401" },
+	{ "{'conntrack':{'ttl':3}}", "conntrack.ttl: unknown field" },
+	{ "{'conntrack':[]}", "conntrack: must be an object, got an array" },
+	{ "{'farms':{}}", "farms: must be an array, got an object" },
+	{ "{'farms':[5]}", "farms[0]: must be an object, got 5" },
+	{ "{'frontends':'x'}", "frontends: must be an array, got 'x'" },
+	{ "{'tableSize':1021,'hashSeed':4294967295,'interfaces':['eth0','lo']}", "OK" },
+};
+
+static void test_document_rules(void **state)
+{
+	RUN(document_cases);
+}
+
+/* Huge numbers must be refused, never wrapped into a small valid value. */
+static const struct doc_case huge_cases[] = {
+	{ "{'hashSeed':99999999999999999999}", "hashSeed: must be 0..4294967295, got a number too large" },
+	{ "{'hashSeed':-99999999999999999999}", "hashSeed: must be 0..4294967295, got a number too small" },
+	{ "{'hashSeed':1e400}", "hashSeed: must be 0..4294967295, got 1e400" },
+	{ "{'hashSeed':18446744073709551617}", "hashSeed: must be 0..4294967295, got a number too large" },
+	{ "{'hashSeed':4294967297}", "hashSeed: must be 0..4294967295, got 4294967297" },
+	{ "{'hashSeed':2.5}", "hashSeed: must be an integer 0..4294967295, got 2.5" },
+	{ "{'hashSeed':NaN}", "hashSeed: must be 0..4294967295, got NaN" },
+	{ "{'hashSeed':7.0}", "OK" },
+	{ PROBE("{'interval':1e400}"), "farms[0].probe.interval: must be a finite number, got 1e400" },
+	{ SRV("{'address':'10.0.0.1','weight':1e400}"),
+	  "farms[0].servers[0].weight: must be 0..256, got 1e400" },
+};
+
+static void test_huge_numbers(void **state)
+{
+	RUN(huge_cases);
+}
+
+/* ---- farms ------------------------------------------------------------------- */
+
+static const struct doc_case farm_cases[] = {
+	{ FARMS("{}"), "farms[0].type: is required ('tcp' or 'udp')" },
+	{ FARMS("{'type':'http'}"),
+	  "farms[0].type: 'http' is not supported: HTTP farms need an L7 proxy, which Tenace is not; "
+	  "use 'tcp' or 'udp'" },
+	{ FARMS("{'type':'sctp'}"), "farms[0].type: must be 'tcp' or 'udp', got 'sctp'" },
+	{ FARMS("{'type':'tcp','balance':'leastconn'}"),
+	  "farms[0].balance: 'leastconn' is not supported: a direct-server-return L4 balancer never "
+	  "sees connections end, so it cannot count them; use 'source', 'roundrobin' or 'first'" },
+	{ FARMS("{'type':'tcp','balance':'random'}"),
+	  "farms[0].balance: must be one of 'source', 'roundrobin', 'first', got 'random'" },
+	{ FARMS("{'type':'tcp','stickiness':'cookie'}"),
+	  "farms[0].stickiness: 'cookie' is not supported: cookies need an L7 (HTTP) proxy, which "
+	  "Tenace is not; use 'sourceIp' or null" },
+	{ FARMS("{'type':'tcp','stickiness':'sourceip'}"),
+	  "farms[0].stickiness: must be 'sourceIp' or null, got 'sourceip'" },
+	{ FARMS("{'type':'tcp','port':65536}"), "farms[0].port: must be 0..65535, got 65536" },
+	{ FARMS("{'type':'tcp','port':'80'}"), "farms[0].port: must be an integer 0..65535, got '80'" },
+	{ FARMS("{'type':'tcp','farmId':-1}"), "farms[0].farmId: must be 0..4294967295, got -1" },
+	{ FARMS("{'type':'tcp','displayName':7}"),
+	  "farms[0].displayName: must be a string or null, got 7" },
+	{ FARMS("{'type':'tcp','zone':true}"), "farms[0].zone: must be a string or null, got true" },
+	{ FARMS("{'type':'tcp','ssl':true}"), "farms[0].ssl: unknown field" },
+	{ FARMS("{'type':'tcp','servers':{}}"), "farms[0].servers: must be an array, got an object" },
+	{ FARMS("{'type':'tcp','farmId':1},{'type':'tcp','farmId':1}"),
+	  "farms[1].farmId: tcp farm 1 is already defined by farms[0]" },
+	{ FARMS("{'type':'tcp','farmId':1},{'type':'udp','farmId':1}"), "OK" },
+	{ FARMS("{'type':'udp','balance':'roundrobin','stickiness':'sourceIp','port':53,"
+		"'displayName':'dns','zone':'rbx'}"), "OK" },
+	{ FARMS("{'type':'tcp','balance':'first','stickiness':null}"), "OK" },
+};
+
+static void test_farm_rules(void **state)
+{
+	RUN(farm_cases);
+}
+
+/* ---- servers --------------------------------------------------------------------- */
+
+static const struct doc_case server_cases[] = {
+	{ SRV("{}"), "farms[0].servers[0].address: is required" },
+	{ SRV("{'address':'10.0.0.256'}"),
+	  "farms[0].servers[0].address: must be an IPv4 or IPv6 address, got '10.0.0.256'" },
+	{ SRV("{'address':'10.0.0.1','weight':'heavy'}"),
+	  "farms[0].servers[0].weight: must be an integer 0..256, got 'heavy'" },
+	{ SRV("{'address':'10.0.0.1'},{'address':'10.0.0.2'},{'address':'10.0.0.3','weight':300}"),
+	  "farms[0].servers[2].weight: must be 0..256, got 300" },
+	{ SRV("{'address':'10.0.0.1','weight':-1}"),
+	  "farms[0].servers[0].weight: must be 0..256, got -1" },
+	{ SRV("{'address':'10.0.0.1','port':70000}"),
+	  "farms[0].servers[0].port: must be 0..65535, got 70000" },
+	{ SRV("{'address':'10.0.0.1','status':'up'}"),
+	  "farms[0].servers[0].status: must be 'active' or 'inactive', got 'up'" },
+	{ SRV("{'address':'10.0.0.1','backup':'yes'}"),
+	  "farms[0].servers[0].backup: must be true or false, got 'yes'" },
+	{ SRV("{'address':'10.0.0.1','probe':1}"),
+	  "farms[0].servers[0].probe: must be true or false, got 1" },
+	{ SRV("{'address':'10.0.0.1','mac':'aa:bb:cc:dd:ee'}"),
+	  "farms[0].servers[0].mac: must be a MAC address like 'aa:bb:cc:dd:ee:ff', got 'aa:bb:cc:dd:ee'" },
+	{ SRV("{'address':'10.0.0.1','ssl':true}"), "farms[0].servers[0].ssl: unknown field" },
+	{ SRV("{'address':'10.0.0.1','serverId':4},{'address':'10.0.0.2','serverId':4}"),
+	  "farms[0].servers[1].serverId: serverId 4 is already used by farms[0].servers[0]" },
+	{ SRV("{'address':'10.0.0.1','displayName':'a\\u0000b'}"),
+	  "farms[0].servers[0].displayName: must not contain a NUL character" },
+	{ SRV("{'address':'10.0.0.1','weight':0,'port':8080,'status':'inactive','backup':true,"
+	      "'probe':false,'displayName':null,'mac':'AA:bb:cc:dd:ee:0f','serverId':9}"), "OK" },
+};
+
+static void test_server_rules(void **state)
+{
+	RUN(server_cases);
+}
+
+/* ---- probes -------------------------------------------------------------------- */
+
+static const struct doc_case probe_cases[] = {
+	{ PROBE("{'type':'oco'}"),
+	  "farms[0].probe.type: 'oco' probes are not supported; supported types: "
+	  "'tcp', 'http', 'smtp', 'mysql', 'pgsql'" },
+	{ PROBE("{'type':'internal'}"),
+	  "farms[0].probe.type: 'internal' probes are not supported; supported types: "
+	  "'tcp', 'http', 'smtp', 'mysql', 'pgsql'" },
+	{ PROBE("{'type':'icmp'}"),
+	  "farms[0].probe.type: must be one of 'tcp', 'http', 'smtp', 'mysql', 'pgsql' or null, "
+	  "got 'icmp'" },
+	{ PROBE("{'type':'tcp','interval':0.05}"),
+	  "farms[0].probe.interval: must be 0.1..86400 seconds, got 0.05" },
+	{ PROBE("{'type':'tcp','interval':'5s'}"), "farms[0].probe.interval: must be a number, got '5s'" },
+	{ PROBE("{'type':'tcp','timeout':0}"),
+	  "farms[0].probe.timeout: must be more than 0 and at most 60 seconds, got 0" },
+	{ PROBE("{'type':'tcp','timeout':61}"),
+	  "farms[0].probe.timeout: must be more than 0 and at most 60 seconds, got 61" },
+	{ PROBE("{'type':'tcp','rise':0}"), "farms[0].probe.rise: must be 1..100, got 0" },
+	{ PROBE("{'type':'tcp','fall':101}"), "farms[0].probe.fall: must be 1..100, got 101" },
+	{ PROBE("{'type':'tcp','port':-5}"), "farms[0].probe.port: must be 0..65535, got -5" },
+	{ PROBE("{'type':'tcp','url':'/health'}"),
+	  "farms[0].probe.url: only applies to 'http' probes" },
+	{ PROBE("{'type':'http','method':'POST'}"),
+	  "farms[0].probe.method: must be one of 'GET', 'HEAD', 'OPTIONS', got 'POST'" },
+	{ PROBE("{'type':'http','url':'health'}"),
+	  "farms[0].probe.url: must start with '/', got 'health'" },
+	{ PROBE("{'type':'http','url':'/a b'}"),
+	  "farms[0].probe.url: must not contain spaces or line breaks" },
+	{ PROBE("{'type':'http','match':'regex','pattern':'x'}"),
+	  "farms[0].probe.match: must be one of 'default', 'status', 'contains', 'matches', got 'regex'" },
+	{ PROBE("{'type':'http','match':'status'}"),
+	  "farms[0].probe.pattern: is required when 'match' is 'status'" },
+	{ PROBE("{'type':'http','match':'contains'}"),
+	  "farms[0].probe.pattern: is required when 'match' is 'contains'" },
+	{ PROBE("{'type':'http','pattern':'ok'}"),
+	  "farms[0].probe.pattern: only applies when 'match' is 'status', 'contains' or 'matches'" },
+	{ PROBE("{'type':'http','match':'status','pattern':'200,3xx'}"),
+	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  "got '200,3xx'" },
+	{ PROBE("{'type':'http','match':'status','pattern':'99'}"),
+	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  "got '99'" },
+	{ PROBE("{'type':'http','match':'status','pattern':'600'}"),
+	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  "got '600'" },
+	{ PROBE("{'type':'http','match':'status','pattern':'200,'}"),
+	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  "got '200,'" },
+	{ PROBE("{'type':'http','match':'contains','pattern':''}"),
+	  "farms[0].probe.pattern: must not be empty" },
+	{ PROBE("{'type':'http','match':'matches','pattern':'a('}"),
+	  "farms[0].probe.pattern: is not a valid regular expression: Unmatched ( or \\(" },
+	{ PROBE("{'type':'http','forceSsl':'no'}"),
+	  "farms[0].probe.forceSsl: must be true or false, got 'no'" },
+	{ PROBE("{'type':'tcp','retries':3}"), "farms[0].probe.retries: unknown field" },
+	{ PROBE("'tcp'"), "farms[0].probe: must be an object, got 'tcp'" },
+	{ PROBE("{'type':'http','match':'status','pattern':'200, 301,404','method':'HEAD',"
+		"'url':'/health?x=1','forceSsl':true,'negate':true,'interval':0.1,'timeout':0.1}"), "OK" },
+	{ PROBE("{'type':'http','match':'matches','pattern':'^ok|ready$'}"), "OK" },
+	{ PROBE("{'type':'smtp','port':25,'rise':100,'fall':1}"), "OK" },
+	{ PROBE("{'type':null,'interval':10}"), "OK" },
+	{ PROBE("null"), "OK" },
+	{ PROBE("{}"), "OK" },
+};
+
+static void test_probe_rules(void **state)
+{
+	RUN(probe_cases);
+}
+
+/* ---- frontends --------------------------------------------------------------- */
+
+static const struct doc_case frontend_cases[] = {
+	{ FRONT("{'type':'tcp','defaultFarmId':1}"), "frontends[0].vip: is required" },
+	{ FRONT("{'type':'tcp','vip':[],'defaultFarmId':1}"),
+	  "frontends[0].vip: must list at least one address" },
+	{ FRONT("{'type':'tcp','vip':5,'defaultFarmId':1}"),
+	  "frontends[0].vip: must be an address or an array of addresses, got 5" },
+	{ FRONT("{'type':'tcp','vip':['10.1.1.1','nope'],'defaultFarmId':1}"),
+	  "frontends[0].vip[1]: must be an IPv4 or IPv6 address, got 'nope'" },
+	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.1'],'defaultFarmId':1}"),
+	  "frontends[0].vip[1]: 10.1.1.1 is listed twice" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1'}"), "frontends[0].defaultFarmId: is required" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':0}"),
+	  "frontends[0].defaultFarmId: must be 1..4294967295, got 0" },
+	{ FRONT("{'type':'http','vip':'10.1.1.1','defaultFarmId':1}"),
+	  "frontends[0].type: 'http' is not supported: HTTP frontends need an L7 proxy, which "
+	  "Tenace is not; use 'tcp' or 'udp'" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':''}"),
+	  "frontends[0].port: must not be empty (null means every port)" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'http'}"),
+	  "frontends[0].port: 'http' is not a port (1..65535) or a range (8000-8100)" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,70000'}"),
+	  "frontends[0].port: '70000': ports must be 1..65535" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'0'}"),
+	  "frontends[0].port: '0': ports must be 1..65535" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'8100-8000'}"),
+	  "frontends[0].port: '8100-8000': range is reversed" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,70-90'}"),
+	  "frontends[0].port: port 80 is listed twice" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':0}"),
+	  "frontends[0].port: must be 1..65535, got 0" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':true}"),
+	  "frontends[0].port: must be a string like '80', '80,443' or '8000-8100', or null, got true" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'allowedSource':['10.0.0.0/33']}"),
+	  "frontends[0].allowedSource[0]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
+	  "got '10.0.0.0/33'" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'deniedSource':['10.0.0.0/8','x']}"),
+	  "frontends[0].deniedSource[1]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
+	  "got 'x'" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':'no'}"),
+	  "frontends[0].disabled: must be true or false, got 'no'" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'ssl':true}"),
+	  "frontends[0].ssl: unknown field" },
+	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.2'],'defaultFarmId':1,'port':'80, 443,8000-8100',"
+		"'allowedSource':['10.0.0.0/8','192.168.1.1'],'deniedSource':['10.9.0.0/16'],"
+		"'displayName':'web','zone':'gra','disabled':true,'frontendId':7}"), "OK" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':443}"), "OK" },
+};
+
+static void test_frontend_rules(void **state)
+{
+	RUN(frontend_cases);
+}
+
+/* ---- cross-object rules ---------------------------------------------------------- */
+
+static const struct doc_case cross_cases[] = {
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':2}"),
+	  "frontends[0].defaultFarmId: no tcp farm has farmId 2" },
+	{ FRONT("{'type':'udp','vip':'10.1.1.1','defaultFarmId':1}"),
+	  "frontends[0].defaultFarmId: farm 1 is a tcp farm; a udp frontend needs a udp farm" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'frontendId':3},"
+		"{'type':'tcp','vip':'10.1.1.2','defaultFarmId':1,'frontendId':3}"),
+	  "frontends[1].frontendId: tcp frontend 3 is already defined by frontends[0]" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,443','displayName':'a'},"
+		"{'type':'tcp','vip':['10.1.1.2','10.1.1.1'],'defaultFarmId':1,'port':'400-500',"
+		"'displayName':'b'}"),
+	  "frontends[1]: frontend 2 ('b') and frontend 1 ('a') (frontends[0]) both take tcp "
+	  "10.1.1.1 port 443" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"),
+	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"),
+	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 every port" },
+	/* different ports, different types, or one disabled: no conflict */
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'81-90'},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"), "OK" },
+	{ "{'farms':[" FARM1 ",{'farmId':1,'type':'udp','servers':[{'address':'10.0.0.1'}]}],"
+	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
+	  "{'type':'udp','vip':'10.1.1.1','defaultFarmId':1}]}", "OK" },
+	{ "{'farms':[{'farmId':1,'type':'tcp','displayName':'pool','servers':[{'address':'10.0.0.1'}]}],"
+	  "'frontends':[{'type':'tcp','vip':['10.1.1.1','2001:db8::1'],'defaultFarmId':1,"
+	  "'displayName':'web'}]}",
+	  "frontends[0].vip[1]: frontend 1 ('web') has VIP 2001:db8::1 (IPv6) but its farm 1 ('pool') "
+	  "has no IPv6 server" },
+	/* an empty farm is allowed: the API adds servers after creating the frontend */
+	{ "{'farms':[{'farmId':1,'type':'tcp'}],"
+	  "'frontends':[{'type':'tcp','vip':'2001:db8::1','defaultFarmId':1}]}", "OK" },
+	/* a broken farm does not also produce "no farm" errors */
+	{ "{'farms':[{'farmId':1,'type':'tcp','balance':'x'}],"
+	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}]}",
+	  "farms[0].balance: must be one of 'source', 'roundrobin', 'first', got 'x'" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'1-4096'}"), "OK" },
+	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.2'],'defaultFarmId':1,'port':'1-2048'},"
+		"{'type':'tcp','vip':'10.1.1.3','defaultFarmId':1,'port':'1'}"),
+	  "frontends: at most 4096 VIP entries (address, port), got 4097 (each port of a range counts)" },
+};
+
+static void test_cross_rules(void **state)
+{
+	RUN(cross_cases);
+}
+
+/* Builds {"farms":[ n farms ]} or one farm of n servers. */
+static char *many(const char *head, const char *item_fmt, size_t n, const char *tail)
+{
+	size_t cap = strlen(head) + strlen(tail) + n * (strlen(item_fmt) + 24) + 1, len;
+	char *s = malloc(cap);
+	size_t i;
+
+	assert_non_null(s);
+	len = (size_t)snprintf(s, cap, "%s", head);
+	for (i = 0; i < n; i++) {
+		if (i)
+			s[len++] = ',';
+		len += (size_t)snprintf(s + len, cap - len, item_fmt, (unsigned)(i / 250), (unsigned)(i % 250 + 1));
+	}
+	snprintf(s + len, cap - len, "%s", tail);
+	return s;
+}
+
+static void test_limits(void **state)
+{
+	char *doc, *got;
+
+	doc = many("{'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 129, "]}");
+	got = errors_of(doc);
+	assert_string_equal(got, "farms: at most 128 farms, got 129");
+	free(got);
+	free(doc);
+
+	doc = many("{'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 128, "]}");
+	got = errors_of(doc);
+	assert_string_equal(got, "OK");
+	free(got);
+	free(doc);
+
+	doc = many("{'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1025, "]}]}");
+	got = errors_of(doc);
+	assert_string_equal(got, "farms[0].servers: at most 1024 servers per farm, got 1025");
+	free(got);
+	free(doc);
+
+	doc = many("{'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1024, "]}]}");
+	got = errors_of(doc);
+	assert_string_equal(got, "OK");
+	free(got);
+	free(doc);
+}
+
+/* ---- several errors at once, and a rejected document changes nothing ---------- */
+
+static void test_all_errors_reported(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+	char *text = q("{'tableSize':4,'extra':1,'farms':[{'type':'tcp','balance':'leastconn',"
+		       "'servers':[{'address':'x','weight':300}]}],"
+		       "'frontends':[{'type':'udp','vip':'10.0.0.1','defaultFarmId':9,'port':'80'},"
+		       "{'type':'tcp','vip':'10.0.0.1','defaultFarmId':9,'port':'x'}]}");
+
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), -EINVAL);
+	assert_int_equal(errs.n, 7);
+	assert_string_equal(errs.v[0].path, "extra");
+	assert_string_equal(errs.v[0].message, "unknown field");
+	assert_string_equal(errs.v[1].path, "tableSize");
+	assert_string_equal(errs.v[1].message, "must be 1021..655373, got 4");
+	assert_string_equal(errs.v[2].path, "farms[0].balance");
+	assert_string_equal(errs.v[3].path, "farms[0].servers[0].address");
+	assert_string_equal(errs.v[4].path, "farms[0].servers[0].weight");
+	assert_string_equal(errs.v[4].message, "must be 0..256, got 300");
+	assert_string_equal(errs.v[5].path, "frontends[1].port");
+	/* cross rules come last; the broken frontends[1] is not looked up again */
+	assert_string_equal(errs.v[6].path, "frontends[0].defaultFarmId");
+	assert_string_equal(errs.v[6].message, "no udp farm has farmId 9");
+	tn_errors_free(&errs);
+	free(text);
+}
+
+static void test_errors_join_and_append(void **state)
+{
+	struct tn_errors errs = { 0 };
+	char *j;
+
+	tn_errors_add(&errs, "a.b", "must be %d", 1);
+	tn_errors_add(&errs, "", "whole %s", "document");
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "a.b: must be 1; whole document");
+	free(j);
+	tn_errors_free(&errs);
+	assert_int_equal(errs.n, 0);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "");
+	free(j);
+}
+
+static void test_rejected_leaves_config_untouched(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c, before;
+	char *bad = q("{'zone':'other','farms':[{'type':'tcp','port':-1}]}");
+
+	parse_ok("{'zone':'rbx','farms':[" FARM1 "],"
+		 "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}]}", &c);
+	assert_int_equal(tn_config_copy(&before, &c), 0);
+	assert_int_equal(tn_config_parse_string(bad, &c, &errs), -EINVAL);
+	assert_true(tn_config_equal(&c, &before));
+	assert_string_equal(c.zone, "rbx");
+	assert_int_equal(tn_config_load_file("/nonexistent/tenace.json", &c, &errs), -ENOENT);
+	assert_true(tn_config_equal(&c, &before));
+	tn_errors_free(&errs);
+	tn_config_free(&c);
+	tn_config_free(&before);
+	free(bad);
+}
+
+/* ---- JSON syntax ----------------------------------------------------------------- */
+
+static const struct doc_case syntax_cases[] = {
+	{ "{\n'zone': 'x',\n'farms': [,]\n}", "line 3: invalid JSON: unexpected character" },
+	{ "{'zone':'x',}", "line 1: invalid JSON: unexpected character" },
+	{ "{'zone':", "line 1: invalid JSON: unexpected end of data" },
+	{ "", "line 1: invalid JSON: unexpected end of data" },
+	{ "{} {}", "line 1: invalid JSON: unexpected character" },
+};
+
+static void test_syntax_errors(void **state)
+{
+	RUN(syntax_cases);
+}
+
+/* ---- round trip ------------------------------------------------------------------- */
+
+static const char *full_doc =
+	"{'zone':'rbx','interfaces':['eth0','eth1'],'hashSeed':42,'tableSize':1021,"
+	"'conntrack':{'size':2048,'tcpTimeout':600,'udpTimeout':10},"
+	"'farms':[{'farmId':3,'type':'tcp','displayName':'web','port':8080,'balance':'roundrobin',"
+	"'stickiness':'sourceIp','zone':'rbx','probe':{'type':'http','port':8081,'interval':0.3,"
+	"'timeout':0.25,'rise':4,'fall':5,'method':'HEAD','url':'/health','forceSsl':true,"
+	"'match':'status','pattern':'200,204','negate':true},"
+	"'servers':[{'serverId':1,'displayName':'s1','address':'10.0.0.1','port':80,'weight':0,"
+	"'status':'inactive','backup':true,'probe':false,'mac':'02:00:00:00:00:01'},"
+	"{'address':'2001:db8::2'}]},"
+	"{'type':'udp','probe':{'type':'tcp','interval':7}}],"
+	"'frontends':[{'frontendId':5,'type':'tcp','displayName':'front','vip':['10.1.1.1','2001:db8::1'],"
+	"'port':'80,443,8000-8010','defaultFarmId':3,'zone':'rbx','allowedSource':['10.0.0.0/8','10.9.9.9'],"
+	"'deniedSource':['2001:db8::/32'],'disabled':true},"
+	"{'type':'udp','vip':'10.1.1.2','port':53,'defaultFarmId':1}]}";
+
+static char *to_text(const struct tn_config *c)
+{
+	json_object *j = tn_config_to_json(c);
+	char *s;
+
+	assert_non_null(j);
+	s = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return s;
+}
+
+static void test_round_trip(void **state)
+{
+	struct tn_config a, b;
+	char *t1, *t2;
+
+	parse_ok(full_doc, &a);
+	t1 = to_text(&a);
+	parse_ok(t1, &b); /* no single quotes in JSON output: q() leaves it alone */
+	assert_true(tn_config_equal(&a, &b));
+	t2 = to_text(&b);
+	assert_string_equal(t1, t2);
+	/* defaults are explicit, stickiness none is null, weight absent is 1 */
+	assert_non_null(strstr(t1, "\"stickiness\": null"));
+	assert_non_null(strstr(t1, "\"weight\": 1,"));
+	assert_non_null(strstr(t1, "\"interval\": 0.3,"));
+	assert_non_null(strstr(t1, "\"allowedSource\": [\n"));
+	assert_non_null(strstr(t1, "\"10.9.9.9/32\""));
+	assert_non_null(strstr(t1, "\"port\": \"53\""));
+	free(t1);
+	free(t2);
+	tn_config_free(&a);
+	tn_config_free(&b);
+}
+
+static void test_round_trip_defaults(void **state)
+{
+	struct tn_config a, b;
+	char *t1, *t2;
+
+	parse_ok("{}", &a);
+	t1 = to_text(&a);
+	assert_string_equal(t1, "{\n  \"zone\": \"default\",\n  \"interfaces\": [\n  ],\n"
+			    "  \"hashSeed\": 0,\n  \"tableSize\": 65537,\n  \"conntrack\": {\n"
+			    "    \"size\": 1000000,\n    \"tcpTimeout\": 300,\n    \"udpTimeout\": 30\n"
+			    "  },\n  \"farms\": [\n  ],\n  \"frontends\": [\n  ]\n}");
+	parse_ok(t1, &b);
+	t2 = to_text(&b);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	tn_config_free(&a);
+	tn_config_free(&b);
+}
+
+/* ---- single objects (API bodies) ------------------------------------------------- */
+
+static json_object *jparse(const char *s)
+{
+	char *t = q(s);
+	json_object *o = json_tokener_parse(t);
+
+	free(t);
+	assert_non_null(o);
+	return o;
+}
+
+static void test_single_objects(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_server_cfg s;
+	struct tn_farm_cfg f, f2;
+	struct tn_frontend_cfg fe;
+	json_object *o, *back;
+	char *j;
+
+	o = jparse("{'address':'10.0.0.1','weight':300,'bogus':1}");
+	assert_int_equal(tn_server_from_json(o, "", &s, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "bogus: unknown field; weight: must be 0..256, got 300");
+	free(j);
+	tn_errors_free(&errs);
+	json_object_put(o);
+
+	/* ids absent in a body stay 0: the caller assigns them */
+	o = jparse("{'address':'10.0.0.1'}");
+	assert_int_equal(tn_server_from_json(o, "", &s, &errs), 0);
+	assert_int_equal(s.server_id, 0);
+	assert_int_equal(s.weight, 1);
+	tn_server_free(&s);
+	json_object_put(o);
+
+	o = jparse("{'type':'tcp','servers':[{'address':'nope'}]}");
+	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "servers[0].address: must be an IPv4 or IPv6 address, got \"nope\"");
+	free(j);
+	tn_errors_free(&errs);
+	json_object_put(o);
+
+	o = jparse("{'type':'tcp','servers':[{'address':'10.0.0.1'},{'address':'10.0.0.2','serverId':1}]}");
+	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), 0);
+	assert_int_equal(f.farm_id, 0);
+	assert_int_equal(f.servers[0].server_id, 2);
+	back = tn_farm_to_json(&f);
+	assert_int_equal(tn_farm_from_json(back, "", &f2, &errs), 0);
+	assert_true(tn_farm_equal(&f, &f2));
+	f2.servers[1].weight = 7;
+	assert_false(tn_farm_equal(&f, &f2));
+	json_object_put(back);
+	tn_farm_free(&f);
+	tn_farm_free(&f2);
+	json_object_put(o);
+
+	o = jparse("{'type':'tcp','vip':'10.0.0.1','port':'x'}");
+	assert_int_equal(tn_frontend_from_json(o, "frontends[2]", &fe, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "frontends[2].port: \"x\" is not a port (1..65535) or a range (8000-8100)"
+			    "; frontends[2].defaultFarmId: is required");
+	free(j);
+	tn_errors_free(&errs);
+	json_object_put(o);
+}
+
+/* ---- small parsers ------------------------------------------------------------------ */
+
+static void test_small_parsers(void **state)
+{
+	struct tn_port_range *r;
+	struct tn_addr a;
+	struct tn_cidr c;
+	uint8_t mac[6];
+	char buf[64], err[128];
+	size_t n;
+
+	assert_int_equal(tn_addr_parse("192.0.2.1", &a), 0);
+	assert_int_equal(a.family, 4);
+	assert_int_equal(a.bytes[4], 0);
+	tn_addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "192.0.2.1");
+	assert_int_equal(tn_addr_parse("2001:DB8::1", &a), 0);
+	tn_addr_format(&a, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::1");
+	assert_int_equal(tn_addr_parse("192.0.2.1/24", &a), -EINVAL);
+	assert_int_equal(tn_addr_parse("", &a), -EINVAL);
+
+	assert_int_equal(tn_cidr_parse("10.1.2.3/8", &c), 0);
+	assert_int_equal(c.prefixlen, 8);
+	tn_addr_format(&c.addr, buf, sizeof(buf));
+	assert_string_equal(buf, "10.0.0.0"); /* host bits cleared */
+	assert_int_equal(tn_cidr_parse("2001:db8::ffff/127", &c), 0);
+	tn_addr_format(&c.addr, buf, sizeof(buf));
+	assert_string_equal(buf, "2001:db8::fffe");
+	assert_int_equal(tn_cidr_parse("10.0.0.1", &c), 0);
+	assert_int_equal(c.prefixlen, 32);
+	assert_int_equal(tn_cidr_parse("::1", &c), 0);
+	assert_int_equal(c.prefixlen, 128);
+	assert_int_equal(tn_cidr_parse("10.0.0.0/", &c), -EINVAL);
+	assert_int_equal(tn_cidr_parse("10.0.0.0/+8", &c), -EINVAL);
+	assert_int_equal(tn_cidr_parse("10.0.0.0/8x", &c), -EINVAL);
+	assert_int_equal(tn_cidr_parse("::/129", &c), -EINVAL);
+	assert_int_equal(tn_cidr_parse("::/0", &c), 0);
+
+	assert_int_equal(tn_mac_parse("02:AB:cd:00:11:ff", mac), 0);
+	assert_int_equal(mac[1], 0xab);
+	assert_int_equal(mac[5], 0xff);
+	assert_int_equal(tn_mac_parse("02-ab-cd-00-11-ff", mac), -EINVAL);
+	assert_int_equal(tn_mac_parse("02:ab:cd:00:11:f", mac), -EINVAL);
+
+	assert_int_equal(tn_port_spec_parse("80, 443 ,8000-8100", &r, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(r[1].first, 443);
+	assert_int_equal(r[1].last, 443);
+	assert_int_equal(r[2].first, 8000);
+	assert_int_equal(r[2].last, 8100);
+	free(r);
+	assert_int_equal(tn_port_spec_parse("80,", &r, &n, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "\"\" is not a port (1..65535) or a range (8000-8100)");
+	assert_int_equal(tn_port_spec_parse("1-2-3", &r, &n, err, sizeof(err)), -EINVAL);
+
+	assert_string_equal(tn_l4_type_name(TN_L4_TCP), "tcp");
+	assert_string_equal(tn_l4_type_name(TN_L4_UDP), "udp");
+}
+
+/* ---- copy, equal, free ----------------------------------------------------------------- */
+
+static void test_copy_equal_free(void **state)
+{
+	struct tn_config a, b;
+	struct tn_frontend_cfg fe;
+
+	parse_ok(full_doc, &a);
+	assert_int_equal(tn_config_copy(&b, &a), 0);
+	assert_true(tn_config_equal(&a, &b));
+	/* deep: changing the copy leaves the original alone */
+	assert_ptr_not_equal(a.farms[0].servers, b.farms[0].servers);
+	b.farms[0].servers[1].weight = 9;
+	assert_false(tn_farm_equal(&a.farms[0], &b.farms[0]));
+	assert_false(tn_config_equal(&a, &b));
+	b.farms[0].servers[1].weight = 1;
+	assert_true(tn_config_equal(&a, &b));
+	b.frontends[0].ports[2].last = 8011;
+	assert_false(tn_frontend_equal(&a.frontends[0], &b.frontends[0]));
+	b.frontends[0].ports[2].last = 8010;
+	b.farms[0].probe.interval_s = 0.4;
+	assert_false(tn_farm_equal(&a.farms[0], &b.farms[0]));
+	b.farms[0].probe.interval_s = 0.3;
+	free(b.farms[0].probe.pattern);
+	b.farms[0].probe.pattern = strdup("200");
+	assert_false(tn_farm_equal(&a.farms[0], &b.farms[0]));
+
+	assert_int_equal(tn_frontend_copy(&fe, &a.frontends[0]), 0);
+	assert_true(tn_frontend_equal(&fe, &a.frontends[0]));
+	tn_frontend_free(&fe);
+	assert_null(fe.vips);
+	tn_frontend_free(&fe); /* twice is harmless */
+
+	tn_config_free(&a);
+	tn_config_free(&b);
+	tn_config_free(&b);
+}
+
+static void test_validate_programmatic(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+	char *j;
+
+	parse_ok(FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"), &c);
+	assert_int_equal(tn_config_validate(&c, &errs), 0);
+	/* what the API does: change the model, then validate the whole */
+	c.farms[0].servers[0].server_id = 0;
+	c.frontends[0].default_farm_id = 5;
+	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "farms[0].servers[0].serverId: must be 1..4294967295, got 0; "
+			    "frontends[0].defaultFarmId: no tcp farm has farmId 5");
+	free(j);
+	tn_errors_free(&errs);
+	tn_config_free(&c);
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+static void test_save_load(void **state)
+{
+	char dir[] = "/tmp/tenace-test-XXXXXX", path[128], bad[128];
+	struct tn_errors errs = { 0 };
+	struct tn_config a, b;
+	struct stat st;
+	FILE *f;
+	char *j;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/tenace.json", dir);
+	parse_ok(full_doc, &a);
+	assert_int_equal(tn_config_save_file(&a, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(tn_config_load_file(path, &b, &errs), 0);
+	assert_true(tn_config_equal(&a, &b));
+	tn_config_free(&b);
+	/* a second save replaces the file and keeps its mode */
+	assert_int_equal(chmod(path, 0600), 0);
+	a.hash_seed = 7;
+	assert_int_equal(tn_config_save_file(&a, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(tn_config_load_file(path, &b, &errs), 0);
+	assert_int_equal(b.hash_seed, 7);
+	tn_config_free(&b);
+
+	/* a syntax error names the file and the line */
+	snprintf(bad, sizeof(bad), "%s/bad.json", dir);
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("{\n  \"zone\": \"x\"\n  \"farms\": []\n}\n", f);
+	fclose(f);
+	assert_int_equal(tn_config_load_file(bad, &b, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.v[0].path, bad);
+	assert_string_equal(errs.v[0].message, "line 3: invalid JSON: object value separator ',' expected");
+	tn_errors_free(&errs);
+
+	/* an unreadable file says why */
+	assert_int_equal(tn_config_load_file(dir, &b, &errs), -EISDIR);
+	j = tn_errors_join(&errs);
+	assert_non_null(strstr(j, ": cannot read: Is a directory"));
+	free(j);
+	tn_errors_free(&errs);
+	assert_int_equal(tn_config_save_file(&a, "/nonexistent-dir/x.json"), -ENOENT);
+
+	/* no temporary files are left behind */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(unlink(bad), 0);
+	assert_int_equal(rmdir(dir), 0);
+	tn_config_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_document_defaults),
+		cmocka_unit_test(test_object_defaults),
+		cmocka_unit_test(test_probe_timeout_default),
+		cmocka_unit_test(test_id_assignment),
+		cmocka_unit_test(test_document_rules),
+		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_farm_rules),
+		cmocka_unit_test(test_server_rules),
+		cmocka_unit_test(test_probe_rules),
+		cmocka_unit_test(test_frontend_rules),
+		cmocka_unit_test(test_cross_rules),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_errors_join_and_append),
+		cmocka_unit_test(test_rejected_leaves_config_untouched),
+		cmocka_unit_test(test_syntax_errors),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_round_trip_defaults),
+		cmocka_unit_test(test_single_objects),
+		cmocka_unit_test(test_small_parsers),
+		cmocka_unit_test(test_copy_equal_free),
+		cmocka_unit_test(test_validate_programmatic),
+		cmocka_unit_test(test_save_load),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
