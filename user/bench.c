@@ -1,0 +1,919 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * `tenace bench`: see bench.h. Every Tenace figure is measured beside the
+ * baseline (swap MACs, XDP_TX) in the same run, interleaved repetition by
+ * repetition, and reported as a ratio of medians.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "bench_feeder.skel.h"
+#include "baseline.skel.h"
+#include "helpers.skel.h"
+#include "bench.h"
+#include "dataplane.h"
+#include "maglev.h"
+#include "log.h"
+
+#define XDP_ABORTED_ 0
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
+#define XDP_TX_ 3
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static __attribute__((unused)) void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, int n)
+{
+	double t[64];
+
+	if (n <= 0)
+		return NAN;
+	if (n > 64)
+		n = 64;
+	memcpy(t, v, n * sizeof(*t));
+	qsort(t, n, sizeof(*t), cmp_double);
+	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+static json_object *jarr(const double *v, int n)
+{
+	json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_double(v[i]));
+	return a;
+}
+
+#define JSET(o, k, v) json_object_object_add((o), (k), (v))
+#define JD(x) json_object_new_double(x)
+#define JI(x) json_object_new_int64(x)
+#define JS(x) json_object_new_string(x)
+#define JB(x) json_object_new_boolean(x)
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: reproducible across runs, no libc state */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ull;
+}
+
+struct bench {
+	struct bench_feeder *feed;
+	struct baseline *base;
+	json_object *root;
+	int reps;           /* repetitions per figure (median) */
+	double seconds;     /* measuring window of an end-to-end run */
+	uint32_t repeat;    /* BPF_PROG_TEST_RUN repeat */
+	int failures;       /* measurements that could not be made or were wrong */
+	int misses;         /* targets missed (reported, not failures) */
+	double e2e_max_mpps_10k; /* from the e2e section, for the refresh rate */
+};
+
+static const char *pass_miss(struct bench *b, bool ok)
+{
+	if (!ok)
+		b->misses++;
+	return ok ? "PASS" : "MISS";
+}
+
+/* ---- frames ----------------------------------------------------------------- */
+
+static const uint8_t LB_MAC[6] = { 0x02, 0x54, 0x4e, 0x00, 0x00, 0x01 };
+static const uint8_t GEN_MAC[6] = { 0x02, 0x54, 0x4e, 0x00, 0x00, 0x02 };
+
+struct frame {
+	uint8_t b[128];
+	uint32_t len;       /* whole frame */
+	uint32_t hdr_len;   /* bytes the feeder rebuilds (multiple of 8) */
+	uint32_t src_off;   /* offset of the source address's last 4 bytes */
+};
+
+static uint16_t ip_csum(const uint8_t *p, int len)
+{
+	uint32_t s = 0;
+
+	for (int i = 0; i < len; i += 2)
+		s += (p[i] << 8) | p[i + 1];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+/* A UDP frame to dst:80 from the client base (IPv4 a.b.c.d, IPv6 fd00:1::/96 + base). */
+static void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32_t base)
+{
+	uint8_t *p = f->b;
+	uint32_t l3, l4;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(p, LB_MAC, 6);
+	memcpy(p + 6, GEN_MAC, 6);
+	l3 = 14;
+	if (vlan) {
+		p[12] = 0x81, p[13] = 0x00;
+		p[14] = 0x00, p[15] = 100;   /* VLAN 100 */
+		l3 = 18;
+	}
+	p[l3 - 2] = family == 4 ? 0x08 : 0x86;
+	p[l3 - 1] = family == 4 ? 0x00 : 0xdd;
+	if (family == 4) {
+		uint32_t a = htonl(base);
+
+		f->len = vlan ? 68 : 64;
+		l4 = l3 + 20;
+		p[l3] = 0x45;
+		p[l3 + 2] = (f->len - l3) >> 8, p[l3 + 3] = (f->len - l3) & 0xff;
+		p[l3 + 6] = 0x40;            /* DF */
+		p[l3 + 8] = 64;
+		p[l3 + 9] = IPPROTO_UDP;
+		memcpy(p + l3 + 12, &a, 4);
+		inet_pton(AF_INET, dst, p + l3 + 16);
+		f->src_off = l3 + 12;
+		{
+			uint16_t c = ip_csum(p + l3, 20);
+
+			p[l3 + 10] = c >> 8, p[l3 + 11] = c & 0xff;
+		}
+	} else {
+		uint32_t a = htonl(base);
+
+		f->len = vlan ? 82 : 78;
+		l4 = l3 + 40;
+		p[l3] = 0x60;
+		p[l3 + 4] = 0, p[l3 + 5] = f->len - l4;
+		p[l3 + 6] = IPPROTO_UDP;
+		p[l3 + 7] = 64;
+		inet_pton(AF_INET6, "fd00:1::", p + l3 + 8);
+		memcpy(p + l3 + 20, &a, 4);
+		inet_pton(AF_INET6, dst, p + l3 + 24);
+		f->src_off = l3 + 20;
+	}
+	p[l4] = 40000 >> 8, p[l4 + 1] = 40000 & 0xff;  /* source port */
+	p[l4 + 2] = 0, p[l4 + 3] = 80;                 /* destination port */
+	p[l4 + 4] = (f->len - l4) >> 8, p[l4 + 5] = (f->len - l4) & 0xff;
+	f->hdr_len = (l4 + 8 + 7) & ~7u;
+}
+
+/* What the feeder puts in front of the program for client number `client`. */
+static void frame_for_client(const struct frame *f, uint32_t base, uint32_t client, uint8_t *out)
+{
+	uint32_t a = htonl(base + client);
+
+	memcpy(out, f->b, f->len);
+	memcpy(out + f->src_off, &a, 4);
+}
+
+/* Point the feeder at a frame and a client set; the counter is left alone. */
+static void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t nclients, bool fresh)
+{
+	memset(b->feed->bss->tmpl, 0, sizeof(b->feed->bss->tmpl));
+	memcpy(b->feed->bss->tmpl, f->b, f->hdr_len);
+	b->feed->bss->tmpl_len = f->hdr_len;
+	b->feed->data->src_off = f->src_off;
+	b->feed->bss->base_addr = base;
+	b->feed->data->nclients = nclients;
+	b->feed->bss->fresh_clients = fresh;
+}
+
+/* The program the feeder tail-calls; -1: none (the feeder alone). */
+static int feeder_target(struct bench *b, int prog_fd)
+{
+	__u32 zero = 0;
+	int fd = bpf_map__fd(b->feed->maps.target);
+
+	b->feed->bss->feeder_only = prog_fd < 0;
+	if (prog_fd < 0)
+		return 0;
+	if (bpf_map_update_elem(fd, &zero, &prog_fd, BPF_ANY)) {
+		tn_err("bench: cannot put the program under test into the feeder's prog array: %s",
+		       strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+struct run_out {
+	uint32_t retval;
+	uint32_t duration;  /* ns per repetition */
+	uint8_t data[256];
+	uint32_t len;
+};
+
+static int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct run_out *o)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts,
+		.data_in = f->b,
+		.data_size_in = f->len,
+		.data_out = o->data,
+		.data_size_out = sizeof(o->data),
+		.repeat = repeat,
+	);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(b->feed->progs.bench_feeder), &opts);
+
+	if (err) {
+		tn_err("bench: BPF_PROG_TEST_RUN of the feeder failed: %s", strerror(errno));
+		return -errno;
+	}
+	o->retval = opts.retval;
+	o->duration = opts.duration;
+	o->len = opts.data_size_out;
+	return 0;
+}
+
+/* ---- data plane set-up -------------------------------------------------------- */
+
+#define BENCH_SERVERS 10
+
+static const char *VIP4 = "10.0.0.1", *VIP6 = "fd00::1";
+
+static void server_mac(int i, uint8_t mac[6])
+{
+	static const uint8_t m[6] = { 0x02, 0x54, 0x4e, 0x00, 0x10, 0x00 };
+
+	memcpy(mac, m, 6);
+	mac[5] = (uint8_t)i;
+}
+
+static void make_servers(struct tn_dp_server *s, int n, uint32_t ifindex, const uint8_t src_mac[6])
+{
+	memset(s, 0, n * sizeof(*s));
+	for (int i = 0; i < n; i++) {
+		s[i].server_id = i + 1;
+		s[i].family = 4;
+		s[i].addr[0] = 192, s[i].addr[1] = 168, s[i].addr[2] = 50, s[i].addr[3] = (uint8_t)(10 + i);
+		s[i].port = 80;
+		s[i].weight = 100;
+		s[i].up = true;
+		server_mac(i, s[i].mac);
+		memcpy(s[i].src_mac, src_mac, 6);
+		s[i].ifindex = ifindex;
+	}
+}
+
+static int farm_write(struct tn_dp *dp, struct tn_dp_server *s, int n)
+{
+	struct tn_dp_farm farm = {
+		.farm_id = 1, .proto = IPPROTO_UDP, .balance = TN_BALANCE_SOURCE,
+		.stickiness = TN_STICKY_SOURCE_IP, .servers = s, .nservers = n,
+	};
+
+	return tn_dp_farm_write(dp, 0, &farm, NULL);
+}
+
+static int vip_add(struct tn_dp *dp, const char *addr, uint32_t index)
+{
+	struct tn_vip_key k = { .port = htons(80), .proto = IPPROTO_UDP };
+	struct tn_vip v = { .farm_slot = 0, .vip_index = index, .frontend_id = index + 1 };
+
+	if (strchr(addr, ':')) {
+		k.family = TN_FAMILY_V6;
+		inet_pton(AF_INET6, addr, k.addr);
+	} else {
+		k.family = TN_FAMILY_V4;
+		inet_pton(AF_INET, addr, k.addr);
+	}
+	return tn_dp_vip_set(dp, &k, &v);
+}
+
+/* A data plane with one UDP farm of BENCH_SERVERS servers (sourceIp
+ * stickiness) behind VIP4:80 and VIP6:80; servers reached through ifindex. */
+static int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_t src_mac[6])
+{
+	struct tn_dp_settings st;
+	struct tn_dp_server srv[BENCH_SERVERS];
+	int err;
+
+	tn_dp_settings_default(&st);
+	st.ct_size = ct_size;
+	/* long timeouts: a slow warm-up must not let entries expire mid-run */
+	st.udp_timeout_s = st.tcp_timeout_s = 3600;
+	if ((err = tn_dp_open(dp, "", &st)))
+		return err;
+	make_servers(srv, BENCH_SERVERS, ifindex, src_mac);
+	if ((err = farm_write(*dp, srv, BENCH_SERVERS)) || (err = vip_add(*dp, VIP4, 0)) ||
+	    (err = vip_add(*dp, VIP6, 1))) {
+		tn_err("bench: cannot configure the data plane: %s", strerror(-err));
+		tn_dp_close(*dp);
+		*dp = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r)
+{
+	struct tn_counter c[TN_R__COUNT];
+
+	if (tn_dp_reason_counters(dp, c))
+		return 0;
+	return c[r].packets;
+}
+
+/* ---- section 1: ns/packet through BPF_PROG_TEST_RUN --------------------------- */
+
+struct ns_case {
+	const char *name, *label;
+	int family;
+	bool vlan;
+	const char *dst;
+	uint32_t base;       /* first client address (IPv4) or its last 32 bits (IPv6) */
+	uint32_t nclients;
+	bool fresh;
+	uint32_t expect_ret; /* Tenace's verdict */
+	enum tn_reason expect_reason;
+	double target;       /* ratio target, 0: none */
+};
+
+static const struct ns_case ns_cases[] = {
+	{ "tracked_1", "tracked, 1 client", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, TN_R_CT_HIT, 3 },
+	{ "tracked_10k", "tracked, 10,000 clients", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
+	{ "tracked_1m", "tracked, 1,000,000 clients", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, TN_R_CT_HIT, 3 },
+	{ "new_client", "new client (lookup + insert)", 4, false, "10.0.0.1", 0x0b000000, 0, true, XDP_TX_, TN_R_CT_NEW, 6 },
+	{ "not_vip", "not a VIP (pass)", 4, false, "10.0.0.2", 0x0a030000, 1, false, XDP_PASS_, TN_R_PASS_NOT_VIP, 0 },
+	{ "ipv6_tracked", "IPv6 tracked, 10,000 clients", 6, false, "fd00::1", 0x00020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
+	{ "vlan_tracked", "VLAN tracked, 10,000 clients", 4, true, "10.0.0.1", 0x0a040000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
+};
+
+/*
+ * Repetition 2 must see what repetition 1 saw: run client c alone twice (the
+ * counter reset in between), then clients c-1, c with repeat=2, and compare
+ * verdicts and output bytes. Also check the bytes themselves: Tenace rewrites
+ * the MACs to a server's and the balancer's, the baseline swaps them, a pass
+ * leaves the frame alone; everything after the MACs is the input.
+ */
+static int ns_verify(struct bench *b, const struct ns_case *c, const struct frame *f, const char *prog,
+		     bool tenace, uint64_t seq)
+{
+	struct run_out o[3];
+	uint8_t want[256];
+	uint32_t client = c->fresh ? (uint32_t)seq : (uint32_t)(seq % c->nclients);
+	uint32_t want_ret = tenace ? c->expect_ret : XDP_TX_;
+	int i, err;
+
+	b->feed->bss->counter = seq;
+	if ((err = feeder_run(b, f, 1, &o[0])))
+		return err;
+	b->feed->bss->counter = seq;
+	if ((err = feeder_run(b, f, 1, &o[1])))
+		return err;
+	b->feed->bss->counter = seq - 1;
+	if ((err = feeder_run(b, f, 2, &o[2])))
+		return err;
+	frame_for_client(f, c->base, client, want);
+	for (i = 0; i < 3; i++) {
+		const uint8_t *d = o[i].data;
+		bool macs_ok;
+
+		if (o[i].retval != want_ret || o[i].len != f->len ||
+		    memcmp(d + 12, want + 12, f->len - 12)) {
+			tn_err("bench: %s, %s: run %d gave verdict %u and %u bytes, expected verdict %u and the "
+			       "input's %u bytes after the MACs: the feeder or the program is broken",
+			       c->label, prog, i + 1, o[i].retval, o[i].len, want_ret, f->len);
+			return -EPROTO;
+		}
+		if (!tenace) {
+			macs_ok = !memcmp(d, want + 6, 6) && !memcmp(d + 6, want, 6);
+		} else if (c->expect_ret == XDP_PASS_) {
+			macs_ok = !memcmp(d, want, 12);
+		} else {
+			uint8_t m[6];
+
+			server_mac(0, m);
+			macs_ok = !memcmp(d, m, 5) && d[5] < BENCH_SERVERS && !memcmp(d + 6, LB_MAC, 6);
+		}
+		if (!macs_ok) {
+			tn_err("bench: %s, %s: run %d rewrote the MACs wrongly", c->label, prog, i + 1);
+			return -EPROTO;
+		}
+		if (i && memcmp(d, o[0].data, f->len)) {
+			tn_err("bench: %s, %s: repetition %d's output differs from repetition 1's: "
+			       "the frame is not rebuilt between repetitions", c->label, prog, i + 1);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+/* The baseline run directly, without the feeder: the test-run loop's own floor
+ * (the baseline only swaps MACs, so the frame need not be rebuilt). */
+static double baseline_direct(struct bench *b, const struct frame *f)
+{
+	double v[64];
+	uint8_t out[256];
+
+	for (int r = 0; r < b->reps; r++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = f->len,
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = b->repeat);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(b->base->progs.baseline_xdp), &o))
+			return NAN;
+		v[r] = o.duration;
+	}
+	return median(v, b->reps);
+}
+
+static int ns_section(struct bench *b)
+{
+	struct tn_dp *dp = NULL;
+	json_object *sec = json_object_new_object(), *cases = json_object_new_array();
+	int tenace_fd, base_fd = bpf_program__fd(b->base->progs.baseline_xdp);
+	int err = 0, nc = (int)(sizeof(ns_cases) / sizeof(ns_cases[0]));
+	double direct[16];
+	uint64_t fresh_seq = 16;
+	uint32_t repeat = b->repeat;
+	/* enough room for every tracked client and every new one without eviction */
+	uint32_t ct_size = 1000000 + 2 * 10000 + 1 + (uint32_t)b->reps * repeat + 1024;
+
+	ct_size = ct_size * 5 / 4;
+	printf("\n== ns/packet through BPF_PROG_TEST_RUN (median of %d runs of %u repetitions; "
+	       "the same feeder precedes both programs) ==\n", b->reps, repeat);
+	if ((err = dp_setup(&dp, ct_size, 1 /* lo: test runs arrive there */, LB_MAC)))
+		goto out;
+	tenace_fd = tn_dp_prog_fd(dp);
+	printf("%-30s %9s %9s %7s %8s %9s %9s  %s\n", "case", "tenace", "baseline", "ratio", "target",
+	       "feeder", "net ratio", "path taken (Tenace)");
+	for (int ci = 0; ci < nc; ci++) {
+		const struct ns_case *c = &ns_cases[ci];
+		struct frame f;
+		double t[64], bl[64], fe[64], path[64];
+		double mt, mb, mf, ratio, net;
+		json_object *jc = json_object_new_object();
+		struct run_out o;
+		int r;
+
+		build_frame(&f, c->family, c->vlan, c->dst, c->base);
+		feeder_set(b, &f, c->base, c->fresh ? 1 : c->nclients, c->fresh);
+
+		/* correctness first, for both programs */
+		if ((err = feeder_target(b, base_fd)) ||
+		    (err = ns_verify(b, c, &f, "baseline", false, c->fresh ? fresh_seq + 2 : 7)))
+			goto out;
+		if ((err = feeder_target(b, tenace_fd)) ||
+		    (err = ns_verify(b, c, &f, "tenace", true, c->fresh ? fresh_seq + 2 : 7)))
+			goto out;
+		fresh_seq += 4;
+		/* warm up: every tracked client once through Tenace */
+		if (!c->fresh && c->nclients > 1) {
+			b->feed->bss->counter = 0;
+			if ((err = feeder_run(b, &f, c->nclients, &o)))
+				goto out;
+		}
+		for (r = 0; r < b->reps; r++) {
+			uint64_t before, after;
+
+			if ((err = feeder_target(b, -1)) || (err = feeder_run(b, &f, repeat, &o)))
+				goto out;
+			fe[r] = o.duration;
+			if ((err = feeder_target(b, base_fd)) || (err = feeder_run(b, &f, repeat, &o)))
+				goto out;
+			bl[r] = o.duration;
+			if (c->fresh)
+				b->feed->bss->counter = fresh_seq;
+			before = reason_packets(dp, c->expect_reason);
+			if ((err = feeder_target(b, tenace_fd)) || (err = feeder_run(b, &f, repeat, &o)))
+				goto out;
+			after = reason_packets(dp, c->expect_reason);
+			if (c->fresh)
+				fresh_seq += repeat;
+			t[r] = o.duration;
+			path[r] = (double)(after - before) / repeat;
+		}
+		mt = median(t, b->reps);
+		mb = median(bl, b->reps);
+		direct[ci] = baseline_direct(b, &f);
+		mf = median(fe, b->reps);
+		ratio = mt / mb;
+		net = mb - mf > 0.5 ? (mt - mf) / (mb - mf) : NAN;
+		printf("%-30s %7.1f ns %6.1f ns %6.2fx ", c->label, mt, mb, ratio);
+		if (c->target)
+			printf("<=%.0fx %s", c->target, pass_miss(b, ratio <= c->target));
+		else
+			printf("%8s", "-");
+		printf(" %6.1f ns %8.2fx  %s %.1f%%\n", mf, net, tn_reason_name(c->expect_reason),
+		       100 * median(path, b->reps));
+		if (median(path, b->reps) < 0.99) {
+			tn_err("bench: %s: only %.1f%% of Tenace's packets took the %s path",
+			       c->label, 100 * median(path, b->reps), tn_reason_name(c->expect_reason));
+			b->failures++;
+		}
+		JSET(jc, "name", JS(c->name));
+		JSET(jc, "label", JS(c->label));
+		JSET(jc, "clients", c->fresh ? JS("every packet a new client") : JI(c->nclients));
+		JSET(jc, "tenace_ns", JD(mt));
+		JSET(jc, "baseline_ns", JD(mb));
+		JSET(jc, "feeder_ns", JD(mf));
+		JSET(jc, "baseline_without_feeder_ns", JD(direct[ci]));
+		JSET(jc, "ratio", JD(ratio));
+		JSET(jc, "net_ratio", isnan(net) ? NULL : JD(net));
+		if (c->target) {
+			JSET(jc, "target_ratio_max", JD(c->target));
+			JSET(jc, "pass", JB(ratio <= c->target));
+		}
+		JSET(jc, "expected_path", JS(tn_reason_name(c->expect_reason)));
+		JSET(jc, "path_fraction", JD(median(path, b->reps)));
+		JSET(jc, "tenace_runs_ns", jarr(t, b->reps));
+		JSET(jc, "baseline_runs_ns", jarr(bl, b->reps));
+		JSET(jc, "feeder_runs_ns", jarr(fe, b->reps));
+		json_object_array_add(cases, jc);
+	}
+out:
+	JSET(sec, "method", JS("BPF_PROG_TEST_RUN of bench_feeder (bpf/bench_feeder.bpf.c), which rebuilds the "
+			       "frame's header from a template, writes the client's source address from a counter "
+			       "(client = counter % clients, or counter for new clients) and tail-calls the program "
+			       "under test. tenace_ns and baseline_ns include the feeder; feeder_ns is the feeder "
+			       "alone (it returns XDP_TX); baseline_without_feeder_ns is the baseline run directly "
+			       "(the test-run loop's floor). ratio = tenace_ns / baseline_ns (judged against the "
+			       "target); net_ratio = (tenace_ns - feeder_ns) / (baseline_ns - feeder_ns). "
+			       "Each value is the median over runs of the kernel's average ns per repetition; "
+			       "repetitions of Tenace, baseline and feeder alone are interleaved. Verdicts and output "
+			       "bytes of repetition 2 are checked equal to repetition 1's before measuring; "
+			       "path_fraction is the share of Tenace's packets counted under expected_path."));
+	JSET(sec, "repeat", JI(repeat));
+	JSET(sec, "runs", JI(b->reps));
+	JSET(sec, "conntrack_size", JI(ct_size));
+	JSET(sec, "servers", JI(BENCH_SERVERS));
+	JSET(sec, "frame_bytes", JS("64 (IPv4 UDP), 68 (VLAN), 78 (IPv6)"));
+	JSET(sec, "cases", cases);
+	JSET(b->root, "ns_per_packet", sec);
+	tn_dp_close(dp);
+	if (err)
+		b->failures++;
+	return err;
+}
+
+/* ---- section 4: Maglev ---------------------------------------------------------- */
+
+static double build_ms(uint16_t *table, uint32_t size, const struct tn_maglev_server *s, int n, int reps)
+{
+	double v[64];
+
+	for (int r = 0; r < reps; r++) {
+		double t0 = now_s();
+
+		if (tn_maglev_build(table, size, s, n))
+			return NAN;
+		v[r] = (now_s() - t0) * 1e3;
+	}
+	return median(v, reps);
+}
+
+static int maglev_section(struct bench *b)
+{
+	static const uint32_t sizes[] = { 65537, 655373 };
+	static const int counts[] = { 10, 100, 1000 };
+	json_object *sec = json_object_new_object(), *rows = json_object_new_array();
+	uint16_t *t1 = malloc(655373 * 2), *t2 = malloc(655373 * 2);
+	struct tn_maglev_server *s = calloc(1000, sizeof(*s));
+	uint32_t *cnt = calloc(1000, sizeof(*cnt));
+	int err = 0;
+
+	if (!t1 || !t2 || !s || !cnt) {
+		err = -ENOMEM;
+		goto out;
+	}
+	printf("\n== Maglev (tn_maglev_build, median of %d builds; weights random 1..256 for time and share; "
+	       "equal weights for moves) ==\n", b->reps);
+	printf("%-8s %-7s %10s %14s %13s %13s %12s\n", "entries", "servers", "build", "share error",
+	       "moved", "ideal 1/N", "moved needlessly");
+	for (size_t si = 0; si < 2; si++) {
+		for (size_t ni = 0; ni < 3; ni++) {
+			uint32_t size = sizes[si];
+			int n = counts[ni], leave = n / 2;
+			double ms, err_pp = 0, err_rel = 0, wsum = 0, moved = 0, needless = 0;
+			json_object *row = json_object_new_object();
+			bool time_ok = true;
+
+			rng_state = 0x9e3779b97f4a7c15ull + size + n;
+			for (int i = 0; i < n; i++) {
+				s[i].tag = (uint32_t)rng() | 1;
+				s[i].slot = (uint16_t)i;
+				s[i].weight = (uint16_t)(1 + rng() % 256);
+				wsum += s[i].weight;
+			}
+			ms = build_ms(t1, size, s, n, b->reps);
+			if (isnan(ms)) {
+				tn_err("bench: tn_maglev_build failed for %u entries and %d servers", size, n);
+				err = -EINVAL;
+				goto out;
+			}
+			memset(cnt, 0, n * sizeof(*cnt));
+			for (uint32_t e = 0; e < size; e++)
+				if (t1[e] < n)
+					cnt[t1[e]]++;
+			for (int i = 0; i < n; i++) {
+				double share = (double)cnt[i] / size, want = s[i].weight / wsum;
+
+				if (fabs(share - want) * 100 > err_pp)
+					err_pp = fabs(share - want) * 100;
+				if (fabs(share / want - 1) > err_rel)
+					err_rel = fabs(share / want - 1);
+			}
+			/* one of N equal servers leaves */
+			for (int i = 0; i < n; i++)
+				s[i].weight = 100;
+			if (tn_maglev_build(t1, size, s, n)) {
+				err = -EINVAL;
+				goto out;
+			}
+			s[leave].weight = 0;
+			if (tn_maglev_build(t2, size, s, n)) {
+				err = -EINVAL;
+				goto out;
+			}
+			for (uint32_t e = 0; e < size; e++) {
+				if (t1[e] == t2[e])
+					continue;
+				moved++;
+				if (t1[e] != s[leave].slot)
+					needless++;
+			}
+			moved /= size;
+			needless /= size;
+			if (size == 65537 && n == 1000)
+				time_ok = ms < 10;
+			printf("%-8u %-7d %7.2f ms%s %8.3f pp %5.1f%% %11.3f%% %12.3f%% %14.3f%%\n", size, n, ms,
+			       size == 65537 && n == 1000 ? (time_ok ? " PASS(<10ms)" : " MISS(<10ms)") : "",
+			       err_pp, 100 * err_rel, 100 * moved, 100.0 / n, 100 * needless);
+			if (size == 65537 && n == 1000)
+				pass_miss(b, time_ok);
+			JSET(row, "entries", JI(size));
+			JSET(row, "servers", JI(n));
+			JSET(row, "build_ms", JD(ms));
+			if (size == 65537 && n == 1000) {
+				JSET(row, "target_build_ms_max", JD(10));
+				JSET(row, "pass", JB(time_ok));
+			}
+			JSET(row, "share_error_max_pp", JD(err_pp));
+			JSET(row, "share_error_max_relative", JD(err_rel));
+			JSET(row, "moved_fraction_one_leaves", JD(moved));
+			JSET(row, "ideal_fraction", JD(1.0 / n));
+			JSET(row, "moved_needlessly_fraction", JD(needless));
+			json_object_array_add(rows, row);
+		}
+	}
+out:
+	JSET(sec, "method", JS("tn_maglev_build on one core, median of the runs. share_error: max over servers of "
+			       "|entries share - weight share| with weights random 1..256 (in percentage points, "
+			       "and relative to the weight share). moved: fraction of all entries whose server "
+			       "changed when server N/2 of N equal-weight servers leaves (ideal 1/N); "
+			       "moved_needlessly: entries that changed although their server stayed."));
+	JSET(sec, "runs", JI(b->reps));
+	JSET(sec, "rows", rows);
+	JSET(b->root, "maglev", sec);
+	free(t1);
+	free(t2);
+	free(s);
+	free(cnt);
+	if (err)
+		b->failures++;
+	return err;
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_ALL = 63 };
+
+static const struct { const char *name; int bit; } section_names[] = {
+	{ "ns", SEC_NS }, { "e2e", SEC_E2E }, { "refresh", SEC_REFRESH },
+	{ "maglev", SEC_MAGLEV }, { "probe", SEC_PROBE }, { "memory", SEC_MEMORY },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tenace bench [-s SECTION[,SECTION...]] [-o FILE] [-r RUNS] [--repeat N] [--seconds S] [--quick]\n"
+		"       tenace bench --plot-data FILE DIR\n"
+		"Measure Tenace beside the baseline (swap MACs, XDP_TX) in the same run.\n"
+		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory (default: all)\n"
+		"  -o, --output FILE   JSON results (default build/bench.json; sections not run are kept)\n"
+		"  -r, --runs N        repetitions per figure, the median is reported (default 5)\n"
+		"      --repeat N      BPF_PROG_TEST_RUN repetitions per run (default 1000000)\n"
+		"      --seconds S     measuring window of an end-to-end run (default 2)\n"
+		"      --quick         3 runs, 200000 repetitions, 1 s windows (a smoke test)\n"
+		"      --plot-data     write gnuplot data files from a results file into DIR\n");
+}
+
+static void machine_info(json_object *root)
+{
+	json_object *m = json_object_new_object();
+	struct utsname u;
+	char line[256], model[256] = "unknown", date[64];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	time_t t = time(NULL);
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && p) {
+			snprintf(model, sizeof(model), "%s", p + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	uname(&u);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	JSET(m, "cpu", JS(model));
+	JSET(m, "cpus", JI(sysconf(_SC_NPROCESSORS_ONLN)));
+	JSET(m, "kernel", JS(u.release));
+	JSET(m, "date", JS(date));
+	JSET(root, "machine", m);
+	printf("machine: %s, %ld CPUs, Linux %s, %s\n", model, sysconf(_SC_NPROCESSORS_ONLN), u.release, date);
+}
+
+static int e2e_section(struct bench *b);
+static int refresh_section(struct bench *b);
+static int probe_section(struct bench *b);
+static int memory_section(struct bench *b);
+static int plot_data(const char *file, const char *dir);
+static void net_cleanup(void);
+
+static void on_signal(int sig)
+{
+	net_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int tn_bench_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "section", required_argument, NULL, 's' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "repeat", required_argument, NULL, 'R' },
+		{ "seconds", required_argument, NULL, 'S' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ "plot-data", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct bench b = { .reps = 5, .seconds = 2, .repeat = 1000000 };
+	const char *out = "build/bench.json";
+	int sections = 0, c, err = 0;
+	bool plot = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:o:r:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': {
+			char *list = strdup(optarg), *save = NULL, *tok;
+
+			for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				size_t i;
+
+				for (i = 0; i < sizeof(section_names) / sizeof(section_names[0]); i++)
+					if (!strcmp(tok, section_names[i].name))
+						break;
+				if (i == sizeof(section_names) / sizeof(section_names[0])) {
+					fprintf(stderr, "tenace bench: unknown section '%s' (ns, e2e, refresh, maglev, "
+						"probe, memory)\n", tok);
+					free(list);
+					return 2;
+				}
+				sections |= section_names[i].bit;
+			}
+			free(list);
+			break;
+		}
+		case 'o': out = optarg; break;
+		case 'r': b.reps = atoi(optarg); break;
+		case 'R': b.repeat = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'S': b.seconds = atof(optarg); break;
+		case 'q': b.reps = 3, b.repeat = 200000, b.seconds = 1; break;
+		case 'P': plot = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (plot) {
+		if (argc - optind != 2) {
+			usage(stderr);
+			return 2;
+		}
+		return plot_data(argv[optind], argv[optind + 1]) ? 1 : 0;
+	}
+	if (b.reps < 1 || b.reps > 64 || b.repeat < 1000 || b.seconds <= 0) {
+		fprintf(stderr, "tenace bench: runs must be 1..64, repeat at least 1000, seconds positive\n");
+		return 2;
+	}
+	if (!sections)
+		sections = SEC_ALL;
+
+	tn_log_libbpf();
+	json_c_set_serialization_double_format("%.6g", JSON_C_OPTION_GLOBAL);
+	/* keep what an earlier run measured for the sections not run now */
+	if (sections != SEC_ALL && access(out, R_OK) == 0)
+		b.root = json_object_from_file(out);
+	if (!b.root)
+		b.root = json_object_new_object();
+	machine_info(b.root);
+
+	b.feed = bench_feeder__open_and_load();
+	b.base = baseline__open_and_load();
+	if (!b.feed || !b.base) {
+		tn_err("bench: cannot load the feeder or the baseline program: %s (run as root)", strerror(errno));
+		err = 1;
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	atexit(net_cleanup);
+
+	if (sections & SEC_NS)
+		ns_section(&b);
+	if (sections & SEC_E2E)
+		e2e_section(&b);
+	if (sections & SEC_REFRESH)
+		refresh_section(&b);
+	if (sections & SEC_MAGLEV)
+		maglev_section(&b);
+	if (sections & SEC_PROBE)
+		probe_section(&b);
+	if (sections & SEC_MEMORY)
+		memory_section(&b);
+
+	JSET(b.root, "targets_missed", JI(b.misses));
+	JSET(b.root, "measurement_failures", JI(b.failures));
+	if (json_object_to_file_ext(out, b.root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) {
+		tn_err("bench: cannot write %s: %s", out, json_util_get_last_err());
+		err = 1;
+	} else {
+		printf("\n%d target(s) missed, %d measurement failure(s); results in %s\n", b.misses,
+		       b.failures, out);
+	}
+	if (b.failures)
+		err = 1;
+out:
+	bench_feeder__destroy(b.feed);
+	baseline__destroy(b.base);
+	json_object_put(b.root);
+	return err;
+}
+
+/* STUBS */
+static int not_yet(struct bench *b, const char *key)
+{
+	json_object *sec = json_object_new_object();
+
+	printf("\n== %s: not measured yet ==\n", key);
+	JSET(sec, "status", JS("not measured yet"));
+	JSET(b->root, key, sec);
+	return 0;
+}
+static int e2e_section(struct bench *b) { return not_yet(b, "end_to_end"); }
+static int refresh_section(struct bench *b) { return not_yet(b, "refresh"); }
+static int probe_section(struct bench *b) { return not_yet(b, "probe"); }
+static int memory_section(struct bench *b) { return not_yet(b, "memory"); }
+static int plot_data(const char *file, const char *dir) { (void)file; (void)dir; return 0; }
+static void net_cleanup(void) {}
