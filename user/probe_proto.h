@@ -68,7 +68,8 @@ int tn_http_matcher_init(struct tn_http_matcher *m, enum tn_http_rule rule,
 void tn_http_matcher_free(struct tn_http_matcher *m);
 /* Does the body matter (contains/matches)? If not the engine stops reading it. */
 bool tn_http_matcher_wants_body(const struct tn_http_matcher *m);
-/* Judge a complete reply: status and the (possibly capped) body. */
+/* Judge a complete reply: status and the (possibly capped) body. For
+ * TN_HTTP_MATCHES body[len] must be readable and NUL (regexec, sanitizers). */
 enum tn_pv tn_http_judge(const struct tn_http_matcher *m, long status,
 			 const char *body, size_t len, char *reason, size_t rlen);
 
