@@ -140,7 +140,7 @@ static inline size_t tp_build_ip(uint8_t *buf, size_t cap, const struct tp_spec 
 	uint8_t src[16], dst[16], exts[TP_MAX_EXT + 1], elen[TP_MAX_EXT + 1];
 	int fam = tp_family_of(s->dst), n_ext = 0, i;
 	uint8_t proto = s->proto;
-	size_t off, l4, hl, end;
+	size_t off, l4, hl = 0, end;
 	bool frag = s->frag_offset || s->more_frags;
 	bool write_l4 = s->frag_offset == 0;
 
