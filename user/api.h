@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The HTTP API (libmicrohttpd): a Unix socket (mode 0600) and an optional
+ * TCP listener that requires "Authorization: Bearer <token>". Routing is a
+ * pure function over the controller (tn_api_dispatch), so tests can drive
+ * it without sockets.
+ */
+#ifndef TENACE_API_H
+#define TENACE_API_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+#include "controller.h"
+
+#define TN_SOCKET_DEFAULT "/run/tenace/tenace.sock"
+#define TN_API_MAX_BODY (1024 * 1024)
+
+struct tn_api_response {
+	int status;
+	json_object *json;          /* body, or NULL */
+	char *text;                 /* plain-text body (metrics), or NULL */
+	const char *allow;          /* for 405 */
+};
+
+/* Route one request; takes the controller's lock. */
+void tn_api_dispatch(struct tn_ctl *ctl, const char *method, const char *url,
+		     const char *body, size_t len, struct tn_api_response *r);
+void tn_api_response_free(struct tn_api_response *r);
+
+struct tn_api;
+struct tn_api_options {
+	const char *socket_path;    /* NULL: TN_SOCKET_DEFAULT */
+	const char *listen;         /* "ADDR:PORT" / "[v6]:PORT", or NULL */
+	const char *token;          /* required with listen */
+};
+/* 0 or -errno (logged). */
+int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_options *o);
+void tn_api_stop(struct tn_api *api);
+
+/* Read a token file (first line, trimmed): malloc'd, or NULL with a log line. */
+char *tn_read_token_file(const char *path);
+
+#endif /* TENACE_API_H */

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The controller's state: the applied configuration (what the data plane
+ * serves), the staged one (what the API edits), refresh tasks, server health
+ * and MAC resolution, farm slots and VIP indexes, and counter samples.
+ *
+ * It talks to the data plane through a backend (the real one wraps
+ * dataplane.h and neigh.h; tests pass a recorder), so everything here can be
+ * unit-tested without BPF. One mutex guards it: API threads, the probe
+ * engine and the main loop take it through tn_ctl_lock().
+ */
+#ifndef TENACE_CONTROLLER_H
+#define TENACE_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "config.h"
+#include "dataplane.h"
+#include "neigh.h"
+
+struct tn_ctl;
+
+struct tn_ctl_backend {
+	void *ctx;
+	int (*farm_write)(void *ctx, uint32_t slot, const struct tn_dp_farm *f, uint64_t *generation);
+	int (*farm_clear)(void *ctx, uint32_t slot);
+	/* What a slot holds (to take over pinned state): 0, or -ENOENT when empty. */
+	int (*farm_read)(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers);
+	int (*vips_replace)(void *ctx, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n);
+	/* The VIP entries in place (malloc'd arrays), to keep VIP indexes; optional. */
+	int (*vips_dump)(void *ctx, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n);
+	int (*filters_set)(void *ctx, uint32_t vip_index, bool allow, const struct tn_dp_prefix *p, size_t n);
+	int (*tx_port_add)(void *ctx, uint32_t ifindex);
+	/* tn_neigh_resolve's contract. */
+	int (*resolve)(void *ctx, const struct tn_addr *a, bool have_mac, bool trigger,
+		       struct tn_neigh_info *out, char *err, size_t errlen);
+	/* Counters (optional: NULL reads zeros). */
+	int (*reason_counters)(void *ctx, struct tn_counter out[TN_R__COUNT]);
+	int (*vip_counter)(void *ctx, uint32_t vip_index, struct tn_counter *out);
+	int (*server_counter)(void *ctx, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
+};
+
+/* The production backend: tn_dp + rtnetlink. */
+void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp);
+
+/* config_path: where API changes are written back (NULL: nowhere). */
+struct tn_ctl *tn_ctl_new(const struct tn_ctl_backend *be, const char *config_path);
+void tn_ctl_free(struct tn_ctl *ctl);
+void tn_ctl_lock(struct tn_ctl *ctl);
+void tn_ctl_unlock(struct tn_ctl *ctl);
+/* An fd written to (8 bytes, eventfd style) when a task is queued; -1 none. */
+void tn_ctl_set_wakeup_fd(struct tn_ctl *ctl, int fd);
+/* Extra information for GET /v1/status. */
+void tn_ctl_set_runtime(struct tn_ctl *ctl, const char *pin_dir, bool skb_mode);
+
+/*
+ * Take over the running state (pinned farm slots, VIP indexes), then make
+ * cfg both the applied and the staged configuration. cfg is moved (zeroed).
+ * Call without the lock held. Returns 0 or -errno (errors logged).
+ */
+int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg);
+/* SIGHUP: a new, valid document becomes staged and is applied to every
+ * zone. cfg is moved. Lock held by the caller. */
+int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg);
+
+/* Lock held for all of the following. */
+const struct tn_config *tn_ctl_staged(const struct tn_ctl *ctl);
+const struct tn_config *tn_ctl_applied(const struct tn_ctl *ctl);
+/* Replace the staged configuration by a candidate after tn_config_validate:
+ * 0 (candidate moved, file written back), or -EINVAL with errs (nothing
+ * changed; candidate left to the caller). */
+int tn_ctl_stage(struct tn_ctl *ctl, struct tn_config *candidate, struct tn_errors *errs);
+/* Next free id for a new farm / frontend (per type) or server (per farm). */
+uint32_t tn_ctl_next_farm_id(const struct tn_config *c, enum tn_l4_type t);
+uint32_t tn_ctl_next_frontend_id(const struct tn_config *c, enum tn_l4_type t);
+uint32_t tn_ctl_next_server_id(const struct tn_farm_cfg *f);
+
+/* [{"zone": z, "number": n}] over every zone with staged changes. */
+json_object *tn_ctl_pending_json(struct tn_ctl *ctl);
+/* Number of staged changes in a zone (NULL: all). */
+int tn_ctl_pending_count(struct tn_ctl *ctl, const char *zone);
+/* Queue a refresh of zone (NULL or "all": every zone). -ENOENT: unknown zone. */
+int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
+/* Run queued tasks (the main loop calls it). Returns how many ran. */
+int tn_ctl_run_tasks(struct tn_ctl *ctl);
+json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
+
+/* Health from the probe engine: rebuilds the farm from the APPLIED
+ * configuration at once when the state changes. */
+void tn_ctl_set_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, uint32_t server_id,
+		       bool up, const char *reason);
+/* Probe targets of the applied configuration: one per probed server, keyed
+ * by a stable number the controller maps back to the server. Free with
+ * tn_ctl_probe_targets_free. */
+struct tn_probe_target;
+int tn_ctl_probe_targets(struct tn_ctl *ctl, struct tn_probe_target **out, size_t *n);
+void tn_ctl_probe_targets_free(struct tn_probe_target *t, size_t n);
+/* A probe state change for a target key (takes the lock). */
+void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *reason);
+/* Bumped each time the applied configuration changes. */
+uint64_t tn_ctl_applied_version(struct tn_ctl *ctl);
+/* Once a second: retry MAC resolution, retry failed writes, sample counters. */
+void tn_ctl_tick(struct tn_ctl *ctl);
+
+json_object *tn_ctl_status_json(struct tn_ctl *ctl);
+json_object *tn_ctl_stats_json(struct tn_ctl *ctl);
+char *tn_ctl_metrics(struct tn_ctl *ctl); /* Prometheus text, malloc'd */
+
+/* Slot of an applied farm, -1 if none (tests). */
+int tn_ctl_farm_slot(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
+
+/* ISO 8601 UTC time. */
+void tn_format_time(double t, char *buf, size_t len);
+double tn_now(void);
+
+#endif /* TENACE_CONTROLLER_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "http_client.h"
+
+struct buf {
+	char *s;
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t add = size * n;
+	char *ns = realloc(b->s, b->len + add + 1);
+
+	if (!ns)
+		return 0;
+	memcpy(ns + b->len, p, add);
+	b->s = ns;
+	b->len += add;
+	b->s[b->len] = 0;
+	return add;
+}
+
+int tn_client_request(const struct tn_client *c, const char *method, const char *path,
+		      json_object *body, json_object **out, char **text, char *err, size_t errlen)
+{
+	struct curl_slist *h = NULL;
+	struct buf b = {0};
+	char url[1024], auth[1100] = "";
+	const char *payload = NULL;
+	long status = 0;
+	CURLcode rc;
+	CURL *curl;
+
+	if (out)
+		*out = NULL;
+	if (text)
+		*text = NULL;
+	curl = curl_easy_init();
+	if (!curl) {
+		snprintf(err, errlen, "cannot initialise libcurl");
+		return -ENOMEM;
+	}
+	if (c->url) {
+		size_t l = strlen(c->url);
+		snprintf(url, sizeof(url), "%.*s%s", (int)(l && c->url[l - 1] == '/' ? l - 1 : l), c->url, path);
+	} else {
+		snprintf(url, sizeof(url), "http://localhost%s", path);
+		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	if (c->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+		h = curl_slist_append(h, auth);
+	}
+	if (body) {
+		payload = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+	}
+	if (h)
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(curl);
+	if (rc != CURLE_OK) {
+		if (c->url)
+			snprintf(err, errlen, "cannot reach the controller at %s: %s", c->url, curl_easy_strerror(rc));
+		else
+			snprintf(err, errlen, "cannot reach the controller on %s: %s (is `tenace run` running? --socket PATH)",
+				 c->socket_path, curl_easy_strerror(rc));
+		status = -ECONNREFUSED;
+	} else {
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		if (out && b.s)
+			*out = json_tokener_parse(b.s);
+		if (text) {
+			*text = b.s;
+			b.s = NULL;
+		}
+	}
+	if (auth[0])
+		memset(auth, 0, sizeof(auth));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(curl);
+	free(b.s);
+	return (int)status;
+}
