@@ -179,6 +179,7 @@ static __always_inline int tn_parse_ipv6_hdr(struct tn_cursor *c, struct tn_pkt 
 	p->family = TN_FAMILY_V6;
 	__builtin_memcpy(p->src, &ip6h->saddr, 16);
 	__builtin_memcpy(p->dst, &ip6h->daddr, 16);
+	p->proto = ip6h->nexthdr; /* known L4 protocol even when the rest is malformed */
 	if (ip6h->version != 6)
 		return TN_PARSE_MALFORMED;
 	if (!quoted && (void *)(ip6h + 1) + tn_ntohs(ip6h->payload_len) > c->end)
