@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The controller without BPF: a recording backend stands in for the data
+ * plane. Staging, pending counts, refresh tasks (per zone), rollback of
+ * invalid changes, API routes and errors, health-driven rebuilds, MAC
+ * resolution states, take-over of pinned farm slots, and the JSON round
+ * trip config -> GET /v1/config -> config.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include "api.h"
+#include "config.h"
+#include "controller.h"
+#include "log.h"
+
+/* ---- recording backend ------------------------------------------------------- */
+
+struct rec_farm {
+	bool used;
+	struct tn_dp_farm f;
+	struct tn_dp_server servers[64];
+	uint64_t generation;
+	int writes;
+};
+
+static struct rec {
+	struct rec_farm farms[TN_MAX_FARMS];
+	int writes, clears, vip_replaces, filter_sets;
+	size_t nvips;
+	struct tn_vip_key vip_keys[256];
+	struct tn_vip vip_vals[256];
+	int resolve_err;     /* what resolve returns for 10.0.0.66 */
+	int fail_writes;
+} rec;
+
+static int rec_farm_write(void *ctx, uint32_t slot, const struct tn_dp_farm *f, uint64_t *gen)
+{
+	struct rec_farm *r = &rec.farms[slot];
+
+	if (rec.fail_writes)
+		return -EIO;
+	assert_true(f->nservers <= 64);
+	r->used = true;
+	r->f = *f;
+	if (f->nservers)
+		memcpy(r->servers, f->servers, f->nservers * sizeof(*f->servers));
+	r->f.servers = r->servers;
+	r->generation++;
+	r->writes++;
+	rec.writes++;
+	if (gen)
+		*gen = r->generation;
+	return 0;
+}
+
+static int rec_farm_clear(void *ctx, uint32_t slot)
+{
+	memset(&rec.farms[slot], 0, sizeof(rec.farms[slot]));
+	rec.clears++;
+	return 0;
+}
+
+static int rec_farm_read(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers)
+{
+	struct rec_farm *r = &rec.farms[slot];
+
+	if (!r->used)
+		return -ENOENT;
+	if (hdr) {
+		memset(hdr, 0, sizeof(*hdr));
+		hdr->farm_id = r->f.farm_id;
+		hdr->proto = r->f.proto;
+		hdr->generation = r->generation;
+	}
+	if (servers)
+		for (size_t i = 0; i < r->f.nservers; i++) {
+			servers[i].flags = TN_SRV_F_USED;
+			servers[i].server_id = r->servers[i].server_id;
+		}
+	return 0;
+}
+
+static int rec_vips_replace(void *ctx, const struct tn_vip_key *k, const struct tn_vip *v, size_t n)
+{
+	assert_true(n <= 256);
+	if (n) {
+		memcpy(rec.vip_keys, k, n * sizeof(*k));
+		memcpy(rec.vip_vals, v, n * sizeof(*v));
+	}
+	rec.nvips = n;
+	rec.vip_replaces++;
+	return 0;
+}
+
+static int rec_filters_set(void *ctx, uint32_t idx, bool allow, const struct tn_dp_prefix *p, size_t n)
+{
+	rec.filter_sets++;
+	return 0;
+}
+
+static int rec_resolve(void *ctx, const struct tn_addr *a, bool have_mac, bool trigger,
+		       struct tn_neigh_info *out, char *err, size_t errlen)
+{
+	if (a->family == 4 && a->bytes[3] == 66 && rec.resolve_err) {
+		snprintf(err, errlen, "MAC address of 10.0.0.66 not resolved");
+		return rec.resolve_err;
+	}
+	out->ifindex = 7;
+	memset(out->src_mac, 0xaa, 6);
+	if (!have_mac)
+		memcpy(out->mac, (uint8_t[]){ 2, 0, 0, 0, 0, a->bytes[3] }, 6);
+	return 0;
+}
+
+static struct tn_ctl_backend backend = {
+	.farm_write = rec_farm_write,
+	.farm_clear = rec_farm_clear,
+	.farm_read = rec_farm_read,
+	.vips_replace = rec_vips_replace,
+	.filters_set = rec_filters_set,
+	.resolve = rec_resolve,
+};
+
+/* ---- fixtures -------------------------------------------------------------------- */
+
+static const char *base_config =
+	"{\"zone\": \"rbx\", \"interfaces\": [], \"tableSize\": 1021,"
+	" \"farms\": ["
+	"  {\"farmId\": 1, \"type\": \"tcp\", \"port\": 80, \"stickiness\": \"sourceIp\","
+	"   \"probe\": {\"type\": \"tcp\", \"interval\": 1},"
+	"   \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.1\"}, {\"serverId\": 2, \"address\": \"10.0.0.2\"}]},"
+	"  {\"farmId\": 2, \"type\": \"tcp\", \"zone\": \"gra\", \"port\": 443,"
+	"   \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.11\"}]},"
+	"  {\"farmId\": 1, \"type\": \"udp\", \"port\": 53,"
+	"   \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.21\", \"backup\": true, \"mac\": \"02:11:22:33:44:55\"}]}"
+	" ],"
+	" \"frontends\": ["
+	"  {\"frontendId\": 1, \"type\": \"tcp\", \"vip\": [\"192.0.2.1\"], \"port\": \"80\", \"defaultFarmId\": 1,"
+	"   \"deniedSource\": [\"198.51.100.0/24\"]},"
+	"  {\"frontendId\": 2, \"type\": \"tcp\", \"vip\": [\"192.0.2.2\"], \"port\": \"443,8443\", \"defaultFarmId\": 2, \"zone\": \"gra\"},"
+	"  {\"frontendId\": 1, \"type\": \"udp\", \"vip\": [\"192.0.2.1\"], \"port\": \"53\", \"defaultFarmId\": 1}"
+	" ]}";
+
+static struct tn_ctl *ctl;
+
+static int setup(void **state)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+
+	memset(&rec, 0, sizeof(rec));
+	tn_log_set_level(TN_LOG_ERROR);
+	if (tn_config_parse_string(base_config, &c, &e)) {
+		char *j = tn_errors_join(&e);
+		fprintf(stderr, "fixture config rejected: %s\n", j);
+		free(j);
+		tn_errors_free(&e);
+		return -1;
+	}
+	ctl = tn_ctl_new(&backend, NULL);
+	if (!ctl || tn_ctl_start(ctl, &c))
+		return -1;
+	tn_config_free(&c);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tn_ctl_free(ctl);
+	ctl = NULL;
+	return 0;
+}
+
+/* One API request; returns the status, *out the JSON (caller puts). */
+static int req(const char *method, const char *url, const char *body, json_object **out)
+{
+	struct tn_api_response r;
+	int status;
+
+	tn_api_dispatch(ctl, method, url, body, body ? strlen(body) : 0, &r);
+	status = r.status;
+	if (out)
+		*out = r.json ? json_object_get(r.json) : NULL;
+	tn_api_response_free(&r);
+	return status;
+}
+
+static char *config_text(void)
+{
+	json_object *o = NULL;
+	char *s;
+
+	assert_int_equal(req("GET", "/v1/config", NULL, &o), 200);
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return s;
+}
+
+static const char *str_field(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static int pending(const char *zone)
+{
+	int n;
+
+	tn_ctl_lock(ctl);
+	n = tn_ctl_pending_count(ctl, zone);
+	tn_ctl_unlock(ctl);
+	return n;
+}
+
+static void run_tasks(void)
+{
+	tn_ctl_lock(ctl);
+	tn_ctl_run_tasks(ctl);
+	tn_ctl_unlock(ctl);
+}
+
+static struct rec_farm *farm_rec(enum tn_l4_type t, uint32_t id)
+{
+	int slot;
+
+	tn_ctl_lock(ctl);
+	slot = tn_ctl_farm_slot(ctl, t, id);
+	tn_ctl_unlock(ctl);
+	assert_true(slot >= 0);
+	return &rec.farms[slot];
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void start_applies_everything(void **state)
+{
+	struct rec_farm *f = farm_rec(TN_L4_TCP, 1);
+
+	assert_int_equal(rec.writes, 3);
+	assert_int_equal(f->f.nservers, 2);
+	assert_int_equal(f->f.proto, IPPROTO_TCP);
+	assert_int_equal(f->f.stickiness, TN_STICKY_SOURCE_IP);
+	assert_true(f->servers[0].up && f->servers[1].up);
+	assert_int_equal(f->servers[0].ifindex, 7);
+	assert_int_equal(f->servers[1].mac[5], 2);
+	assert_int_equal(f->servers[0].port, 80);
+	/* 1 + 2 TCP ports + 1 UDP port */
+	assert_int_equal(rec.nvips, 4);
+	assert_true(farm_rec(TN_L4_UDP, 1)->servers[0].backup);
+	assert_int_equal(farm_rec(TN_L4_UDP, 1)->servers[0].mac[0], 0x02);
+	assert_int_equal(farm_rec(TN_L4_UDP, 1)->servers[0].mac[5], 0x55);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static void change_is_staged_until_refresh(void **state)
+{
+	json_object *o = NULL;
+	int writes = rec.writes;
+	uint32_t id;
+
+	assert_int_equal(req("POST", "/v1/tcp/farm/1/server", "{\"address\": \"10.0.0.3\", \"weight\": 5}", &o), 201);
+	assert_string_equal(str_field(o, "serverId"), "3");
+	json_object_put(o);
+	assert_int_equal(rec.writes, writes);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->f.nservers, 2);
+	assert_int_equal(pending("rbx"), 1);
+	assert_int_equal(pending("gra"), 0);
+	assert_int_equal(req("GET", "/v1/pendingChanges", NULL, &o), 200);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), "[{\"zone\":\"rbx\",\"number\":1}]");
+	json_object_put(o);
+
+	assert_int_equal(req("POST", "/v1/refresh", "", &o), 200);
+	assert_string_equal(str_field(o, "status"), "todo");
+	assert_string_equal(str_field(o, "action"), "refresh");
+	id = json_object_get_int(json_object_object_get(o, "id"));
+	json_object_put(o);
+	run_tasks();
+	{
+		char url[64];
+
+		snprintf(url, sizeof(url), "/v1/task/%u", id);
+		assert_int_equal(req("GET", url, NULL, &o), 200);
+		assert_string_equal(str_field(o, "status"), "done");
+		assert_non_null(str_field(o, "doneDate"));
+		json_object_put(o);
+	}
+	assert_int_equal(rec.writes, writes + 1); /* only the changed farm */
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->f.nservers, 3);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[2].weight, 5);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static void refresh_applies_only_its_zone(void **state)
+{
+	json_object *o = NULL;
+	int w1, w2;
+
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 3}", NULL), 200);
+	assert_int_equal(req("PUT", "/v1/tcp/farm/2", "{\"balance\": \"roundrobin\"}", NULL), 200);
+	assert_int_equal(pending("rbx"), 1);
+	assert_int_equal(pending("gra"), 1);
+	w1 = farm_rec(TN_L4_TCP, 1)->writes;
+	w2 = farm_rec(TN_L4_TCP, 2)->writes;
+	assert_int_equal(req("POST", "/v1/refresh", "{\"zone\": \"gra\"}", &o), 200);
+	assert_string_equal(str_field(o, "zone"), "gra");
+	json_object_put(o);
+	run_tasks();
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->writes, w1);
+	assert_int_equal(farm_rec(TN_L4_TCP, 2)->writes, w2 + 1);
+	assert_int_equal(farm_rec(TN_L4_TCP, 2)->f.balance, TN_BALANCE_ROUNDROBIN);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].weight, 1);
+	assert_int_equal(pending("gra"), 0);
+	assert_int_equal(pending("rbx"), 1);
+	assert_int_equal(req("POST", "/v1/refresh", "{\"zone\": \"nowhere\"}", &o), 400);
+	assert_string_equal(str_field(o, "field"), "zone");
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/refresh", "{\"zone\": \"rbx\"}", NULL), 200);
+	run_tasks();
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].weight, 3);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static void invalid_changes_roll_back(void **state)
+{
+	char *before = config_text(), *after;
+	json_object *o = NULL;
+
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 300}", &o), 400);
+	assert_string_equal(str_field(o, "field"), "weight");
+	assert_non_null(strstr(str_field(o, "message"), "0..256"));
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"port\": 99999999999999999999}", &o), 400);
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"port\": 80, \"colour\": \"blue\"}", &o), 400);
+	assert_string_equal(str_field(o, "field"), "colour");
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"port\": \"eighty\"}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"port\": 80", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "[1,2]", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{} trailing", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"type\": \"udp\"}", NULL), 400);
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1", "{\"farmId\": 9}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/tcp/frontend", "{\"vip\": [\"192.0.2.9\"], \"port\": \"80\", \"defaultFarmId\": 77}", &o), 400);
+	json_object_put(o);
+	/* conflicts */
+	assert_int_equal(req("POST", "/v1/tcp/frontend", "{\"vip\": [\"192.0.2.1\"], \"port\": \"70-90\", \"defaultFarmId\": 2}", &o), 409);
+	assert_non_null(strstr(str_field(o, "message"), "192.0.2.1"));
+	json_object_put(o);
+	assert_int_equal(req("DELETE", "/v1/tcp/farm/1", NULL, &o), 409);
+	assert_non_null(strstr(str_field(o, "message"), "frontend 1"));
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"farmId\": 2}", NULL), 409);
+	after = config_text();
+	assert_string_equal(before, after);
+	assert_int_equal(pending(NULL), 0);
+	free(before);
+	free(after);
+}
+
+static void routes_and_methods(void **state)
+{
+	struct tn_api_response r;
+
+	assert_int_equal(req("GET", "/v1/tcp/farm/99", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/tcp/farm/99999999999999", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/tcp/farm/abc", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/tcp/farm/1/server/9", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/sctp/farm", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v2/status", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/task/12345", NULL, NULL), 404);
+	assert_int_equal(req("GET", "/v1/tcp/farm/1/server", NULL, NULL), 200);
+	assert_int_equal(req("GET", "/v1/udp/frontend/1", NULL, NULL), 200);
+	assert_int_equal(req("GET", "/v1/status", NULL, NULL), 200);
+	assert_int_equal(req("GET", "/v1/stats", NULL, NULL), 200);
+	tn_api_dispatch(ctl, "DELETE", "/v1/tcp/farm", NULL, 0, &r);
+	assert_int_equal(r.status, 405);
+	assert_string_equal(r.allow, "GET, POST");
+	tn_api_response_free(&r);
+	tn_api_dispatch(ctl, "POST", "/v1/status", NULL, 0, &r);
+	assert_int_equal(r.status, 405);
+	tn_api_response_free(&r);
+	tn_api_dispatch(ctl, "GET", "/metrics", NULL, 0, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.text, "tenace_packets_total{reason=\"xdp_tx\"} 0"));
+	assert_non_null(strstr(r.text, "tenace_server_up{type=\"tcp\",farm=\"1\",server=\"1\",address=\"10.0.0.1\"} 1"));
+	tn_api_response_free(&r);
+}
+
+static void crud_and_delete(void **state)
+{
+	json_object *o = NULL;
+	int clears = rec.clears;
+
+	assert_int_equal(req("POST", "/v1/udp/farm", "{\"port\": 5353, \"servers\": [{\"address\": \"10.0.0.31\"}]}", &o), 201);
+	assert_string_equal(str_field(o, "farmId"), "2");
+	json_object_put(o);
+	assert_int_equal(req("PUT", "/v1/udp/farm/2", "{\"displayName\": \"mdns\"}", &o), 200);
+	/* servers kept when PUT omits them */
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "servers")), 1);
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/udp/frontend", "{\"vip\": [\"192.0.2.7\"], \"port\": \"5353\", \"defaultFarmId\": 2}", NULL), 201);
+	assert_int_equal(pending(NULL), 3);
+	assert_int_equal(req("POST", "/v1/refresh", "{}", NULL), 200);
+	run_tasks();
+	assert_int_equal(rec.nvips, 5);
+	assert_int_equal(req("DELETE", "/v1/udp/frontend/2", NULL, NULL), 200);
+	assert_int_equal(req("DELETE", "/v1/udp/farm/2", NULL, NULL), 200);
+	assert_int_equal(req("GET", "/v1/udp/farm/2", NULL, NULL), 404);
+	assert_int_equal(pending(NULL), 3);
+	assert_int_equal(req("POST", "/v1/refresh", NULL, NULL), 200);
+	run_tasks();
+	assert_int_equal(rec.nvips, 4);
+	assert_int_equal(rec.clears, clears + 1);
+}
+
+static void config_round_trip(void **state)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	json_object *o = NULL, *again;
+	char *first = config_text();
+
+	assert_int_equal(req("GET", "/v1/config", NULL, &o), 200);
+	assert_int_equal(tn_config_from_json(o, &c, &e), 0);
+	again = tn_config_to_json(&c);
+	assert_string_equal(first, json_object_to_json_string_ext(again, JSON_C_TO_STRING_PLAIN));
+	json_object_put(again);
+	json_object_put(o);
+	tn_config_free(&c);
+	free(first);
+}
+
+static void health_rebuilds_from_applied_config(void **state)
+{
+	struct rec_farm *f = farm_rec(TN_L4_TCP, 1);
+	int writes = f->writes;
+
+	/* a staged change must not reach the data plane through a probe */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"weight\": 9}", NULL), 200);
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, false, "connection refused");
+	tn_ctl_unlock(ctl);
+	assert_int_equal(f->writes, writes + 1);
+	assert_false(f->servers[0].up);
+	assert_true(f->servers[1].up);
+	assert_int_equal(f->servers[1].weight, 1);
+	/* same state again: nothing to do */
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, false, "connection refused");
+	tn_ctl_unlock(ctl);
+	assert_int_equal(f->writes, writes + 1);
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, true, NULL);
+	tn_ctl_unlock(ctl);
+	assert_true(f->servers[0].up);
+	assert_int_equal(pending("rbx"), 1);
+}
+
+static void probe_targets_follow_applied(void **state)
+{
+	struct tn_probe_target *t = NULL;
+	size_t n = 0;
+
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_probe_targets(ctl, &t, &n), 0);
+	tn_ctl_unlock(ctl);
+	assert_int_equal(n, 2); /* only farm tcp/1 has a probe */
+	tn_ctl_probe_targets_free(t, n);
+}
+
+static void unresolved_server_is_reported_not_dropped(void **state)
+{
+	json_object *o = NULL, *farms, *srv;
+	struct rec_farm *f;
+
+	rec.resolve_err = -EAGAIN;
+	assert_int_equal(req("POST", "/v1/tcp/farm/2/server", "{\"address\": \"10.0.0.66\"}", NULL), 201);
+	assert_int_equal(req("POST", "/v1/refresh", "{\"zone\": \"gra\"}", NULL), 200);
+	run_tasks();
+	f = farm_rec(TN_L4_TCP, 2);
+	assert_int_equal(f->f.nservers, 2);
+	assert_false(f->servers[1].up);
+	assert_true(f->servers[0].up);
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	farms = json_object_object_get(o, "farms");
+	srv = json_object_object_get(json_object_array_get_idx(farms, 1), "servers");
+	assert_string_equal(str_field(json_object_array_get_idx(srv, 1), "state"), "unresolved");
+	assert_non_null(str_field(json_object_array_get_idx(srv, 1), "lastError"));
+	json_object_put(o);
+	/* resolution succeeds later: the tick rebuilds the farm */
+	rec.resolve_err = 0;
+	tn_ctl_lock(ctl);
+	tn_ctl_tick(ctl);
+	tn_ctl_unlock(ctl);
+	/* the tick retries at most once a second */
+	for (int i = 0; i < 30 && !f->servers[1].up; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		tn_ctl_lock(ctl);
+		tn_ctl_tick(ctl);
+		tn_ctl_unlock(ctl);
+	}
+	assert_true(f->servers[1].up);
+}
+
+static void restart_takes_over_slots(void **state)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	int slot_udp, slot_tcp2;
+
+	slot_udp = farm_rec(TN_L4_UDP, 1) - rec.farms;
+	slot_tcp2 = farm_rec(TN_L4_TCP, 2) - rec.farms;
+	tn_ctl_free(ctl);
+	/* a new controller, with the farms listed in another order */
+	assert_int_equal(tn_config_parse_string(
+		"{\"zone\": \"rbx\", \"tableSize\": 1021, \"farms\": ["
+		" {\"farmId\": 7, \"type\": \"tcp\", \"servers\": [{\"address\": \"10.0.0.7\"}]},"
+		" {\"farmId\": 1, \"type\": \"udp\", \"servers\": [{\"address\": \"10.0.0.21\"}]},"
+		" {\"farmId\": 2, \"type\": \"tcp\", \"servers\": [{\"address\": \"10.0.0.11\"}]}]}", &c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &c), 0);
+	tn_config_free(&c);
+	assert_int_equal(farm_rec(TN_L4_UDP, 1) - rec.farms, slot_udp);
+	assert_int_equal(farm_rec(TN_L4_TCP, 2) - rec.farms, slot_tcp2);
+	/* tcp farm 1 is gone: its slot was cleared, and farm 7 did not take a live slot */
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_farm_slot(ctl, TN_L4_TCP, 1), -1);
+	tn_ctl_unlock(ctl);
+	assert_int_not_equal(farm_rec(TN_L4_TCP, 7) - rec.farms, slot_udp);
+	assert_int_equal(rec.nvips, 0);
+}
+
+static void failed_write_is_an_error_task(void **state)
+{
+	json_object *o = NULL;
+	char url[64];
+	uint32_t id;
+
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1", "{\"port\": 81}", NULL), 200);
+	assert_int_equal(req("POST", "/v1/refresh", NULL, &o), 200);
+	id = json_object_get_int(json_object_object_get(o, "id"));
+	json_object_put(o);
+	rec.fail_writes = 1;
+	run_tasks();
+	rec.fail_writes = 0;
+	snprintf(url, sizeof(url), "/v1/task/%u", id);
+	assert_int_equal(req("GET", url, NULL, &o), 200);
+	assert_string_equal(str_field(o, "status"), "error");
+	assert_non_null(strstr(str_field(o, "message"), "farm 1"));
+	json_object_put(o);
+	/* the tick retries the failed write */
+	tn_ctl_lock(ctl);
+	tn_ctl_tick(ctl);
+	tn_ctl_unlock(ctl);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 81);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(start_applies_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(change_is_staged_until_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(refresh_applies_only_its_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(invalid_changes_roll_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(routes_and_methods, setup, teardown),
+		cmocka_unit_test_setup_teardown(crud_and_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(config_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(health_rebuilds_from_applied_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(probe_targets_follow_applied, setup, teardown),
+		cmocka_unit_test_setup_teardown(unresolved_server_is_reported_not_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(restart_takes_over_slots, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_write_is_an_error_task, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
