@@ -797,6 +797,7 @@ static void test_set_targets(void **state)
 	struct tn_probe_target u[3];
 	struct tn_probe_state st1, st2, st;
 	uint64_t checks1;
+	struct ev *e;
 
 	set(P, t, 3);
 	run_for(P, r, 3, 2);
@@ -825,13 +826,19 @@ static void test_set_targets(void **state)
 	run_for(P, r, 5, 2);
 	assert_int_equal(count_ev(r, 1), 1);  /* no new verdict for the unchanged one */
 	assert_int_equal(count_ev(r, 2), 2);  /* a new first check */
-	assert_true(find_ev(r, 2, 1)->up);
-	assert_has(find_ev(r, 2, 1)->reason, "(first check)");
+	e = find_ev(r, 2, 1);
+	assert_non_null(e);
+	assert_true(e->up);
+	assert_non_null(strstr(e->reason, "(first check)"));
 	assert_int_equal(count_ev(r, 3), 1);
 	assert_int_equal(count_ev(r, 4), 1);
-	assert_false(find_ev(r, 4, 0)->up);
+	e = find_ev(r, 4, 0);
+	assert_non_null(e);
+	assert_false(e->up);
+	run_for(P, r, 0, 0.25); /* two more intervals: the kept target goes on */
 	assert_int_equal(tn_prober_state(P, 1, &st), 0);
 	assert_true(st.checks > checks1);
+	assert_int_equal(count_ev(r, 1), 1);
 
 	/* the callback may not change the targets */
 	r->P = P;
