@@ -200,7 +200,7 @@ static void on_probe_change(void *arg, uint64_t key, bool up, const char *reason
 	struct daemon *d = arg;
 	char why[256];
 
-	snprintf(why, sizeof(why), "%s (%d/%d)", reason ? reason : "", count, count);
+	snprintf(why, sizeof(why), "%s (%d in a row)", reason ? reason : "", count);
 	tn_ctl_probe_result(d->ctl, key, up, why);
 }
 
