@@ -1214,6 +1214,146 @@ out:
 	return err;
 }
 
+/* ---- section 3: refresh under load -------------------------------------------- */
+
+static int refresh_section(struct bench *b)
+{
+	const uint32_t nclients = 10000, base = 0x0a020000, nref = 100;
+	json_object *sec = json_object_new_object();
+	struct tn_dp_server srv[BENCH_SERVERS];
+	struct tn_dp *dp = NULL;
+	struct testbed t = { 0 };
+	struct pg g;
+	double rate_mpps = b->e2e_max_mpps_10k, wms[128], t0;
+	uint64_t s0, s1, m0, m1, x0, x1, d0, d1, gen0 = 0, gen1 = 0, sent, received, moved, lost;
+	int sink_stats_fd = bpf_map__fd(b->feed->maps.sink_stats), err;
+	bool loss_ok, move_ok;
+
+	printf("\n== refresh under load: %u farm rewrites (weights of servers 6..10 changed, 1..5 kept) while "
+	       "%u tracked clients send ==\n", nref, nclients);
+	if ((err = net_setup(&t)) || (err = dp_setup(&dp, 2000000, t.lb_ifindex, LB_MAC)))
+		goto out;
+	b->feed->data->sink_src_off = 26;
+	if ((err = xdp_put(gen_ns_fd, t.gen_ifindex, bpf_program__fd(b->feed->progs.bench_sink))) ||
+	    (err = xdp_put(-1, t.lb_ifindex, tn_dp_prog_fd(dp))))
+		goto out;
+	if (!(rate_mpps > 0)) {
+		/* the e2e section did not run: measure what the path sustains now */
+		if ((err = pg_start(&g, &t, base, nclients, 0, 0, 0)))
+			goto out;
+		pg_wait(&g);
+		s0 = percpu_u64_sum(sink_stats_fd, 0);
+		t0 = now_s();
+		if ((err = pg_start(&g, &t, base, nclients, 1.0, 0, 0)) || (err = pg_wait(&g)))
+			goto out;
+		rate_mpps = (percpu_u64_sum(sink_stats_fd, 0) - s0) / (now_s() - t0) / 1e6;
+	}
+	/* every client tracked and seen by the sink once before the refreshes */
+	if ((err = pg_start(&g, &t, base, nclients, 0, 2 * nclients, rate_mpps * 0.5e6)) || (err = pg_wait(&g)))
+		goto out;
+	sleep_s(0.1);
+	s0 = percpu_u64_sum(sink_stats_fd, 0);
+	m0 = percpu_u64_sum(sink_stats_fd, 1);
+	x0 = reason_packets(dp, TN_R_TX);
+	d0 = reason_packets(dp, TN_R_CT_NEW) + reason_packets(dp, TN_R_CT_RESCHEDULED) +
+	     reason_packets(dp, TN_R_DROP_NO_SERVER) + reason_packets(dp, TN_R_ABORTED);
+	make_servers(srv, BENCH_SERVERS, t.lb_ifindex, LB_MAC);
+	if ((err = pg_start(&g, &t, base, nclients, nref * 0.02 + 1.0, 0, rate_mpps * 0.5e6)))
+		goto out;
+	sleep_s(0.4);
+	rng_state = 42;
+	for (uint32_t i = 0; i < nref; i++) {
+		struct tn_dp_farm farm = {
+			.farm_id = 1, .proto = IPPROTO_UDP, .balance = TN_BALANCE_SOURCE,
+			.stickiness = TN_STICKY_SOURCE_IP, .servers = srv, .nservers = BENCH_SERVERS,
+		};
+		double w0;
+
+		for (int k = BENCH_SERVERS / 2; k < BENCH_SERVERS; k++)
+			srv[k].weight = (uint16_t)(1 + rng() % 256);
+		w0 = now_s();
+		err = tn_dp_farm_write(dp, 0, &farm, i ? &gen1 : &gen0);
+		wms[i < 128 ? i : 127] = (now_s() - w0) * 1e3;
+		if (err) {
+			pg_wait(&g);
+			goto out;
+		}
+		sleep_s(0.02);
+	}
+	if ((err = pg_wait(&g)))
+		goto out;
+	sleep_s(0.2);
+	s1 = percpu_u64_sum(sink_stats_fd, 0);
+	m1 = percpu_u64_sum(sink_stats_fd, 1);
+	x1 = reason_packets(dp, TN_R_TX);
+	d1 = reason_packets(dp, TN_R_CT_NEW) + reason_packets(dp, TN_R_CT_RESCHEDULED) +
+	     reason_packets(dp, TN_R_DROP_NO_SERVER) + reason_packets(dp, TN_R_ABORTED);
+	sent = g.packets;
+	received = s1 - s0;
+	moved = m1 - m0;
+	lost = sent > received ? sent - received : 0;
+	loss_ok = lost == 0;
+	move_ok = moved == 0;
+	printf("rate %.3f Mpps (half of what the path sustains), %u rewrites (generations %llu..%llu), "
+	       "median rewrite %.2f ms\n", rate_mpps / 2, nref, (unsigned long long)gen0,
+	       (unsigned long long)gen1, median(wms, nref < 64 ? nref : 64));
+	printf("sent %llu, forwarded by Tenace %llu, received by the sink %llu, re-decided by Tenace %llu\n",
+	       (unsigned long long)sent, (unsigned long long)(x1 - x0), (unsigned long long)received,
+	       (unsigned long long)(d1 - d0));
+	printf("packets lost        %10llu   target 0  %s\n", (unsigned long long)lost, pass_miss(b, loss_ok));
+	printf("clients that moved  %10llu   target 0  %s\n", (unsigned long long)moved, pass_miss(b, move_ok));
+	/* the detector detects: mark server 1 down, its clients must show up as moved */
+	{
+		struct tn_dp_farm farm = {
+			.farm_id = 1, .proto = IPPROTO_UDP, .balance = TN_BALANCE_SOURCE,
+			.stickiness = TN_STICKY_SOURCE_IP, .servers = srv, .nservers = BENCH_SERVERS,
+		};
+		uint64_t c0 = percpu_u64_sum(sink_stats_fd, 1), c1;
+
+		srv[0].up = false;
+		if ((err = tn_dp_farm_write(dp, 0, &farm, NULL)) ||
+		    (err = pg_start(&g, &t, base, nclients, 0, nclients, rate_mpps * 0.5e6)) || (err = pg_wait(&g)))
+			goto out;
+		sleep_s(0.1);
+		c1 = percpu_u64_sum(sink_stats_fd, 1);
+		printf("check of the detector: server 1 marked down, %llu clients seen moving (expected about %u)\n",
+		       (unsigned long long)(c1 - c0), nclients / BENCH_SERVERS);
+		JSET(sec, "detector_check_moved_when_server_down", JI(c1 - c0));
+		if (c1 == c0) {
+			tn_err("bench: the move detector saw nothing when a server went down: the zero above means nothing");
+			err = -EPROTO;
+		}
+	}
+	JSET(sec, "clients", JI(nclients));
+	JSET(sec, "rewrites", JI(nref));
+	JSET(sec, "rate_mpps", JD(rate_mpps / 2));
+	JSET(sec, "rewrite_ms_median", JD(median(wms, nref < 64 ? nref : 64)));
+	JSET(sec, "first_generation", JI(gen0));
+	JSET(sec, "last_generation", JI(gen1));
+	JSET(sec, "sent", JI(sent));
+	JSET(sec, "forwarded_by_tenace", JI(x1 - x0));
+	JSET(sec, "received_by_sink", JI(received));
+	JSET(sec, "redecided_by_tenace", JI(d1 - d0));
+	JSET(sec, "lost", JI(lost));
+	JSET(sec, "clients_moved", JI(moved));
+	JSET(sec, "pass_lost", JB(loss_ok));
+	JSET(sec, "pass_moved", JB(move_ok));
+out:
+	JSET(sec, "method", JS("Same veth path as end_to_end with bench_sink (bpf/bench_feeder.bpf.c) as the sink: "
+			       "it counts frames and, per client (source address % 65536), remembers the destination "
+			       "MAC (= server) and counts every change. 10,000 clients are tracked first; then tenace "
+			       "pktgen sends at half the rate the path sustains while tn_dp_farm_write rewrites the farm "
+			       "100 times, 20 ms apart, each time with new random weights (1..256) for servers 6..10. "
+			       "lost = sent - received by the sink; clients_moved = destination MAC changes. "
+			       "redecided_by_tenace counts conntrack_new + rescheduled + drop_no_server + aborted."));
+	JSET(b->root, "refresh", sec);
+	net_cleanup();
+	tn_dp_close(dp);
+	if (err)
+		b->failures++;
+	return err;
+}
+
 /* STUBS */
 static int not_yet(struct bench *b, const char *key)
 {
@@ -1224,7 +1364,6 @@ static int not_yet(struct bench *b, const char *key)
 	JSET(b->root, key, sec);
 	return 0;
 }
-static int refresh_section(struct bench *b) { return not_yet(b, "refresh"); }
 static int probe_section(struct bench *b) { return not_yet(b, "probe"); }
 static int memory_section(struct bench *b) { return not_yet(b, "memory"); }
 static int plot_data(const char *file, const char *dir) { (void)file; (void)dir; return 0; }
