@@ -745,6 +745,31 @@ static void test_icmp_frag_needed(void **state)
 	tp_build(&f, &nc);
 	expect_forward(fx, &f, XDP_TX, predict(fx, F_WEB, &nc), R(TN_R_CT_NEW, TN_R_TX), "that client afterwards");
 
+	/* other errors about the flow: time exceeded, port unreachable, and a
+	 * quoted header with IP options */
+	struct tp_spec treply = tcp4(VIP4, "198.51.100.41", 80, 41000);
+
+	err.quote = &treply;
+	err.quote_len = 0;
+	err.icmp_type = 11;
+	err.icmp_code = 0;
+	tp_build(&f, &err);
+	expect_forward(fx, &f, XDP_TX, srv, R(TN_R_CT_HIT, TN_R_ICMP_STEERED, TN_R_TX), "IPv4 time exceeded");
+	err.icmp_type = 3;
+	err.icmp_code = 3;
+	treply.ipv4_opt_words = 3;
+	tp_build(&f, &err);
+	expect_forward(fx, &f, XDP_TX, srv, R(TN_R_CT_HIT, TN_R_ICMP_STEERED, TN_R_TX),
+		       "IPv4 unreachable quoting a header with options");
+	err.icmp_code = 4;
+
+	/* an IPv6 packet quoted in ICMPv4: not a VIP flow of this family */
+	struct tp_spec v6reply = tcp4(VIP6, CLIENT6, 80, 41000);
+
+	err.quote = &v6reply;
+	tp_build(&f, &err);
+	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "ICMPv4 quoting IPv6");
+
 	/* an error quoting a packet that is not from a VIP flow: not ours */
 	struct tp_spec other = tcp4("192.0.2.99", "198.51.100.43", 80, 43000);
 
@@ -783,6 +808,22 @@ static void test_icmpv6_packet_too_big(void **state)
 	tp_build(&f, &err);
 	expect_forward(fx, &f, XDP_TX, usrv, R(TN_R_CT_HIT, TN_R_ICMP_STEERED, TN_R_TX),
 		       "IPv6 packet-too-big, UDP flow");
+
+	/* destination unreachable and time exceeded are steered the same way */
+	err.icmp_type = 1;
+	err.icmp_code = 4;
+	tp_build(&f, &err);
+	expect_forward(fx, &f, XDP_TX, usrv, R(TN_R_CT_HIT, TN_R_ICMP_STEERED, TN_R_TX), "ICMPv6 port unreachable");
+	err.icmp_type = 3;
+	err.icmp_code = 0;
+	tp_build(&f, &err);
+	expect_forward(fx, &f, XDP_TX, usrv, R(TN_R_CT_HIT, TN_R_ICMP_STEERED, TN_R_TX), "ICMPv6 time exceeded");
+	/* an informational ICMPv6 message quoting nothing is not steered */
+	err.icmp_type = 135; /* neighbour solicitation */
+	err.quote = NULL;
+	err.payload = 24;
+	tp_build(&f, &err);
+	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "neighbour solicitation to a VIP");
 }
 
 static void test_icmp_echo_passes(void **state)
