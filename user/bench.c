@@ -36,6 +36,7 @@
 #include "dataplane.h"
 #include "maglev.h"
 #include "log.h"
+#include "probe.h"
 
 #define XDP_ABORTED_ 0
 #define XDP_DROP_ 1
@@ -1354,16 +1355,279 @@ out:
 	return err;
 }
 
-/* STUBS */
-static int not_yet(struct bench *b, const char *key)
-{
-	json_object *sec = json_object_new_object();
+/* ---- section 5: probe engine CPU, map memory ---------------------------------- */
 
-	printf("\n== %s: not measured yet ==\n", key);
-	JSET(sec, "status", JS("not measured yet"));
-	JSET(b->root, key, sec);
+static volatile int accept_stop;
+
+/* Accept and close whatever the probes open (one listener on every 127.x address). */
+static void *accept_thread(void *arg)
+{
+	int lfd = *(int *)arg;
+
+	while (!accept_stop) {
+		int c = accept(lfd, NULL, NULL);
+
+		if (c >= 0)
+			close(c);
+	}
+	return NULL;
+}
+
+static void probe_changed(void *arg, uint64_t key, bool up, const char *reason, int count)
+{
+	(void)key, (void)up, (void)reason, (void)count;
+	(*(uint64_t *)arg)++;
+}
+
+static double thread_cpu_now(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static int probe_section(struct bench *b)
+{
+	static const uint32_t counts[] = { 1000, 10000 };
+	const double window = b->seconds >= 2 ? 10 : 5;
+	json_object *sec = json_object_new_object(), *rows = json_object_new_array();
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	struct tn_probe_target *tg = calloc(10000, sizeof(*tg));
+	struct rlimit rl = { 65536, 65536 };
+	socklen_t sl = sizeof(sa);
+	pthread_t th;
+	int lfd = -1, one = 1, err = 0;
+	bool th_started = false;
+
+	printf("\n== probe engine: TCP checks at 1 s intervals against local listeners on 127.x, %.0f s ==\n",
+	       window);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!tg || lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 4096) ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl)) {
+		tn_err("bench: cannot set up the probe listener: %s", strerror(errno));
+		err = -errno;
+		goto out;
+	}
+	accept_stop = 0;
+	if (pthread_create(&th, NULL, accept_thread, &lfd) == 0)
+		th_started = true;
+	printf("%-8s %10s %12s %12s %10s\n", "servers", "CPU", "checks/s", "up at end", "changes");
+	for (size_t ci = 0; ci < 2; ci++) {
+		struct tn_prober *p = NULL;
+		uint64_t changes = 0, checks0 = 0, checks1 = 0;
+		uint32_t n = counts[ci], up = 0;
+		double c0, c1, t0, t1, pct;
+		char errbuf[256] = "";
+		json_object *row = json_object_new_object();
+
+		for (uint32_t i = 0; i < n; i++) {
+			memset(&tg[i], 0, sizeof(tg[i]));
+			tg[i].key = i;
+			tg[i].addr.family = 4;
+			tg[i].addr.bytes[0] = 127;
+			tg[i].addr.bytes[1] = 1 + i / 62500;
+			tg[i].addr.bytes[2] = (uint8_t)(i / 250);
+			tg[i].addr.bytes[3] = (uint8_t)(1 + i % 250);
+			tg[i].port = ntohs(sa.sin_port);
+			tg[i].cfg.type = TN_PROBE_TCP;
+			tg[i].cfg.interval_s = 1;
+			tg[i].cfg.timeout_s = 1;
+			tg[i].cfg.rise = 2;
+			tg[i].cfg.fall = 3;
+		}
+		if ((err = tn_prober_new(&p, probe_changed, &changes)) ||
+		    (err = tn_prober_set_targets(p, tg, n, errbuf, sizeof(errbuf)))) {
+			tn_err("bench: cannot start the probe engine with %u targets: %s %s", n, strerror(-err), errbuf);
+			tn_prober_free(p);
+			goto out;
+		}
+		/* one interval to spread the first checks, then measure */
+		t0 = now_s() + 1.5;
+		while (now_s() < t0)
+			tn_prober_run_once(p, 50);
+		for (uint32_t i = 0; i < n; i++) {
+			struct tn_probe_state st;
+
+			if (!tn_prober_state(p, i, &st))
+				checks0 += st.checks;
+		}
+		c0 = thread_cpu_now();
+		t0 = now_s();
+		while (now_s() < t0 + window)
+			tn_prober_run_once(p, 50);
+		c1 = thread_cpu_now();
+		t1 = now_s();
+		for (uint32_t i = 0; i < n; i++) {
+			struct tn_probe_state st;
+
+			if (!tn_prober_state(p, i, &st)) {
+				checks1 += st.checks;
+				up += st.known && st.up;
+			}
+		}
+		tn_prober_free(p);
+		pct = 100 * (c1 - c0) / (t1 - t0);
+		printf("%-8u %8.1f%% %12.0f %12u %10llu\n", n, pct, (checks1 - checks0) / (t1 - t0), up,
+		       (unsigned long long)changes);
+		JSET(row, "servers", JI(n));
+		JSET(row, "cpu_percent_of_one_core", JD(pct));
+		JSET(row, "checks_per_s", JD((checks1 - checks0) / (t1 - t0)));
+		JSET(row, "up_at_end", JI(up));
+		JSET(row, "state_changes", JI(changes));
+		json_object_array_add(rows, row);
+		if (up != n) {
+			tn_err("bench: only %u of %u probe targets were up: the engine did not keep up", up, n);
+			b->failures++;
+		}
+	}
+out:
+	accept_stop = 1;
+	if (th_started) {
+		pthread_cancel(th);
+		pthread_join(th, NULL);
+	}
+	if (lfd >= 0)
+		close(lfd);
+	free(tg);
+	JSET(sec, "method", JS("tn_prober (user/probe.c) with TCP checks every 1 s (timeout 1 s) against one listener "
+			       "on INADDR_ANY reached at distinct 127.x addresses, accepted and closed by another "
+			       "thread. CPU = getrusage(RUSAGE_THREAD) of the thread running tn_prober_run_once over "
+			       "the window (user + system), after 1.5 s to spread the first checks."));
+	JSET(sec, "window_s", JD(window));
+	JSET(sec, "rows", rows);
+	JSET(b->root, "probe", sec);
+	if (err)
+		b->failures++;
+	return err;
+}
+
+/* memlock of a map fd, as bpftool reports it (bytes_memlock). */
+static long long fd_memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int memory_section(struct bench *b)
+{
+	static const char *const names[] = {
+		"vips", "farms", "conntrack", "filter_allow", "filter_deny", "tx_ports", "stats",
+		"vip_stats", "server_stats", "settings",
+	};
+	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
+	struct tn_dp *dp = NULL;
+	long long total = 0, v;
+	__u32 zero = 0, id;
+	int err, inner;
+	char line[256];
+	long rss_kb = -1;
+	FILE *f;
+
+	printf("\n== memory: BPF maps at the default settings (table 65537, conntrack 1,000,000), one farm ==\n");
+	if ((err = dp_setup(&dp, TN_CT_SIZE_DEFAULT, 1, LB_MAC)))
+		goto out;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v = fd_memlock(tn_dp_map_fd(dp, names[i]));
+		JSET(maps, names[i], JI(v));
+		printf("%-14s %10.2f MiB\n", names[i], v / 1048576.0);
+		total += v > 0 ? v : 0;
+	}
+	if (!bpf_map_lookup_elem(tn_dp_map_fd(dp, "farms"), &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
+		v = fd_memlock(inner);
+		close(inner);
+		JSET(maps, "farm (inner map, per farm)", JI(v));
+		printf("%-14s %10.2f MiB (per farm)\n", "farm table", v / 1048576.0);
+		total += v > 0 ? v : 0;
+	}
+	printf("%-14s %10.2f MiB with one farm\n", "total", total / 1048576.0);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &rss_kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	printf("RSS of this bench process with the data plane loaded: %.1f MiB (the controller's own RSS is "
+	       "not measured here)\n", rss_kb / 1024.0);
+	JSET(sec, "maps_bytes_memlock", maps);
+	JSET(sec, "total_bytes_memlock_one_farm", JI(total));
+	JSET(sec, "bench_process_rss_kb", JI(rss_kb));
+	JSET(sec, "controller_rss_kb", NULL);
+out:
+	JSET(sec, "method", JS("memlock of each map from /proc/self/fdinfo (what bpftool map show -j reports as "
+			       "bytes_memlock), data plane opened with default settings and one farm of 10 servers. "
+			       "controller_rss_kb: not measured by this bench (null)."));
+	JSET(b->root, "memory", sec);
+	tn_dp_close(dp);
+	if (err)
+		b->failures++;
+	return err;
+}
+
+/* ---- data files for scripts/bench_plot.gp ----------------------------------------- */
+
+static double jnum(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_double(v) : NAN;
+}
+
+/* DIR/bench_ns.dat: "label" tenace_ns baseline_ns; DIR/bench_e2e.dat: "clients" tenace baseline Mpps. */
+static int plot_data(const char *file, const char *dir)
+{
+	json_object *root = json_object_from_file(file), *sec, *arr, *v;
+	char path[1024];
+	FILE *f;
+
+	if (!root) {
+		tn_err("bench: cannot read %s: %s", file, json_util_get_last_err());
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/bench_ns.dat", dir);
+	f = fopen(path, "w");
+	if (f && json_object_object_get_ex(root, "ns_per_packet", &sec) &&
+	    json_object_object_get_ex(sec, "cases", &arr)) {
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *c = json_object_array_get_idx(arr, i);
+
+			json_object_object_get_ex(c, "label", &v);
+			fprintf(f, "\"%s\" %.1f %.1f\n", json_object_get_string(v), jnum(c, "tenace_ns"),
+				jnum(c, "baseline_ns"));
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof(path), "%s/bench_e2e.dat", dir);
+	f = fopen(path, "w");
+	if (f && json_object_object_get_ex(root, "end_to_end", &sec) &&
+	    json_object_object_get_ex(sec, "rows", &arr)) {
+		for (size_t i = 0; i < json_object_array_length(arr); i++) {
+			json_object *c = json_object_array_get_idx(arr, i);
+			double n = jnum(c, "clients");
+
+			fprintf(f, "\"%s\" %.4f %.4f\n", n >= 1e6 ? "1,000,000" : n >= 1e4 ? "10,000" : "1",
+				jnum(c, "tenace_mpps"), jnum(c, "baseline_mpps"));
+		}
+	}
+	if (f)
+		fclose(f);
+	json_object_put(root);
+	if (!f) {
+		tn_err("bench: cannot write %s: %s", path, strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
-static int probe_section(struct bench *b) { return not_yet(b, "probe"); }
-static int memory_section(struct bench *b) { return not_yet(b, "memory"); }
-static int plot_data(const char *file, const char *dir) { (void)file; (void)dir; return 0; }
