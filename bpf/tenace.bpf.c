@@ -175,6 +175,15 @@ static __always_inline int is_vip_address(struct tn_pkt *p)
 	k.proto = p->proto;
 	k.family = p->family;
 	k.kind = TN_VIP_KIND_ADDRESS;
+	if (p->family == TN_FAMILY_V6 &&
+	    (p->proto == IPPROTO_HOPOPTS || p->proto == IPPROTO_ROUTING ||
+	     p->proto == IPPROTO_DSTOPTS || p->proto == IPPROTO_FRAGMENT)) {
+		/* broken extension-header chain: the real protocol is unknown */
+		k.proto = IPPROTO_TCP;
+		if (bpf_map_lookup_elem(&vips, &k))
+			return 1;
+		k.proto = IPPROTO_UDP;
+	}
 	return bpf_map_lookup_elem(&vips, &k) != NULL;
 }
 
@@ -307,8 +316,8 @@ forward:
 		return verdict(TN_R_TX, bytes, XDP_TX);
 	if (srv->ifindex == 0)
 		return verdict(TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
-	count(&stats, TN_R_REDIRECT, bytes);
-	return bpf_redirect_map(&tx_ports, srv->ifindex, XDP_DROP);
+	r = bpf_redirect_map(&tx_ports, srv->ifindex, XDP_DROP);
+	return verdict(r == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_NO_ROUTE, bytes, r);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
