@@ -543,6 +543,33 @@ static void test_conntrack_timeout(void **state)
 	tn_dp_close(dp);
 }
 
+/* 9b. A busy client is never expired: packets 0.4 s apart with a 1 s
+ * timeout keep its entry (the coarse timestamp refresh must not let a live
+ * flow look idle), so a drained server keeps its busy clients. */
+static void test_busy_client_not_expired(void **state)
+{
+	struct tn_dp *dp = open_dp(1, 0);
+	struct cfg c;
+	int s0, s;
+
+	cfg_init(&c, 3, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	s0 = pick(dp, 0x18800001, 4000);
+	assert_true(s0 >= 0);
+	c.weight[s0] = 0;                               /* drain its server */
+	write_farm(dp, &c);
+	for (int k = 0; k < 8; k++) {
+		usleep(400 * 1000);
+		s = pick(dp, 0x18800001, 4000);
+		if (s != s0 || reason(dp, TN_R_CT_EXPIRED))
+			fail_msg("packet %d, %.1f s after the first, 0.4 s after the previous: %s "
+				 "(server %d -> %d, %llu expired)", k + 1, 0.4 * (k + 1),
+				 "a live flow was expired", s0, s,
+				 (unsigned long long)reason(dp, TN_R_CT_EXPIRED));
+	}
+	tn_dp_close(dp);
+}
+
 /* 10. roundrobin spreads new clients, then keeps each on its server. */
 static void test_roundrobin(void **state)
 {
@@ -609,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_independent_builds_agree),
 		cmocka_unit_test(test_stickiness_modes),
 		cmocka_unit_test(test_conntrack_timeout),
+		cmocka_unit_test(test_busy_client_not_expired),
 		cmocka_unit_test(test_roundrobin),
 		cmocka_unit_test(test_first),
 	};
