@@ -542,8 +542,12 @@ static int ns_section(struct bench *b)
 			printf("<=%.0fx %s", c->target, pass_miss(b, ratio <= c->target));
 		else
 			printf("%8s", "-");
-		printf(" %6.1f ns %8.2fx  %s %.1f%%\n", mf, net, tn_reason_name(c->expect_reason),
-		       100 * median(path, b->reps));
+		if (isnan(net))
+			printf(" %6.1f ns %9s  %s %.1f%%\n", mf, "-", tn_reason_name(c->expect_reason),
+			       100 * median(path, b->reps));
+		else
+			printf(" %6.1f ns %8.2fx  %s %.1f%%\n", mf, net, tn_reason_name(c->expect_reason),
+			       100 * median(path, b->reps));
 		if (median(path, b->reps) < 0.99) {
 			tn_err("bench: %s: only %.1f%% of Tenace's packets took the %s path",
 			       c->label, 100 * median(path, b->reps), tn_reason_name(c->expect_reason));
@@ -626,7 +630,7 @@ static int maglev_section(struct bench *b)
 	}
 	printf("\n== Maglev (tn_maglev_build, median of %d builds; weights random 1..256 for time and share; "
 	       "equal weights for moves) ==\n", b->reps);
-	printf("%-8s %-7s %10s %14s %13s %13s %12s\n", "entries", "servers", "build", "share error",
+	printf("%-8s %-7s %10s %20s %13s %13s %12s\n", "entries", "servers", "build", "share error (rel)",
 	       "moved", "ideal 1/N", "moved needlessly");
 	for (size_t si = 0; si < 2; si++) {
 		for (size_t ni = 0; ni < 3; ni++) {
@@ -684,7 +688,7 @@ static int maglev_section(struct bench *b)
 			needless /= size;
 			if (size == 65537 && n == 1000)
 				time_ok = ms < 10;
-			printf("%-8u %-7d %7.2f ms%s %8.3f pp %5.1f%% %11.3f%% %12.3f%% %14.3f%%\n", size, n, ms,
+			printf("%-8u %-7d %7.2f ms%s %8.3f pp (%5.1f%%) %11.3f%% %12.3f%% %14.3f%%\n", size, n, ms,
 			       size == 65537 && n == 1000 ? (time_ok ? " PASS(<10ms)" : " MISS(<10ms)") : "",
 			       err_pp, 100 * err_rel, 100 * moved, 100.0 / n, 100 * needless);
 			if (size == 65537 && n == 1000)
