@@ -262,7 +262,9 @@ int tenace_xdp(struct xdp_md *ctx)
 	cv = bpf_map_lookup_elem(&conntrack, &ck);
 	if (cv) {
 		slot = cv->slot;
-		if (now - cv->last_seen_ns > timeout_ns(p.proto)) {
+		/* the timestamp may lag by up to TN_CT_TOUCH_NS: a flow whose
+		 * gaps stay under the timeout must never expire */
+		if (now - cv->last_seen_ns > timeout_ns(p.proto) + TN_CT_TOUCH_NS) {
 			reason = TN_R_CT_EXPIRED;
 		} else if (slot < TN_MAX_SERVERS) {
 			srv = &farm->servers[slot];
