@@ -45,8 +45,11 @@ struct {
 	__array(values, struct farm_inner);
 } farms SEC(".maps");
 
+/* One hash table shared by all CPUs (a client's flows agree whatever CPU
+ * they land on); the LRU lists are per CPU so inserts take no shared lock. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, TN_CT_SIZE_DEFAULT);
 	__type(key, struct tn_ct_key);
 	__type(value, struct tn_ct_value);
@@ -77,9 +80,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TN_R__COUNT);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tn_counter);
+	__type(value, struct tn_stats);
 } stats SEC(".maps");
 
 struct {
@@ -115,9 +118,17 @@ static __always_inline void count(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
-static __always_inline int verdict(__u32 reason, __u64 bytes, int action)
+static __always_inline void count_reason(struct tn_stats *st, __u32 reason, __u64 bytes)
 {
-	count(&stats, reason, bytes);
+	if (reason < TN_R__COUNT) {
+		st->reason[reason].packets++;
+		st->reason[reason].bytes += bytes;
+	}
+}
+
+static __always_inline int verdict(struct tn_stats *st, __u32 reason, __u64 bytes, int action)
+{
+	count_reason(st, reason, bytes);
 	return action;
 }
 
@@ -205,6 +216,7 @@ int tenace_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	struct tn_pkt p = {};
 	struct tn_ct_key ck = {};
+	struct tn_stats *st;
 	struct tn_ct_value *cv, nv = {};
 	struct tn_farm *farm;
 	struct tn_server *srv;
@@ -215,34 +227,37 @@ int tenace_xdp(struct xdp_md *ctx)
 	__u64 now;
 	int r;
 
+	st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
+		return XDP_ABORTED;
 	r = tn_parse(data, data_end, &p);
 	if (r == TN_PARSE_NOT_IP)
-		return verdict(TN_R_PASS_NOT_IP, bytes, XDP_PASS);
+		return verdict(st, TN_R_PASS_NOT_IP, bytes, XDP_PASS);
 	if (r == TN_PARSE_TRUNCATED)
-		return verdict(TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
+		return verdict(st, TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
 	if (r == TN_PARSE_OTHER_L4)
-		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	if (r == TN_PARSE_MALFORMED) {
 		if (is_vip_address(&p))
-			return verdict(TN_R_DROP_MALFORMED, bytes, XDP_DROP);
-		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+			return verdict(st, TN_R_DROP_MALFORMED, bytes, XDP_DROP);
+		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	}
 
 	vip = find_vip(&p);
 	if (!vip)
-		return verdict(TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	if (vip->flags & TN_VIP_F_DISABLED)
-		return verdict(TN_R_DROP_DISABLED, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_DISABLED, bytes, XDP_DROP);
 	if (!p.icmp_error && source_refused(vip, &p))
-		return verdict(TN_R_DROP_FILTERED, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_FILTERED, bytes, XDP_DROP);
 
 	farm_slot = vip->farm_slot;
 	inner = bpf_map_lookup_elem(&farms, &farm_slot);
 	if (!inner)
-		return verdict(TN_R_DROP_NO_FARM, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_NO_FARM, bytes, XDP_DROP);
 	farm = bpf_map_lookup_elem(inner, &zero);
 	if (!farm)
-		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
 
 	/* the stickiness key: the client's address, or its whole flow */
 	ck.farm_slot = (__u16)farm_slot;
@@ -271,7 +286,7 @@ int tenace_xdp(struct xdp_md *ctx)
 			if (srv->tag == cv->tag && server_usable(srv)) {
 				if (now - cv->last_seen_ns > TN_CT_TOUCH_NS)
 					cv->last_seen_ns = now;
-				count(&stats, TN_R_CT_HIT, bytes);
+				count_reason(st, TN_R_CT_HIT, bytes);
 				goto forward;
 			}
 			reason = TN_R_CT_RESCHEDULED;
@@ -280,46 +295,46 @@ int tenace_xdp(struct xdp_md *ctx)
 
 	/* a new decision on the current table */
 	if (farm->hdr.nup == 0)
-		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && !p.icmp_error)
 		idx = tn_reduce(bpf_get_prandom_u32(), cfg_table_size);
 	else
 		idx = tn_reduce(tn_hash_ct_key(&ck, cfg_hash_seed), cfg_table_size);
 	if (idx >= cfg_table_size || idx >= TN_TABLE_SIZE_MAX)
-		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
 	slot = farm->table[idx];
 	if (slot >= TN_MAX_SERVERS)
-		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	srv = &farm->servers[slot];
 	if (!server_usable(srv))
-		return verdict(TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	if (!p.icmp_error) {
 		nv.last_seen_ns = now;
 		nv.tag = srv->tag;
 		nv.slot = (__u16)slot;
 		bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
 	}
-	count(&stats, reason, bytes);
+	count_reason(st, reason, bytes);
 
 forward:
 	if (p.icmp_error)
-		count(&stats, TN_R_ICMP_STEERED, bytes);
+		count_reason(st, TN_R_ICMP_STEERED, bytes);
 	else if (p.fragment)
-		count(&stats, TN_R_FRAGMENT, bytes);
+		count_reason(st, TN_R_FRAGMENT, bytes);
 	count(&vip_stats, vip->vip_index, bytes);
 	count(&server_stats, farm_slot * TN_MAX_SERVERS + slot, bytes);
 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return verdict(TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
 	__builtin_memcpy(eth->h_dest, srv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, srv->src_mac, ETH_ALEN);
 	if (srv->ifindex == ctx->ingress_ifindex)
-		return verdict(TN_R_TX, bytes, XDP_TX);
+		return verdict(st, TN_R_TX, bytes, XDP_TX);
 	if (srv->ifindex == 0)
-		return verdict(TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
+		return verdict(st, TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
 	r = bpf_redirect_map(&tx_ports, srv->ifindex, XDP_DROP);
-	return verdict(r == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_NO_ROUTE, bytes, r);
+	return verdict(st, r == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_NO_ROUTE, bytes, r);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

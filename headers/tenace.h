@@ -181,6 +181,12 @@ struct tn_counter {
 };
 TN_STATIC_ASSERT(sizeof(struct tn_counter) == 16, "tn_counter layout");
 
+/* All reason counters of one CPU in one element: one lookup per packet. */
+struct tn_stats {
+	struct tn_counter reason[TN_R__COUNT];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_stats) == 16 * TN_R__COUNT, "tn_stats layout");
+
 /* Settings the loader records in a pinned map so that later loads and a
  * restarted controller agree with the running state. */
 struct tn_settings {

@@ -794,12 +794,25 @@ static int percpu_sum(struct tn_dp *dp, int fd, uint32_t idx, struct tn_counter 
 
 int tn_dp_reason_counters(struct tn_dp *dp, struct tn_counter out[TN_R__COUNT])
 {
-	int fd = bpf_map__fd(dp->skel->maps.stats), err;
+	struct tn_stats *v = calloc(dp->ncpus, sizeof(*v));
+	__u32 zero = 0;
+	int err = 0;
 
-	for (uint32_t r = 0; r < TN_R__COUNT; r++)
-		if ((err = percpu_sum(dp, fd, r, &out[r])))
-			return err;
-	return 0;
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(struct tn_counter) * TN_R__COUNT);
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.stats), &zero, v)) {
+		err = -errno;
+	} else {
+		for (int cpu = 0; cpu < dp->ncpus; cpu++) {
+			for (uint32_t r = 0; r < TN_R__COUNT; r++) {
+				out[r].packets += v[cpu].reason[r].packets;
+				out[r].bytes += v[cpu].reason[r].bytes;
+			}
+		}
+	}
+	free(v);
+	return err;
 }
 
 int tn_dp_vip_counter(struct tn_dp *dp, uint32_t vip_index, struct tn_counter *out)
