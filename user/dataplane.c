@@ -240,6 +240,15 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 				tn_err("cannot set pin path %s", path);
 				goto fail;
 			}
+			/*
+			 * The kernel adds BPF_F_RDONLY_PROG to every devmap it
+			 * creates, and libbpf 1.1 compares flags exactly before
+			 * reusing a pinned map: expect the flag on a pinned
+			 * devmap (it cannot be asked for at creation).
+			 */
+			if ((bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP ||
+			     bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH) && access(path, F_OK) == 0)
+				bpf_map__set_map_flags(map, bpf_map__map_flags(map) | BPF_F_RDONLY_PROG);
 		}
 	}
 	err = tenace__load(dp->skel);
