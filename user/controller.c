@@ -799,6 +799,33 @@ static void prime_resolution(struct tn_ctl *ctl, const struct tn_config *c)
 	}
 }
 
+void tn_ctl_prime_staged(struct tn_ctl *ctl)
+{
+	for (int round = 0; round < 10; round++) {
+		int pending = 0;
+
+		tn_ctl_lock(ctl);
+		for (size_t i = 0; i < ctl->staged.nfarms; i++) {
+			const struct tn_farm_cfg *f = &ctl->staged.farms[i];
+
+			for (size_t j = 0; j < f->nservers; j++) {
+				struct resolution *r = res_find(ctl, &f->servers[j].address, f->servers[j].has_mac);
+
+				if (!r || r->err == 0 || (r->err != -ENODATA && r->err != -EAGAIN))
+					continue;
+				/* first round: ask now; later rounds: look again */
+				res_try(ctl, r);
+				if (r->err == -EAGAIN)
+					pending++;
+			}
+		}
+		tn_ctl_unlock(ctl);
+		if (!pending)
+			return;
+		usleep(100 * 1000);
+	}
+}
+
 int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg)
 {
 	struct tn_config copy = {0};

@@ -84,6 +84,10 @@ int tn_ctl_pending_count(struct tn_ctl *ctl, const char *zone);
 int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
 /* Run queued tasks (the main loop calls it). Returns how many ran. */
 int tn_ctl_run_tasks(struct tn_ctl *ctl);
+/* Before running tasks, without the lock: ask the kernel for the MACs of
+ * staged servers not resolved yet and wait up to a second for them, so a
+ * refresh does not apply a new server as unresolved. */
+void tn_ctl_prime_staged(struct tn_ctl *ctl);
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
 
 /* Health from the probe engine: rebuilds the farm from the APPLIED

@@ -460,6 +460,7 @@ static int cmd_run(int argc, char **argv)
 				uint64_t v;
 
 				(void)!read(efd, &v, sizeof(v));
+				tn_ctl_prime_staged(d.ctl);
 				tn_ctl_lock(d.ctl);
 				tn_ctl_run_tasks(d.ctl);
 				tn_ctl_unlock(d.ctl);

@@ -1,0 +1,148 @@
+#!/bin/bash
+# The controller with real traffic (scripts/lab.sh: client, balancer and
+# nginx servers in namespaces on a bridge; L2 direct server return).
+# Changes through the API and the CLI change nothing before a refresh, then
+# traffic follows; a rejected config (SIGHUP with a bad file, a bad API body)
+# keeps traffic flowing; SIGKILL + restart keeps conntrack and forwarding;
+# SIGTERM leaves the data plane forwarding.
+# The controller runs in the balancer's namespace with nsenter --net (which
+# keeps the host's /sys/fs/bpf, where its maps are pinned).
+# shellcheck shell=bash
+set -u
+. "$(dirname "$0")/../lib.sh"
+LAB_P="tnc$(($$ % 10000))"
+LAB_SERVERS=2
+LAB_CLIENTS=60
+. "$TN_ROOT/scripts/lab.sh"
+
+TMP=$(mktemp -d /tmp/tenace-ctl-XXXXXX)
+PIN=/sys/fs/bpf/tenace-ctl-$$
+SOCK=$TMP/tenace.sock
+CFG=$TMP/tenace.json
+CTL_PID=
+cleanup() {
+	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
+	lab_down >/dev/null 2>&1
+	rm -rf "$TMP" "$PIN"
+}
+trap cleanup EXIT
+ensure_bpffs
+
+if ! lab_up >"$TMP/lab.log" 2>&1; then
+	not_ok "lab set up"
+	sed 's/^/# /' "$TMP/lab.log"
+	exit 1
+fi
+lab_server_start 1 && lab_server_start 2
+
+S1=$(lab_server_addr 1)
+S2=$(lab_server_addr 2)
+cat >"$CFG" <<JSON
+{
+  "interfaces": ["eth0"],
+  "tableSize": 1021,
+  "conntrack": {"size": 10000},
+  "farms": [
+    {"farmId": 1, "type": "tcp", "port": 80, "stickiness": "sourceIp",
+     "servers": [{"serverId": 1, "address": "$S1"}]}
+  ],
+  "frontends": [
+    {"frontendId": 1, "type": "tcp", "vip": ["$LAB_VIP"], "port": "80", "defaultFarmId": 1}
+  ]
+}
+JSON
+
+start_controller() {
+	# nsenter execs the controller: $! is its pid (a function would add a subshell)
+	nsenter --net="/run/netns/$LAB_P-lb" "$TN_BIN" run --config "$CFG" --socket "$SOCK" --pin-dir "$PIN" >>"$TMP/ctl.log" 2>&1 &
+	CTL_PID=$!
+	for _ in $(seq 100); do
+		curl -s -o /dev/null --unix-socket "$SOCK" http://localhost/v1/status && return 0
+		sleep 0.1
+	done
+	return 1
+}
+api() { curl -s -o "$TMP/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1" \
+	-H 'Content-Type: application/json' ${3:+--data-binary "$3"} "http://localhost$2"; }
+C=("$TN_BIN" --socket "$SOCK")
+# answers of clients FIRST..LAST, one "server K" per line
+answers() { local i; for i in $(seq "$1" "$2"); do lab_request "$i"; done; }
+count() { grep -c "^$1\$" || true; }
+generation() { "${C[@]}" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["farms"][0]["generation"])'; }
+
+check "the controller starts and answers" start_controller
+check "attached to the balancer's eth0" bash -c "'${C[0]}' --socket '$SOCK' status | grep -qE '^eth0 +[0-9]+ +native'"
+check "server 1 resolved through the neighbour table" \
+	bash -c "'${C[0]}' --socket '$SOCK' status | grep -E '^1 +$S1' | grep -q ' up '"
+a=$(answers 1 10)
+check_eq "clients 1-10 reach server 1" 10 "$(count "server 1" <<<"$a")"
+
+# add server 2 through the API: staged, nothing changes before the refresh
+check_eq "POST server 2" 201 "$(api POST /v1/tcp/farm/1/server "{\"address\": \"$S2\"}")"
+gen=$(generation)
+check_eq "pending shows the change" '[{"zone":"default","number":1}]' "$(curl -s --unix-socket "$SOCK" http://localhost/v1/pendingChanges)"
+a=$(answers 11 20)
+check_eq "before the refresh, new clients 11-20 still all reach server 1" 10 "$(count "server 1" <<<"$a")"
+check_eq "the data plane's farm was not swapped" "$gen" "$(generation)"
+check "refresh through the CLI" bash -c "'${C[0]}' --socket '$SOCK' refresh --wait | grep -q done"
+check "the farm was swapped" [ "$(generation)" -gt "$gen" ]
+a=$(answers 21 50)
+n2=$(count "server 2" <<<"$a")
+check "after the refresh, new clients 21-50 reach server 2 too ($n2 of 30)" [ "$n2" -ge 5 ] && [ "$n2" -le 25 ]
+a=$(answers 1 20)
+check_eq "tracked clients 1-20 stay on server 1" 20 "$(count "server 1" <<<"$a")"
+
+# drain server 1 through the CLI: new clients go to server 2, tracked stay
+check "CLI server set --status inactive" bash -c "'${C[0]}' --socket '$SOCK' server set 1 1 --status inactive >/dev/null"
+a=$(answers 51 55)
+check "not applied before refresh: some of clients 51-55 still reach server 1" \
+	[ "$(count "server 1" <<<"$a")" -ge 1 ] || true
+"${C[@]}" refresh --wait >/dev/null
+a=$(answers 56 60)
+check_eq "drained: new clients 56-60 all reach server 2" 5 "$(count "server 2" <<<"$a")"
+a=$(answers 1 10)
+check_eq "drained: tracked clients 1-10 stay on server 1" 10 "$(count "server 1" <<<"$a")"
+
+# rejected configurations keep traffic flowing
+before=$(answers 1 20)
+cp "$CFG" "$TMP/good.json"
+echo '{"farms": [{"farmId": 1, "type": "tcp", "servers": [{"address": "10.0.0.1", "weight": 300}]}], "bogus": 1}' >"$CFG"
+kill -HUP "$CTL_PID"
+sleep 1
+check "SIGHUP with a bad file is logged with every error" \
+	bash -c "grep -q 'weight: must be 0..256' '$TMP/ctl.log' && grep -q 'bogus' '$TMP/ctl.log'"
+check "the controller is still running" kill -0 "$CTL_PID"
+check_eq "traffic unchanged after the rejected file" "$before" "$(answers 1 20)"
+cp "$TMP/good.json" "$CFG"
+check_eq "a bad API body is 400" 400 "$(api PUT /v1/tcp/farm/1/server/2 '{"weight": -1}')"
+check_eq "traffic unchanged after the rejected body" "$before" "$(answers 1 20)"
+check_eq "nothing pending" "[]" "$(curl -s --unix-socket "$SOCK" http://localhost/v1/pendingChanges)"
+kill -HUP "$CTL_PID"
+sleep 1
+check "SIGHUP with a good file reloads" grep -q "configuration reloaded" "$TMP/ctl.log"
+
+# SIGKILL and restart: the data plane keeps forwarding, conntrack survives
+before=$(answers 1 60)
+kill -KILL "$CTL_PID"
+wait "$CTL_PID" 2>/dev/null
+CTL_PID=
+rm -f "$SOCK"
+check_eq "forwarding continues while the controller is dead" "$before" "$(answers 1 60)"
+check "the controller restarts on the pinned state" start_controller
+check_eq "after the restart every client keeps its server" "$before" "$(answers 1 60)"
+check "the restart took over the farm slots" grep -q "took over 1 farm slots" "$TMP/ctl.log"
+
+# SIGTERM: the controller exits cleanly, the data plane keeps forwarding
+kill -TERM "$CTL_PID"
+wait "$CTL_PID"
+rc=$?
+CTL_PID=
+check_eq "SIGTERM exits with status 0" 0 "$rc"
+check_eq "forwarding continues after SIGTERM" "$before" "$(answers 1 60)"
+check "no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' '$TMP/ctl.log'"
+
+lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
+check_eq "after unload, the VIP is no longer balanced" "no answer" "$(lab_request 1 1)"
+[ "$_tap_failed" -ne 0 ] && sed 's/^/# /' "$TMP/ctl.log" | tail -40
+echo "1..$_tap_n"
+tap_done
