@@ -77,7 +77,9 @@ cat >"$RUN/tenace.json" <<JSON
 JSON
 
 say "2. Tenace: controller attached to the balancer's eth0 (native XDP)"
-lab_netns lb "$TENACE" run --config "$RUN/tenace.json" --socket "$SOCK" --pin-dir "$PIN" \
+# nsenter itself rather than the lab_netns function (a subshell): $! must be
+# the controller, so that cleanup stops it
+nsenter --net="/run/netns/$LAB_P-lb" "$TENACE" run --config "$RUN/tenace.json" --socket "$SOCK" --pin-dir "$PIN" \
 	2>"$RUN/controller.log" &
 CTL_PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
@@ -144,8 +146,10 @@ note "$victims_moved of $nv clients of server 2 moved; $others_moved other clien
 tn status
 
 say "7. Server 2 comes back: it gets new clients only, nobody moves back"
+ups=$(grep -cE "server 2 .* up" "$RUN/controller.log")
 lab_server_start 2
-for _ in $(seq 50); do grep -qE "server 2 .* up" "$RUN/controller.log" && break; sleep 0.2; done
+# wait for a new "up" line (the log already holds the first one)
+for _ in $(seq 50); do [ "$(grep -cE "server 2 .* up" "$RUN/controller.log")" -gt "$ups" ] && break; sleep 0.2; done
 grep -E "server 2 .* up" "$RUN/controller.log" | tail -n1 | sed 's/^/   log: /'
 snapshot "$RUN/g"
 back=$(paste "$RUN/f" "$RUN/g" | awk '$2 != $4' | wc -l)
