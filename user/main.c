@@ -22,6 +22,7 @@
 #include "dataplane.h"
 #include "log.h"
 #include "pktgen.h"
+#include "bench.h"
 #include "probe.h"
 
 static void usage(FILE *f)
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 		"  run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D] [--skb]\n"
 		"                                               the controller, in the foreground\n"
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
+		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
@@ -559,6 +561,8 @@ int main(int argc, char **argv)
 		return cmd_unload(argc, argv);
 	if (!strcmp(argv[0], "pktgen"))
 		return tn_pktgen_main(argc, argv);
+	if (!strcmp(argv[0], "bench"))
+		return tn_bench_main(argc, argv);
 	if (tn_cli_is_command(argv[0])) {
 		tn_log_set_plain(1);
 		curl_global_init(CURL_GLOBAL_DEFAULT);
