@@ -36,9 +36,11 @@ SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/%.o,$(USER_SRCS))
 
 TEST_SRCS := $(wildcard tests/unit/*.c tests/dataplane/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+# Unit tests once more without sanitizers: run under valgrind by the tests.
+VG_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/vg/%,$(wildcard tests/unit/*.c))
 
 .PHONY: all deps test bench demo install clean check-deps
-all: $(BUILD)/tenace $(BUILD)/tenace-san $(BPF_OBJS) $(TEST_BINS)
+all: $(BUILD)/tenace $(BUILD)/tenace-san $(BPF_OBJS) $(TEST_BINS) $(VG_BINS)
 
 deps:
 	scripts/deps.sh
@@ -85,6 +87,10 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libtenace-san.a | $(SKELS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libtenace-san.a $(LDLIBS) -lcmocka
 
 # deps first, then the build, then the tests (in that order even with -j)
+$(BUILD)/vg/%: tests/unit/%.c $(BUILD)/libtenace.a | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libtenace.a $(LDLIBS) -lcmocka
+
 test:
 	@scripts/deps.sh --check >/dev/null || scripts/deps.sh
 	$(MAKE) all
