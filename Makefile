@@ -109,7 +109,8 @@ demo:
 install: $(BUILD)/tenace $(BUILD)/tenace.bpf.o
 	install -D -m 0755 $(BUILD)/tenace $(DESTDIR)$(PREFIX)/sbin/tenace
 	install -D -m 0644 $(BUILD)/tenace.bpf.o $(DESTDIR)$(PREFIX)/lib/tenace/tenace.bpf.o
-	install -D -m 0644 scripts/tenace.service $(DESTDIR)$(PREFIX)/lib/systemd/system/tenace.service
+	@mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local|$(PREFIX)|g' scripts/tenace.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/tenace.service
 	install -D -m 0644 scripts/tenace.example.json $(DESTDIR)$(PREFIX)/share/tenace/tenace.example.json
 
 clean:
