@@ -86,7 +86,7 @@ one() { # FAMILY SOURCE URL FILE
 		t0=$EPOCHREALTIME
 		r=$(curl -sf "$1" --max-time 3 --interface "$2" "$3")
 		echo "$t0 $EPOCHREALTIME ${r:-fail}"
-		sleep 0.2
+		sleep 0.4
 	done >"$dir/$4"
 }
 for i in $(seq 1 "$nv4"); do one -4 "$net.1.$i" "http://$vip/" "c$i" & done
