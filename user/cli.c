@@ -499,7 +499,12 @@ static int merge_probe(const char *farm_path, json_object *body, json_object *pr
 	if (!cur)
 		return 1;
 	p = jget(cur, "probe");
-	if (p && json_object_is_type(p, json_type_object) && (!jget(probe, "type") || jget(p, "type"))) {
+	/* a new probe type starts afresh: the old type's fields may not apply */
+	json_object *new_type = jget(probe, "type"), *old_type = p ? jget(p, "type") : NULL;
+	bool same_type = !new_type || (old_type && !strcmp(json_object_get_string(new_type),
+							   json_object_get_string(old_type)));
+
+	if (p && json_object_is_type(p, json_type_object) && same_type) {
 		json_object *m = NULL;
 
 		json_object_deep_copy(p, &m, NULL);
@@ -846,7 +851,7 @@ static void print_stats(json_object *o)
 	json_object *r = jget(o, "reasons"), *vips = jget(o, "vips"), *srv = jget(o, "servers");
 	struct table t;
 
-	printf("sampled %s (interval %s s)\n\n", jstr(o, "time"), jstr(o, "interval"));
+	printf("sampled %s (interval %.3f s)\n\n", jstr(o, "time"), jnum(o, "interval"));
 	table_init(&t, 5);
 	table_row(&t, "REASON", "PACKETS", "BYTES", "PKT/S", "BIT/S");
 	json_object_object_foreach(r, k, v) {

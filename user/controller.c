@@ -1369,11 +1369,13 @@ void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *
 		struct tn_farm_cfg *f = tn_config_farm(&ctl->applied, st->type, st->farm_id);
 		struct tn_server_cfg *s = f ? tn_farm_server(f, st->server_id) : NULL;
 		char text[64] = "?";
+		bool v6 = s && s->address.family == 6;
 
 		if (s)
 			tn_addr_format(&s->address, text, sizeof(text));
-		tn_log(up ? TN_LOG_INFO : TN_LOG_WARN, "%s farm %u server %u %s:%u %s: %s",
-		       tn_l4_type_name(st->type), st->farm_id, st->server_id, text,
+		tn_log(up ? TN_LOG_INFO : TN_LOG_WARN, "%s farm %u server %u %s%s%s:%u %s: %s",
+		       tn_l4_type_name(st->type), st->farm_id, st->server_id,
+		       v6 ? "[" : "", text, v6 ? "]" : "",
 		       f && s ? tn_server_port(f, s) : 0, up ? "up" : "down", reason ? reason : "");
 		tn_ctl_set_health(ctl, st->type, st->farm_id, st->server_id, up, reason);
 	}

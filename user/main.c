@@ -200,10 +200,10 @@ struct daemon {
 static void on_probe_change(void *arg, uint64_t key, bool up, const char *reason, int count)
 {
 	struct daemon *d = arg;
-	char why[256];
 
-	snprintf(why, sizeof(why), "%s (%d in a row)", reason ? reason : "", count);
-	tn_ctl_probe_result(d->ctl, key, up, why);
+	/* the reason already ends with the consecutive count, "(3/3)" */
+	(void)count;
+	tn_ctl_probe_result(d->ctl, key, up, reason);
 }
 
 /* After the applied configuration changed: give the prober the new targets. */
