@@ -7,6 +7,8 @@
 #   make install  PREFIX=/usr/local DESTDIR=
 
 .DELETE_ON_ERROR:
+# keep generated skeletons and objects (they are not final targets)
+.SECONDARY:
 .SUFFIXES:
 
 CC       ?= gcc
