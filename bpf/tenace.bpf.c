@@ -45,11 +45,11 @@ struct {
 	__array(values, struct farm_inner);
 } farms SEC(".maps");
 
-/* One hash table shared by all CPUs (a client's flows agree whatever CPU
- * they land on); the LRU lists are per CPU so inserts take no shared lock. */
+/* One table and one LRU shared by all CPUs: a client's flows agree whatever
+ * CPU they land on, and the configured size is the real capacity (per-CPU LRU
+ * lists would split it between CPUs and evict early under uneven RSS). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, TN_CT_SIZE_DEFAULT);
 	__type(key, struct tn_ct_key);
 	__type(value, struct tn_ct_value);
