@@ -454,6 +454,24 @@ static int done(json_object *o, void (*human)(json_object *))
 	return 0;
 }
 
+/* A staged change: send it, then say what changed (or print the API's JSON).
+ * The message is "<verb> <what>", with the new object's id_key appended when
+ * given (creations learn their id from the answer). */
+static int staged_change(const char *method, const char *path, json_object *body,
+			 const char *verb, const char *what, const char *id_key)
+{
+	json_object *o = call(method, path, body, NULL);
+
+	if (!o)
+		return 1;
+	if (opts->json)
+		return done(o, print_object);
+	printf("%s %s%s%s (pending until `tenace refresh`)\n", verb, what,
+	       id_key ? " " : "", id_key ? jstr(o, id_key) : "");
+	json_object_put(o);
+	return 0;
+}
+
 static void need_args(int n, int have, const char *usage, int *rc)
 {
 	if (have < n) {
@@ -528,7 +546,8 @@ static const char farm_usage[] =
 
 static int cmd_farm(int argc, char **argv)
 {
-	json_object *body = json_object_new_object(), *probe = json_object_new_object(), *o;
+	char what[160];
+	json_object *body = json_object_new_object(), *probe = json_object_new_object();
 	char path[256];
 	int rc, sub_argc;
 	char **sub;
@@ -560,10 +579,8 @@ static int cmd_farm(int argc, char **argv)
 		move_id(body, "farmId");
 		if (json_object_object_length(probe))
 			json_object_object_add(body, "probe", json_object_get(probe));
-		o = call("POST", path, body, NULL);
-		if (o && !opts->json)
-			printf("created %s farm %s (pending until `tenace refresh`)\n", opts->type, jstr(o, "farmId"));
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s farm", opts->type);
+		rc = staged_change("POST", path, body, "created", what, "farmId");
 	} else if (!strcmp(sub[0], "set")) {
 		need_args(2, sub_argc, "farm set ID [OPTIONS]", &rc);
 		if (rc)
@@ -575,10 +592,8 @@ static int cmd_farm(int argc, char **argv)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
 		if ((rc = merge_probe(path, body, probe)))
 			goto out;
-		o = call("PUT", path, body, NULL);
-		if (o && !opts->json)
-			printf("changed %s farm %s (pending until `tenace refresh`)\n", opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s farm %s", opts->type, sub[1]);
+		rc = staged_change("PUT", path, body, "changed", what, NULL);
 	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
 		need_args(2, sub_argc, "farm del ID", &rc);
 		if (rc)
@@ -588,10 +603,8 @@ static int cmd_farm(int argc, char **argv)
 			goto out;
 		}
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
-		o = call("DELETE", path, NULL, NULL);
-		if (o && !opts->json)
-			printf("deleted %s farm %s (pending until `tenace refresh`)\n", opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s farm %s", opts->type, sub[1]);
+		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
 	} else {
 		fprintf(stderr, "tenace: unknown farm command \"%s\"\nusage: tenace %s\n", sub[0], farm_usage);
 		rc = 1;
@@ -609,7 +622,8 @@ static const char server_usage[] =
 
 static int cmd_server(int argc, char **argv)
 {
-	json_object *body = json_object_new_object(), *probe = json_object_new_object(), *o;
+	char what[160];
+	json_object *body = json_object_new_object(), *probe = json_object_new_object();
 	char path[256];
 	int rc, sub_argc;
 	char **sub;
@@ -645,21 +659,14 @@ static int cmd_server(int argc, char **argv)
 		rc = done(call("GET", path, NULL, NULL), print_object);
 	} else if (!strcmp(sub[0], "add")) {
 		move_id(body, "serverId");
-		o = call("POST", path, body, NULL);
-		if (o && !opts->json)
-			printf("created server %s in %s farm %s (pending until `tenace refresh`)\n",
-			       jstr(o, "serverId"), opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s farm %s: server", opts->type, sub[1]);
+		rc = staged_change("POST", path, body, "created", what, "serverId");
 	} else if (!strcmp(sub[0], "set")) {
-		o = call("PUT", path, body, NULL);
-		if (o && !opts->json)
-			printf("changed server %s of %s farm %s (pending until `tenace refresh`)\n", sub[2], opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "server %s of %s farm %s", sub[2], opts->type, sub[1]);
+		rc = staged_change("PUT", path, body, "changed", what, NULL);
 	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
-		o = call("DELETE", path, NULL, NULL);
-		if (o && !opts->json)
-			printf("deleted server %s of %s farm %s (pending until `tenace refresh`)\n", sub[2], opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "server %s of %s farm %s", sub[2], opts->type, sub[1]);
+		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
 	} else {
 		fprintf(stderr, "tenace: unknown server command \"%s\"\nusage: tenace %s\n", sub[0], server_usage);
 		rc = 1;
@@ -677,7 +684,8 @@ static const char frontend_usage[] =
 
 static int cmd_frontend(int argc, char **argv)
 {
-	json_object *body = json_object_new_object(), *probe = json_object_new_object(), *o;
+	char what[160];
+	json_object *body = json_object_new_object(), *probe = json_object_new_object();
 	char path[256];
 	int rc, sub_argc;
 	char **sub;
@@ -716,20 +724,14 @@ static int cmd_frontend(int argc, char **argv)
 		rc = done(call("GET", path, NULL, NULL), print_object);
 	} else if (!strcmp(sub[0], "add")) {
 		move_id(body, "frontendId");
-		o = call("POST", path, body, NULL);
-		if (o && !opts->json)
-			printf("created %s frontend %s (pending until `tenace refresh`)\n", opts->type, jstr(o, "frontendId"));
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s frontend", opts->type);
+		rc = staged_change("POST", path, body, "created", what, "frontendId");
 	} else if (!strcmp(sub[0], "set")) {
-		o = call("PUT", path, body, NULL);
-		if (o && !opts->json)
-			printf("changed %s frontend %s (pending until `tenace refresh`)\n", opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s frontend %s", opts->type, sub[1]);
+		rc = staged_change("PUT", path, body, "changed", what, NULL);
 	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
-		o = call("DELETE", path, NULL, NULL);
-		if (o && !opts->json)
-			printf("deleted %s frontend %s (pending until `tenace refresh`)\n", opts->type, sub[1]);
-		rc = o ? (opts->json ? done(o, print_object) : (json_object_put(o), 0)) : 1;
+		snprintf(what, sizeof(what), "%s frontend %s", opts->type, sub[1]);
+		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
 	} else {
 		fprintf(stderr, "tenace: unknown frontend command \"%s\"\nusage: tenace %s\n", sub[0], frontend_usage);
 		rc = 1;
