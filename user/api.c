@@ -181,6 +181,29 @@ static bool check_id(json_object *body, const char *key, uint32_t id, struct tn_
 	return false;
 }
 
+/* PUT: the body overlays the object's current JSON `cur` (consumed), so
+ * absent fields keep their value. t < 0: the object has no "type". Returns
+ * the merged document, or NULL once an error has been replied. */
+static json_object *put_merged(const char *body, size_t len, json_object *cur, int t,
+			       const char *id_key, uint32_t id, struct tn_api_response *r)
+{
+	json_object *b, *merged = NULL;
+
+	if (!cur) {
+		reply_error(r, 500, NULL, "out of memory");
+		return NULL;
+	}
+	b = parse_body(body, len, false, r);
+	if (b && (t < 0 || check_type(b, (enum tn_l4_type)t, r)) && check_id(b, id_key, id, r)) {
+		merged = overlay(cur, b);
+		if (!merged)
+			reply_error(r, 500, NULL, "out of memory");
+	}
+	json_object_put(b);
+	json_object_put(cur);
+	return merged;
+}
+
 /* Stage the candidate (validated), replying 400 on error. Frees it. */
 static bool stage(struct tn_ctl *ctl, struct tn_config *cand, struct tn_api_response *r)
 {
@@ -338,20 +361,8 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 		if (!strcmp(method, "GET"))
 			return reply(r, 200, tn_farm_to_json(f));
 		if (!strcmp(method, "PUT")) {
-			json_object *cur;
-
-			if (!(b = parse_body(body, len, false, r)))
+			if (!(merged = put_merged(body, len, tn_farm_to_json(f), t, "farmId", farm_id, r)))
 				return;
-			if (!check_type(b, t, r) || !check_id(b, "farmId", farm_id, r)) {
-				json_object_put(b);
-				return;
-			}
-			cur = tn_farm_to_json(f);
-			merged = cur ? overlay(cur, b) : NULL;
-			json_object_put(cur);
-			json_object_put(b);
-			if (!merged)
-				return reply_error(r, 500, NULL, "out of memory");
 			if (tn_farm_from_json(merged, "", &nf, &errs)) {
 				json_object_put(merged);
 				reply_errors(r, 400, &errs);
@@ -458,20 +469,8 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 		if (!strcmp(method, "GET"))
 			return reply(r, 200, tn_server_to_json(s));
 		if (!strcmp(method, "PUT")) {
-			json_object *cur;
-
-			if (!(b = parse_body(body, len, false, r)))
+			if (!(merged = put_merged(body, len, tn_server_to_json(s), -1, "serverId", server_id, r)))
 				return;
-			if (!check_id(b, "serverId", server_id, r)) {
-				json_object_put(b);
-				return;
-			}
-			cur = tn_server_to_json(s);
-			merged = cur ? overlay(cur, b) : NULL;
-			json_object_put(cur);
-			json_object_put(b);
-			if (!merged)
-				return reply_error(r, 500, NULL, "out of memory");
 			if (tn_server_from_json(merged, "", &ns, &errs)) {
 				json_object_put(merged);
 				reply_errors(r, 400, &errs);
@@ -579,20 +578,8 @@ static void frontends_route(struct tn_ctl *ctl, const char *method, enum tn_l4_t
 	if (!strcmp(method, "GET"))
 		return reply(r, 200, tn_frontend_to_json(fe));
 	if (!strcmp(method, "PUT")) {
-		json_object *cur;
-
-		if (!(b = parse_body(body, len, false, r)))
+		if (!(merged = put_merged(body, len, tn_frontend_to_json(fe), t, "frontendId", id, r)))
 			return;
-		if (!check_type(b, t, r) || !check_id(b, "frontendId", id, r)) {
-			json_object_put(b);
-			return;
-		}
-		cur = tn_frontend_to_json(fe);
-		merged = cur ? overlay(cur, b) : NULL;
-		json_object_put(cur);
-		json_object_put(b);
-		if (!merged)
-			return reply_error(r, 500, NULL, "out of memory");
 		if (tn_frontend_from_json(merged, "", &nf, &errs)) {
 			json_object_put(merged);
 			reply_errors(r, 400, &errs);
