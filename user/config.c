@@ -22,6 +22,7 @@
 
 #include "tenace.h"
 #include "config.h"
+#include "maglev.h"
 
 #define PATH_LEN sizeof(((struct tn_error *)0)->path)
 #define GOT_LEN 64
@@ -1419,18 +1420,6 @@ int tn_config_init(struct tn_config *c)
 	return 0;
 }
 
-static bool is_prime(uint32_t n)
-{
-	uint32_t d;
-
-	if (n < 2)
-		return false;
-	for (d = 2; d * d <= n; d++)
-		if (n % d == 0)
-			return false;
-	return true;
-}
-
 /* What the kernel accepts as a device name (dev_valid_name). */
 static bool ifname_ok(const char *s)
 {
@@ -1521,7 +1510,7 @@ static void parse_settings(struct ctx *x, json_object *root, struct tn_config *c
 		want_u32(x, v, "hashSeed", 0, UINT32_MAX, &c->hash_seed);
 	v = field(root, "tableSize");
 	if (v && want_u32(x, v, "tableSize", 1021, TN_TABLE_SIZE_MAX, &c->table_size) &&
-	    !is_prime(c->table_size)) {
+	    !tn_is_prime(c->table_size)) {
 		/* Maglev needs a prime so that every permutation covers the table */
 		fail(x, "tableSize", "must be a prime number, got %u", c->table_size);
 		c->table_size = TN_TABLE_SIZE_DEFAULT;
