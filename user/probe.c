@@ -956,6 +956,21 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
+/*
+ * A probe for one target, or -EINVAL (err says why) for a target the engine
+ * cannot check, -ENOMEM.
+ *
+ * These checks are the engine's own guard, not the config's validation: the
+ * user-facing checks (with JSON paths in their errors) live in config.c,
+ * parse_probe() and parse_probe_http(), which already refuse an unknown type,
+ * an http method other than GET/HEAD/OPTIONS, a bad status list or regex. What
+ * config.c accepts can still fail here (no port at all: port 0 is legal on the
+ * farm, the server and the probe), and targets may come from elsewhere (bench,
+ * tests, future callers), so every check stays. A refused target is skipped
+ * by tn_prober_set_targets, never probed with a guess. A new check here must
+ * get its config.c counterpart, or be reachable from a valid config on
+ * purpose, like the port one.
+ */
 static int probe_new(const struct tn_probe_target *t, struct probe **out, char *err, size_t errlen)
 {
 	struct probe *pr;
@@ -1006,6 +1021,7 @@ static int probe_new(const struct tn_probe_target *t, struct probe **out, char *
 	if (pr->cfg.type == TN_PROBE_HTTP) {
 		char why[TN_REASON_MAX];
 
+		/* defensive: config.c's method_names refuse these first */
 		if (strcmp(pr->cfg.method, "GET") && strcmp(pr->cfg.method, "HEAD") &&
 		    strcmp(pr->cfg.method, "OPTIONS")) {
 			snprintf(err, errlen, "target %#llx: http method \"%s\", expected GET, HEAD or OPTIONS",
@@ -1025,14 +1041,47 @@ static int probe_new(const struct tn_probe_target *t, struct probe **out, char *
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A key given twice, among every target (accepted or not): -EINVAL, err says which. */
+static int check_unique_keys(const struct tn_probe_target *t, size_t n, char *err, size_t errlen)
+{
+	uint64_t *keys;
+	size_t i;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = t[i].key;
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++) {
+		if (keys[i] == keys[i - 1]) {
+			snprintf(err, errlen, "target %#llx given twice", (unsigned long long)keys[i]);
+			rc = -EINVAL;
+			break;
+		}
+	}
+	free(keys);
+	return rc;
+}
+
 int tn_prober_set_targets(struct tn_prober *P, const struct tn_probe_target *t, size_t n,
 			  char *err, size_t errlen)
 {
 	struct probe **all = NULL, **index = NULL, **heap;
-	size_t cap = 16, i;
+	size_t cap = 16, i, m;
 	uint64_t now;
-	char dummy[8];
-	int rc = 0;
+	char dummy[8], why[TN_REASON_MAX];
+	int rc = 0, refused = 0;
 
 	if (!err || !errlen) {
 		err = dummy;
@@ -1043,6 +1092,9 @@ int tn_prober_set_targets(struct tn_prober *P, const struct tn_probe_target *t, 
 		snprintf(err, errlen, "targets cannot change from the probe callback");
 		return -EBUSY;
 	}
+	rc = check_unique_keys(t, n, err, errlen);
+	if (rc < 0)
+		goto fail;
 	while (cap < 2 * n)
 		cap *= 2;
 	all = calloc(n ? n : 1, sizeof(*all));
@@ -1060,26 +1112,30 @@ int tn_prober_set_targets(struct tn_prober *P, const struct tn_probe_target *t, 
 		P->heap = heap;
 		P->heap_cap = n;
 	}
-	/* Pass 1: build the new set; nothing visible changes until it all worked. */
+	/*
+	 * Pass 1: build the new set; nothing visible changes until it all worked
+	 * (out of memory undoes everything). A target probe_new refuses is left
+	 * out (all[i] stays NULL), counted, and the first one's reason kept.
+	 */
 	for (i = 0; i < n; i++) {
-		size_t slot = index_slot(index, cap, t[i].key);
 		struct probe *old = index_find(P, t[i].key);
 
-		if (index[slot]) {
-			snprintf(err, errlen, "target %#llx given twice", (unsigned long long)t[i].key);
-			rc = -EINVAL;
-			goto fail;
-		}
 		if (old && same_target(old, &t[i])) {
 			old->kept = true;
 			all[i] = old;
 		} else {
-			rc = probe_new(&t[i], &all[i], err, errlen);
-			if (rc < 0)
+			rc = probe_new(&t[i], &all[i], why, sizeof(why));
+			if (rc == -ENOMEM)
 				goto fail;
+			if (rc < 0) {
+				if (!refused++)
+					snprintf(err, errlen, "%s", why);
+				continue;
+			}
 		}
-		index[slot] = all[i];
+		index[index_slot(index, cap, t[i].key)] = all[i];
 	}
+	rc = 0;
 	/* Pass 2: drop the old probes that did not survive, schedule the new ones. */
 	for (i = 0; i < P->n; i++) {
 		struct probe *pr = P->all[i];
@@ -1091,9 +1147,12 @@ int tn_prober_set_targets(struct tn_prober *P, const struct tn_probe_target *t, 
 		probe_free(pr);
 	}
 	now = now_ns();
-	for (i = 0; i < n; i++) {
+	for (i = 0, m = 0; i < n; i++) {
 		struct probe *pr = all[i];
 
+		if (!pr)
+			continue; /* refused */
+		all[m++] = pr;
 		if (pr->kept) {
 			pr->kept = false;
 			if (!str_eq(pr->label, t[i].host_label)) {
@@ -1113,18 +1172,18 @@ int tn_prober_set_targets(struct tn_prober *P, const struct tn_probe_target *t, 
 	free(P->all);
 	free(P->index);
 	P->all = all;
-	P->n = n;
+	P->n = m;
 	P->index = index;
 	P->index_cap = cap;
 	arm_timer(P);
-	return 0;
+	return refused;
 
 fail:
-	if (rc == -ENOMEM && !err[0])
+	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	for (i = 0; all && i < n; i++) {
 		if (!all[i])
-			break;
+			continue; /* refused, or not reached */
 		if (all[i]->kept)
 			all[i]->kept = false;
 		else

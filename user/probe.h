@@ -46,8 +46,24 @@ void tn_prober_free(struct tn_prober *p);
  * are unchanged keeps its state (and its check in flight); a new or changed
  * one starts unknown, its first check due at a random point of its first
  * interval, and its first result decides at once; removed ones are dropped.
- * Returns 0, or -EINVAL (duplicate key, TN_PROBE_NONE, bad status list or
- * regex: nothing changed, err says which), -ENOMEM, -EBUSY (from the callback).
+ *
+ * Per target, not all or nothing: every valid target is applied, and each
+ * target the engine refuses (TN_PROBE_NONE, bad address family, no port to
+ * probe, http method, bad status list or regex) is skipped: it is not probed
+ * and has no state (tn_prober_state: -ENOENT), even if an earlier call had
+ * accepted an older version of it. One bad target never costs the others
+ * their health checks.
+ *
+ * Returns:
+ *   >= 0     the number of refused targets; the set is applied. If > 0, err
+ *            describes the first refused one ("target 0x2a: no port to
+ *            probe"); if 0, err is "".
+ *   -EINVAL  a key given twice (among all targets, refused ones included):
+ *            a bug of the caller's; nothing changed, err says which key.
+ *   -ENOMEM  nothing changed.
+ *   -EBUSY   called from the callback; nothing changed.
+ * So a caller checks `< 0` for failure and `> 0` for targets to report.
+ * err may be NULL.
  */
 int tn_prober_set_targets(struct tn_prober *p, const struct tn_probe_target *t, size_t n,
 			  char *err, size_t errlen);

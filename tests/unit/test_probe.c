@@ -670,35 +670,122 @@ static void test_http(void **state)
 	srv_stop(opts);
 }
 
+/* each bad http config refuses its own target only; a duplicate key refuses the set */
 static void test_http_bad_config(void **state)
 {
 	struct rec *r = *state;
 	struct tn_prober *P = prober(r);
 	struct tn_probe_target t[2] = { target(1, TN_PROBE_HTTP, 80), target(2, TN_PROBE_TCP, 80) };
+	struct tn_probe_state st;
 	char err[200];
 
 	t[0].cfg.match = TN_MATCH_MATCHES;
 	t[0].cfg.pattern = "(oops";
-	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
-	assert_has(err, "bad regular expression");
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "target 0x1: bad regular expression");
+	assert_int_equal(tn_prober_count(P), 1);
+	assert_int_equal(tn_prober_state(P, 1, &st), -ENOENT);
+	assert_int_equal(tn_prober_state(P, 2, &st), 0);
 	t[0].cfg.match = TN_MATCH_STATUS;
 	t[0].cfg.pattern = "2OO";
-	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
-	assert_has(err, "bad status code list");
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "target 0x1: bad status code list");
 	t[0].cfg.match = TN_MATCH_DEFAULT;
 	strcpy(t[0].cfg.method, "POST");
-	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
-	assert_has(err, "http method \"POST\"");
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "target 0x1: http method \"POST\"");
+	assert_int_equal(tn_prober_count(P), 1);
 	strcpy(t[0].cfg.method, "GET");
 	t[1].key = 1;
 	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
 	assert_has(err, "given twice");
+	assert_int_equal(tn_prober_state(P, 2, &st), 0); /* nothing changed */
 	t[1].key = 2;
 	t[1].cfg.type = TN_PROBE_NONE;
-	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
-	assert_has(err, "no probe type");
-	assert_int_equal(tn_prober_count(P), 0);
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_string_equal(err, "target 0x2: no probe type");
+	assert_int_equal(tn_prober_count(P), 1);
+	assert_int_equal(tn_prober_state(P, 1, &st), 0);
+	assert_int_equal(tn_prober_state(P, 2, &st), -ENOENT);
 	tn_prober_free(P);
+}
+
+/* one refused target costs the others nothing, and has no state of its own */
+static void test_refused_target(void **state)
+{
+	struct rec *r = *state;
+	struct tn_prober *P = prober(r);
+	struct srv *s = srv_str(SRV_CLOSE, NULL);
+	struct tn_probe_target t[3] = {
+		target(1, TN_PROBE_TCP, s->port),
+		target(0x2a, TN_PROBE_TCP, 0),    /* no port on the target nor in its probe */
+		target(3, TN_PROBE_TCP, s->port),
+	};
+	static const struct expect x[] = {
+		{ 1, true, "tcp connect ok" },
+		{ 3, true, "tcp connect ok" },
+	};
+	struct tn_probe_state st;
+	uint64_t checks1;
+	char err[200];
+
+	assert_int_equal(tn_prober_set_targets(P, t, 3, err, sizeof(err)), 1);
+	assert_string_equal(err, "target 0x2a: no port to probe");
+	assert_int_equal(tn_prober_count(P), 2);
+	run_for(P, r, 2, 2);
+	check_first(r, x, 2);
+	run_for(P, r, 0, 0.3);
+	assert_int_equal(count_ev(r, 0x2a), 0);
+	assert_int_equal(tn_prober_state(P, 0x2a, &st), -ENOENT);
+	assert_int_equal(tn_prober_state(P, 3, &st), 0);
+	assert_true(st.known && st.up);
+	assert_int_equal(tn_prober_state(P, 1, &st), 0);
+	assert_true(st.known && st.up);
+	assert_true(st.checks >= 2);
+	checks1 = st.checks;
+
+	/* the same set again: still one refused, the others keep their state */
+	assert_int_equal(tn_prober_set_targets(P, t, 3, NULL, 0), 1);
+	assert_int_equal(tn_prober_state(P, 1, &st), 0);
+	assert_true(st.known && st.up);
+	assert_true(st.checks >= checks1);
+	run_for(P, r, 0, 0.3);
+	assert_int_equal(count_ev(r, 1), 1);
+	assert_int_equal(count_ev(r, 3), 1);
+
+	/* fixed: probed like the others */
+	t[1].cfg.port = s->port;
+	assert_int_equal(tn_prober_set_targets(P, t, 3, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	run_for(P, r, 3, 2);
+	assert_non_null(find_ev(r, 0x2a, 0));
+	assert_true(find_ev(r, 0x2a, 0)->up);
+	assert_int_equal(tn_prober_state(P, 0x2a, &st), 0);
+
+	/* broken again: dropped, not kept with its old config and state */
+	t[1].cfg.port = 0;
+	assert_int_equal(tn_prober_set_targets(P, t, 3, err, sizeof(err)), 1);
+	assert_string_equal(err, "target 0x2a: no port to probe");
+	assert_int_equal(tn_prober_state(P, 0x2a, &st), -ENOENT);
+	assert_int_equal(tn_prober_count(P), 2);
+
+	/* two refused: counted, err names the first */
+	t[0].cfg.type = TN_PROBE_NONE;
+	assert_int_equal(tn_prober_set_targets(P, t, 3, err, sizeof(err)), 2);
+	assert_string_equal(err, "target 0x1: no probe type");
+	assert_int_equal(tn_prober_count(P), 1);
+	assert_int_equal(tn_prober_state(P, 3, &st), 0);
+	assert_true(st.known && st.up);
+
+	/* a key given twice, even by a refused target, refuses the whole set */
+	t[0].cfg.type = TN_PROBE_TCP;
+	t[1].key = 3;
+	assert_int_equal(tn_prober_set_targets(P, t, 3, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "target 0x3 given twice");
+	assert_int_equal(tn_prober_count(P), 1);
+	assert_int_equal(tn_prober_state(P, 1, &st), -ENOENT);
+	tn_prober_free(P);
+	srv_stop(s);
 }
 
 static void test_http_ipv6_and_tcp_ipv6(void **state)
@@ -996,6 +1083,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pgsql, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_ipv6_and_tcp_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rise_fall, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_targets, setup, teardown),
