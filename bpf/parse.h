@@ -61,8 +61,6 @@ struct tn_pkt {
 	__u8  family;     /* TN_FAMILY_V4 / V6 */
 	__u8  fragment;   /* part of a fragmented datagram */
 	__u8  icmp_error; /* ICMP error quoting a packet: the tuple is the quoted one, reversed */
-	__u16 l3_len;     /* bytes from the IP header to the end of the frame */
-	__u16 _pad;
 };
 
 enum tn_parse_result {
@@ -271,7 +269,6 @@ static __always_inline int tn_parse(void *data, void *data_end, struct tn_pkt *p
 
 	if (tn_parse_eth(&c, &eth_proto))
 		return TN_PARSE_NOT_IP;
-	p->l3_len = (__u16)(data_end - c.pos);
 	if (eth_proto == ETH_P_IP)
 		r = tn_parse_ipv4_hdr(&c, p, 0);
 	else if (eth_proto == ETH_P_IPV6)

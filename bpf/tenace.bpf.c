@@ -279,12 +279,13 @@ int tenace_xdp(struct xdp_md *ctx)
 		slot = cv->slot;
 		/* the timestamp may lag by up to TN_CT_TOUCH_NS: a flow whose
 		 * gaps stay under the timeout must never expire */
-		if (now - cv->last_seen_ns > timeout_ns(p.proto) + TN_CT_TOUCH_NS) {
+		/* signed: another CPU may have stored a timestamp a tick newer than ours */
+		if ((__s64)(now - cv->last_seen_ns) > (__s64)(timeout_ns(p.proto) + TN_CT_TOUCH_NS)) {
 			reason = TN_R_CT_EXPIRED;
 		} else if (slot < TN_MAX_SERVERS) {
 			srv = &farm->servers[slot];
 			if (srv->tag == cv->tag && server_usable(srv)) {
-				if (now - cv->last_seen_ns > TN_CT_TOUCH_NS)
+				if ((__s64)(now - cv->last_seen_ns) > (__s64)TN_CT_TOUCH_NS)
 					cv->last_seen_ns = now;
 				count_reason(st, TN_R_CT_HIT, bytes);
 				goto forward;
@@ -312,7 +313,18 @@ int tenace_xdp(struct xdp_md *ctx)
 		nv.last_seen_ns = now;
 		nv.tag = srv->tag;
 		nv.slot = (__u16)slot;
-		bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+		if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && reason == TN_R_CT_NEW &&
+		    bpf_map_update_elem(&conntrack, &ck, &nv, BPF_NOEXIST)) {
+			/* another CPU tracked this client first: follow its choice */
+			cv = bpf_map_lookup_elem(&conntrack, &ck);
+			if (cv && cv->slot < TN_MAX_SERVERS && cv->tag == farm->servers[cv->slot].tag &&
+			    server_usable(&farm->servers[cv->slot])) {
+				slot = cv->slot;
+				srv = &farm->servers[slot];
+			}
+		} else {
+			bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+		}
 	}
 	count_reason(st, reason, bytes);
 

@@ -75,9 +75,9 @@ void tn_dp_settings_default(struct tn_dp_settings *s)
 	s->hash_seed = 0;
 }
 
-uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port, uint32_t seed)
+uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port)
 {
-	uint32_t h = tn_mix(seed ^ 0x7e4ace00u, family);
+	uint32_t h = tn_mix(0x7e4ace00u, family);
 	uint32_t w;
 	int i;
 
@@ -131,7 +131,7 @@ static int validate_settings(const struct tn_dp_settings *s)
 }
 
 /* Settings recorded by an earlier load, if the pins exist. */
-static int read_pinned_settings(const char *dir, struct tn_dp_settings *out)
+int tn_dp_read_pinned_settings(const char *dir, struct tn_dp_settings *out)
 {
 	char path[PATH_MAX];
 	struct tn_settings s;
@@ -191,7 +191,7 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 	if (dp->pin_dir[0]) {
 		if (strncmp(dp->pin_dir, "/sys/fs/bpf", 11) == 0 && (err = tn_dp_ensure_bpffs()))
 			goto fail;
-		have_pins = read_pinned_settings(dp->pin_dir, &pinned) == 0;
+		have_pins = tn_dp_read_pinned_settings(dp->pin_dir, &pinned) == 0;
 		if (have_pins)
 			dp->settings = pinned;
 	}
@@ -324,6 +324,7 @@ int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode)
 		tn_err("interface %s: cannot query XDP state: %s", ifname(ifindex, name), strerror(-err));
 		return err;
 	}
+	ifname(ifindex, name);
 	if (q.prog_id && q.attach_mode != (skb_mode ? XDP_ATTACHED_SKB : XDP_ATTACHED_DRV)) {
 		/* a program in the other mode cannot be replaced in place */
 		tn_warn("interface %s: replacing an XDP program attached in another mode (brief gap)",
@@ -332,12 +333,23 @@ int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode)
 		q.prog_id = 0;
 	}
 	if (q.prog_id) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
 		old_fd = bpf_prog_get_fd_by_id(q.prog_id);
 		if (old_fd < 0) {
 			err = -errno;
 			tn_err("interface %s: cannot open the attached program %u: %s",
 			       ifname(ifindex, name), q.prog_id, strerror(errno));
 			return err;
+		}
+		/* replace only ourselves: another tool's program is the operator's call */
+		if (bpf_obj_get_info_by_fd(old_fd, &info, &len) == 0 &&
+		    strcmp(info.name, bpf_program__name(dp->skel->progs.tenace_xdp))) {
+			tn_err("interface %s runs another XDP program (%s, id %u): detach it first "
+			       "(ip link set dev %s xdp off)", name, info.name, q.prog_id, name);
+			close(old_fd);
+			return -EBUSY;
 		}
 		opts.old_prog_fd = old_fd;
 		err = bpf_xdp_attach(ifindex, tn_dp_prog_fd(dp), mode | XDP_FLAGS_REPLACE, &opts);
@@ -490,13 +502,15 @@ static int assign_slots(const struct tn_farm *old, const uint32_t *tags, size_t 
 /* Which servers take new clients: up non-backup servers with a weight, or,
  * when none is up, the backups; `first` keeps only the lowest serverId. */
 static size_t pick_table_servers(const struct tn_dp_farm *f, const uint16_t *slots, const uint32_t *tags,
-				 struct tn_maglev_server *out, bool *backups_in_use)
+				 uint32_t seed, struct tn_maglev_server *out, bool *backups_in_use)
 {
 	size_t i, n = 0, best = 0;
 	bool primary_up = false;
 
+	/* a primary that is up but drained (weight 0, inactive) takes no new
+	 * clients: backups step in when no primary can */
 	for (i = 0; i < f->nservers; i++)
-		if (f->servers[i].up && !f->servers[i].backup)
+		if (f->servers[i].up && f->servers[i].weight && !f->servers[i].backup)
 			primary_up = true;
 	*backups_in_use = !primary_up;
 	for (i = 0; i < f->nservers; i++) {
@@ -504,7 +518,7 @@ static size_t pick_table_servers(const struct tn_dp_farm *f, const uint16_t *slo
 
 		if (!s->up || s->weight == 0 || s->backup == primary_up)
 			continue;
-		out[n].tag = tags[i];
+		out[n].tag = tn_fmix(tags[i] ^ seed);
 		out[n].slot = slots[i];
 		out[n].weight = s->weight;
 		if (n && f->servers[i].server_id < f->servers[best].server_id)
@@ -514,7 +528,7 @@ static size_t pick_table_servers(const struct tn_dp_farm *f, const uint16_t *slo
 		n++;
 	}
 	if (f->balance == TN_BALANCE_FIRST && n) {
-		out[0].tag = tags[best];
+		out[0].tag = tn_fmix(tags[best] ^ seed);
 		out[0].slot = slots[best];
 		out[0].weight = 1;
 		n = 1;
@@ -546,8 +560,7 @@ int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_fa
 	}
 	have_old = farm_load(dp, farm_slot, old) == 0;
 	for (i = 0; i < f->nservers; i++)
-		tags[i] = tn_server_tag(f->servers[i].family, f->servers[i].addr, f->servers[i].port,
-					dp->settings.hash_seed);
+		tags[i] = tn_server_tag(f->servers[i].family, f->servers[i].addr, f->servers[i].port);
 	err = assign_slots(have_old ? old : NULL, tags, f->nservers, slots);
 	if (err) {
 		tn_err("farm %u: %s", f->farm_id, err == -EEXIST ?
@@ -561,7 +574,7 @@ int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_fa
 	nf->hdr.stickiness = f->stickiness;
 	nf->hdr.balance = f->balance;
 	nf->hdr.proto = f->proto;
-	nm = pick_table_servers(f, slots, tags, ms, &backups_in_use);
+	nm = pick_table_servers(f, slots, tags, dp->settings.hash_seed, ms, &backups_in_use);
 	for (i = 0; i < f->nservers; i++) {
 		const struct tn_dp_server *s = &f->servers[i];
 		struct tn_server *d = &nf->servers[slots[i]];

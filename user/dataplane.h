@@ -42,6 +42,9 @@ const struct tn_dp_settings *tn_dp_get_settings(const struct tn_dp *dp);
 int tn_dp_prog_fd(const struct tn_dp *dp);
 const char *tn_dp_pin_dir(const struct tn_dp *dp);
 
+/* Settings recorded by an earlier load in pin_dir: 0, or -ENOENT. */
+int tn_dp_read_pinned_settings(const char *pin_dir, struct tn_dp_settings *out);
+
 /* Mount bpffs at /sys/fs/bpf when nothing is mounted there. */
 int tn_dp_ensure_bpffs(void);
 
@@ -119,7 +122,8 @@ const char *tn_reason_name(enum tn_reason r);  /* "drop_no_server", ... */
 /* Map fds for tests and tools. */
 int tn_dp_map_fd(const struct tn_dp *dp, const char *name); /* "conntrack", "vips", ... */
 
-/* Identity tag of a server (address, port): what conntrack remembers. */
-uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port, uint32_t seed);
+/* Identity tag of a server (address, port): what conntrack remembers. It does
+ * not depend on the hash seed, so a seed change keeps tracked clients. */
+uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port);
 
 #endif /* TENACE_DATAPLANE_H */

@@ -424,6 +424,30 @@ static void test_backup_only_when_no_primary(void **state)
 	tn_dp_close(dp);
 }
 
+/* 6b. Primaries that are up but drained (weight 0, as `inactive` is written)
+ * take no new clients: the backups do, while the primaries keep the clients
+ * they tracked. */
+static void test_backup_when_primaries_drained(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	struct cfg c;
+
+	cfg_init(&c, 3, TN_STICKY_SOURCE_IP);
+	c.backup[2] = true;
+	write_farm(dp, &c);
+	pick_all(dp, 0x16000000, NCLIENTS, first);
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_true(first[i] == 0 || first[i] == 1);
+	c.weight[0] = c.weight[1] = 0;                  /* maintenance: drain both */
+	write_farm(dp, &c);
+	pick_all(dp, 0x17000000, NCLIENTS, again);      /* new clients: the backup */
+	for (size_t i = 0; i < NCLIENTS; i++)
+		assert_int_equal(again[i], 2);
+	pick_all(dp, 0x16000000, NCLIENTS, again);      /* tracked ones stay */
+	assert_memory_equal(first, again, NCLIENTS);
+	tn_dp_close(dp);
+}
+
 /* 7. Two independent loads with the same configuration and seed build
  * byte-identical tables and pick the same server for the same client; a
  * different history of writes must not change the choice either. */
@@ -633,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_weight_zero_drains),
 		cmocka_unit_test(test_down_moves_only_its_clients),
 		cmocka_unit_test(test_backup_only_when_no_primary),
+		cmocka_unit_test(test_backup_when_primaries_drained),
 		cmocka_unit_test(test_independent_builds_agree),
 		cmocka_unit_test(test_stickiness_modes),
 		cmocka_unit_test(test_conntrack_timeout),
