@@ -18,9 +18,11 @@ PREFIX   ?= /usr/local
 BUILD    := build
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
+# CFLAGS is the user's to override (make CFLAGS=-O0); the project's own flags
+# are always added.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -D_GNU_SOURCE \
-            -Iheaders -I$(BUILD) -MMD -MP
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+            -D_GNU_SOURCE -Iheaders -I$(BUILD) -MMD -MP
 LDLIBS   := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__BPF__ -Wall -Wextra -Werror -Wno-unused-parameter \
               -I$(ARCH_INC) -Iheaders
@@ -118,4 +120,4 @@ install: $(BUILD)/tenace $(BUILD)/tenace.bpf.o
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/*.d $(BUILD)/tests/*/*.d)
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/*.d $(BUILD)/tests/*/*.d $(BUILD)/vg/*.d)

@@ -12,13 +12,15 @@ static int plain_output;
 void tn_log_set_level(enum tn_log_level level) { min_level = level; }
 void tn_log_set_plain(int plain) { plain_output = plain; }
 
-static void vlog(enum tn_log_level level, const char *fmt, va_list ap)
+/* One write per line, so lines from API threads never interleave. */
+static void vlog(enum tn_log_level level, const char *prefix, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };
-	char stamp[32] = "";
+	char line[2048], stamp[32];
 	struct timespec ts;
 	struct tm tm;
-	size_t len;
+	size_t n = 0;
+	int w;
 
 	if (level < min_level)
 		return;
@@ -26,14 +28,24 @@ static void vlog(enum tn_log_level level, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000, names[level]);
-	} else if (level >= TN_LOG_WARN) {
-		fprintf(stderr, "tenace: %s: ", names[level]);
+		w = snprintf(line, sizeof(line), "%s.%03ldZ %-5s %s", stamp, ts.tv_nsec / 1000000,
+			     names[level], prefix);
+	} else {
+		w = snprintf(line, sizeof(line), "%s%s%s", level >= TN_LOG_WARN ? "tenace: " : "",
+			     level >= TN_LOG_WARN ? names[level] : "", level >= TN_LOG_WARN ? ": " : "");
+		if (w >= 0 && prefix[0])
+			w += snprintf(line + w, sizeof(line) - w, "%s", prefix);
 	}
-	vfprintf(stderr, fmt, ap);
-	len = strlen(fmt);
-	if (len == 0 || fmt[len - 1] != '\n')
-		fputc('\n', stderr);
+	if (w > 0)
+		n = (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
+	w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (w > 0)
+		n = n + (size_t)w < sizeof(line) ? n + (size_t)w : sizeof(line) - 1;
+	while (n && line[n - 1] == '\n')
+		n--;
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
+	fflush(stderr);
 }
 
 void tn_log(enum tn_log_level level, const char *fmt, ...)
@@ -41,7 +53,7 @@ void tn_log(enum tn_log_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, fmt, ap);
+	vlog(level, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -50,10 +62,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	enum tn_log_level l = level == LIBBPF_WARN ? TN_LOG_WARN :
 			      level == LIBBPF_INFO ? TN_LOG_DEBUG : TN_LOG_DEBUG;
 
-	if (l < min_level)
-		return 0;
-	fputs("libbpf: ", stderr);
-	vlog(l, fmt, ap);
+	vlog(l, "libbpf: ", fmt, ap);
 	return 0;
 }
 
