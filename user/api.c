@@ -258,37 +258,33 @@ static int add_server(struct tn_farm_cfg *f, struct tn_server_cfg *s)
 
 /* ---- conflicts ---------------------------------------------------------------- */
 
-static bool ports_overlap(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b)
-{
-	if (!a->nports || !b->nports)
-		return !a->nports && !b->nports; /* "every port" yields to specific ports */
-	for (size_t i = 0; i < a->nports; i++)
-		for (size_t j = 0; j < b->nports; j++)
-			if (a->ports[i].first <= b->ports[j].last && b->ports[j].first <= a->ports[i].last)
-				return true;
-	return false;
-}
-
-/* Another frontend on one of fe's VIPs and ports: reply 409. */
+/* Another frontend (disabled or not) on one of fe's VIPs and ports: reply
+ * 409. The same rule as the config's (tn_ports_overlap), so that a conflict
+ * is never left to stage()'s 400. */
 static bool frontend_conflict(const struct tn_config *c, const struct tn_frontend_cfg *fe,
 			      struct tn_api_response *r)
 {
 	for (size_t i = 0; i < c->nfrontends; i++) {
 		const struct tn_frontend_cfg *o = &c->frontends[i];
+		long pt;
 
-		if (o->type != fe->type || o->frontend_id == fe->frontend_id || !ports_overlap(o, fe))
+		if (o->type != fe->type || o->frontend_id == fe->frontend_id || (pt = tn_ports_overlap(o, fe)) < 0)
 			continue;
 		for (size_t a = 0; a < fe->nvips; a++) {
 			for (size_t b = 0; b < o->nvips; b++) {
-				char text[64];
+				char text[64], port[24];
 
 				if (fe->vips[a].family != o->vips[b].family ||
 				    memcmp(fe->vips[a].bytes, o->vips[b].bytes, 16))
 					continue;
 				tn_addr_format(&fe->vips[a], text, sizeof(text));
-				reply_error(r, 409, "vip", "%s frontend %u already serves %s on port %s",
-					    tn_l4_type_name(o->type), o->frontend_id, text,
-					    o->port ? o->port : "(every port)");
+				if (pt)
+					snprintf(port, sizeof(port), "port %ld", pt);
+				else
+					snprintf(port, sizeof(port), "every port");
+				reply_error(r, 409, "vip", "%s frontend %u%s already takes %s %s",
+					    tn_l4_type_name(o->type), o->frontend_id,
+					    o->disabled ? " (disabled)" : "", text, port);
 				return true;
 			}
 		}

@@ -1696,7 +1696,7 @@ static void check_frontend_farm(struct ctx *x, const struct tn_config *c, size_t
 }
 
 /* First port the two frontends both take, or -1; 0 means "every port" on both. */
-static long ports_overlap(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b)
+long tn_ports_overlap(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b)
 {
 	size_t i, j;
 
@@ -1737,12 +1737,14 @@ static void check_vip_overlap(struct ctx *x, const struct tn_config *c, size_t i
 		const struct tn_addr *shared;
 		long pt;
 
-		if (b->disabled || b->type != a->type || (m && m->frontend_bad && m->frontend_bad[j]))
+		/* a disabled frontend holds its VIP entries too (they drop as
+		 * "disabled"): it conflicts like an enabled one */
+		if (b->type != a->type || (m && m->frontend_bad && m->frontend_bad[j]))
 			continue;
 		shared = shared_vip(a, b);
 		if (!shared)
 			continue;
-		pt = ports_overlap(a, b);
+		pt = tn_ports_overlap(a, b);
 		if (pt < 0)
 			continue;
 		tn_addr_format(shared, addr, sizeof(addr));
@@ -1790,8 +1792,7 @@ static void check_frontends(struct ctx *x, const struct tn_config *c, const stru
 		if (m && m->frontend_bad && m->frontend_bad[i])
 			continue;
 		check_frontend_farm(x, c, i, m);
-		if (!fe->disabled)
-			check_vip_overlap(x, c, i, m);
+		check_vip_overlap(x, c, i, m);
 	}
 	if (entries > TN_MAX_VIPS)
 		fail(x, "frontends", "at most %u VIP entries (address, port), got %llu "

@@ -144,7 +144,7 @@ int tn_config_save_file(const struct tn_config *c, const char *path);
 json_object *tn_config_to_json(const struct tn_config *c);
 
 /* Cross-object rules (ids unique, frontends' farms exist, no two frontends
- * on one VIP+port+type, ...). tn_config_from_json already runs it. */
+ * on one VIP+port+type even if disabled, the data plane's limits, ...). tn_config_from_json already runs it. */
 int tn_config_validate(const struct tn_config *c, struct tn_errors *errs);
 
 /* Single objects, for the API's POST/PUT bodies. `path` prefixes error paths
@@ -187,5 +187,11 @@ int tn_mac_parse(const char *s, uint8_t mac[6]);
 int tn_port_spec_parse(const char *s, struct tn_port_range **out, size_t *n, char *err, size_t errlen);
 const char *tn_l4_type_name(enum tn_l4_type t);                  /* "tcp" / "udp" */
 uint16_t tn_server_port(const struct tn_farm_cfg *f, const struct tn_server_cfg *s); /* server's, else farm's */
+/* Whether two frontends' port specs share a port: -1 no, else the first
+ * shared port, 0 when both take every port. "Every port" (no port) overlaps
+ * every port: two frontends of one type on one VIP address always conflict
+ * when this is >= 0, whether disabled or not (the data plane holds one entry
+ * per VIP, port and protocol). The API's 409 and the config rule both use it. */
+long tn_ports_overlap(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b);
 
 #endif /* TENACE_CONFIG_H */

@@ -482,10 +482,25 @@ static const struct doc_case cross_cases[] = {
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"),
 	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 every port" },
-	/* different ports, different types, or one disabled: no conflict */
+	/* different ports or different types: no conflict */
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'81-90'}"), "OK" },
+	/* a disabled frontend holds its VIP entries too: it conflicts like an
+	 * enabled one, whichever comes first (this case was "OK" before, and the
+	 * data plane then kept whichever entry was written last) */
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'81-90'},"
-		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"), "OK" },
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"),
+	  "frontends[2]: frontend 3 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80; "
+	  "frontends[2]: frontend 3 and frontend 2 (frontends[1]) both take tcp 10.1.1.1 port 81" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80','disabled':true},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'}"),
+	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"),
+	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 every port" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80','disabled':true},"
+		"{'type':'tcp','vip':'10.1.1.2','defaultFarmId':1,'port':'80'}"), "OK" },
 	{ "{'farms':[" FARM1 ",{'farmId':1,'type':'udp','servers':[{'address':'10.0.0.1'}]}],"
 	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
 	  "{'type':'udp','vip':'10.1.1.1','defaultFarmId':1}]}", "OK" },
@@ -510,6 +525,28 @@ static const struct doc_case cross_cases[] = {
 static void test_cross_rules(void **state)
 {
 	RUN(cross_cases);
+}
+
+/* One rule for the config and the API's 409: "every port" overlaps every port. */
+static void test_ports_overlap(void **state)
+{
+	struct tn_config c;
+	const struct tn_frontend_cfg *f;
+
+	parse_ok(FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,443'},"
+		       "{'type':'tcp','vip':'10.1.1.2','defaultFarmId':1,'port':'400-500'},"
+		       "{'type':'tcp','vip':'10.1.1.3','defaultFarmId':1},"
+		       "{'type':'tcp','vip':'10.1.1.4','defaultFarmId':1,'port':'81-90'},"
+		       "{'type':'tcp','vip':'10.1.1.5','defaultFarmId':1}"), &c);
+	f = c.frontends;
+	assert_int_equal(tn_ports_overlap(&f[0], &f[1]), 443);
+	assert_int_equal(tn_ports_overlap(&f[1], &f[0]), 443);
+	assert_int_equal(tn_ports_overlap(&f[0], &f[3]), -1);
+	assert_int_equal(tn_ports_overlap(&f[0], &f[2]), 80);
+	assert_int_equal(tn_ports_overlap(&f[2], &f[3]), 81);
+	assert_int_equal(tn_ports_overlap(&f[3], &f[2]), 81);
+	assert_int_equal(tn_ports_overlap(&f[2], &f[4]), 0);
+	tn_config_free(&c);
 }
 
 /* Builds {"farms":[ n farms ]} or one farm of n servers. */
@@ -972,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_probe_rules),
 		cmocka_unit_test(test_frontend_rules),
 		cmocka_unit_test(test_cross_rules),
+		cmocka_unit_test(test_ports_overlap),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_errors_join_and_append),
