@@ -139,65 +139,63 @@ static int route_lookup(int fd, const struct tn_addr *a, uint32_t *oif, char *er
 	return -EHOSTUNREACH;
 }
 
-/* 1 and mac when the neighbour table knows a on oif, 0 when not. */
+/* 1 and mac when the neighbour table knows a on oif, 0 when not. One
+ * targeted RTM_GETNEIGH (not a dump: its cost must not grow with the table). */
 static int neigh_lookup(int fd, const struct tn_addr *a, uint32_t oif, uint8_t mac[6])
 {
 	struct {
 		struct nlmsghdr nh;
 		struct ndmsg nd;
+		struct rtattr rta;
+		uint8_t dst[16];
 	} req;
 	static __thread char buf[NL_BUF];
-	int alen = addr_len(a), found = 0, done = 0;
+	int alen = addr_len(a);
+	struct nlmsghdr *nh;
+	ssize_t n;
 
 	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)) + RTA_LENGTH(alen);
 	req.nh.nlmsg_type = RTM_GETNEIGH;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
 	req.nh.nlmsg_seq = 2;
 	req.nd.ndm_family = af_of(a);
+	req.nd.ndm_ifindex = (int)oif;
+	req.rta.rta_type = NDA_DST;
+	req.rta.rta_len = RTA_LENGTH(alen);
+	memcpy(req.dst, a->bytes, alen);
 	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
 		return -errno;
-	while (!done) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+		struct ndmsg *nd;
+		struct rtattr *rta;
+		int len;
 
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-			struct ndmsg *nd;
-			struct rtattr *rta;
-			const uint8_t *dst = NULL, *ll = NULL;
-			int len, lllen = 0;
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			struct nlmsgerr *e = NLMSG_DATA(nh);
 
-			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR) {
-				done = 1;
-				break;
-			}
-			if (nh->nlmsg_type != RTM_NEWNEIGH || found)
-				continue;
-			nd = NLMSG_DATA(nh);
-			if ((uint32_t)nd->ndm_ifindex != oif)
-				continue;
-			if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
-					       NUD_PERMANENT | NUD_NOARP)))
-				continue;
-			len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
-			for (rta = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
-			     RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-				if (rta->rta_type == NDA_DST && RTA_PAYLOAD(rta) == (size_t)alen)
-					dst = RTA_DATA(rta);
-				else if (rta->rta_type == NDA_LLADDR) {
-					ll = RTA_DATA(rta);
-					lllen = RTA_PAYLOAD(rta);
-				}
-			}
-			if (dst && ll && lllen == 6 && !memcmp(dst, a->bytes, alen)) {
-				memcpy(mac, ll, 6);
-				found = 1;
+			return e->error == -ENOENT || e->error == 0 ? 0 : e->error;
+		}
+		if (nh->nlmsg_type != RTM_NEWNEIGH)
+			continue;
+		nd = NLMSG_DATA(nh);
+		if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
+				       NUD_PERMANENT | NUD_NOARP)))
+			return 0;
+		len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
+		for (rta = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
+		     RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+			if (rta->rta_type == NDA_LLADDR && RTA_PAYLOAD(rta) == 6) {
+				memcpy(mac, RTA_DATA(rta), 6);
+				return 1;
 			}
 		}
+		return 0;
 	}
-	return found;
+	return 0;
 }
 
 /* Make the kernel resolve a: a datagram to the discard port. */
