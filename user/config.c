@@ -28,6 +28,10 @@
 #define GOT_LEN 64
 #define URL_MAX 1024
 #define FILE_MAX (64u << 20) /* a config file larger than this is a mistake */
+/* The data plane's VIP map holds TN_MAX_VIPS entries: one per (address,
+ * port) of every frontend, enabled or disabled, plus one per VIP address (for
+ * fragments); the controller keeps half of the map for the latter. */
+#define VIP_PORT_ENTRIES_MAX (TN_MAX_VIPS / 2)
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -1794,9 +1798,9 @@ static void check_frontends(struct ctx *x, const struct tn_config *c, const stru
 		check_frontend_farm(x, c, i, m);
 		check_vip_overlap(x, c, i, m);
 	}
-	if (entries > TN_MAX_VIPS)
+	if (entries > VIP_PORT_ENTRIES_MAX)
 		fail(x, "frontends", "at most %u VIP entries (address, port), got %llu "
-		     "(each port of a range counts)", TN_MAX_VIPS, (unsigned long long)entries);
+		     "(each port of a range counts)", VIP_PORT_ENTRIES_MAX, (unsigned long long)entries);
 }
 
 static int validate(struct ctx *x, const struct tn_config *c, const struct marks *m)

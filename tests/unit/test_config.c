@@ -516,10 +516,17 @@ static const struct doc_case cross_cases[] = {
 	{ "{'farms':[{'farmId':1,'type':'tcp','balance':'x'}],"
 	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}]}",
 	  "farms[0].balance: must be one of 'source', 'roundrobin', 'first', got 'x'" },
-	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'1-4096'}"), "OK" },
-	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.2'],'defaultFarmId':1,'port':'1-2048'},"
-		"{'type':'tcp','vip':'10.1.1.3','defaultFarmId':1,'port':'1'}"),
-	  "frontends: at most 4096 VIP entries (address, port), got 4097 (each port of a range counts)" },
+	/* VIP entries: the data plane keeps one per (address, port) of every
+	 * frontend, enabled or disabled, and one per address, in a map of 4096
+	 * (the limit was 4096 before: such a config passed but could not apply) */
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'1-2048'}"), "OK" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'1-2047'},"
+		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'9000'}"), "OK" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'1-4096'}"),
+	  "frontends: at most 2048 VIP entries (address, port), got 4096 (each port of a range counts)" },
+	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.2'],'defaultFarmId':1,'port':'1-1024'},"
+		"{'type':'tcp','vip':'10.1.1.3','defaultFarmId':1,'disabled':true}"),
+	  "frontends: at most 2048 VIP entries (address, port), got 2049 (each port of a range counts)" },
 };
 
 static void test_cross_rules(void **state)
