@@ -435,6 +435,7 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 	struct tn_dp_farm df = {0};
 	struct farm_slot *fs;
 	uint64_t gen = 0;
+	bool fresh = slot_of(ctl, f->type, f->farm_id) < 0;
 	int slot, err;
 	size_t i;
 
@@ -447,8 +448,8 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 	}
 	fs = &ctl->slots[slot];
 	if (!ds) {
-		fs->dirty = true;
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto failed;
 	}
 	for (i = 0; i < f->nservers; i++) {
 		const struct tn_server_cfg *s = &f->servers[i];
@@ -480,13 +481,10 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 	df.servers = ds;
 	df.nservers = f->nservers;
 	err = ctl->be.farm_write ? ctl->be.farm_write(ctl->be.ctx, slot, &df, &gen) : 0;
-	if (err) {
-		snprintf(fs->error, sizeof(fs->error), "cannot write farm: %s", strerror(-err));
-		tn_err("%s farm %u (slot %d): %s", tn_l4_type_name(f->type), f->farm_id, slot, fs->error);
-		fs->dirty = true;
-		free(ds);
-		return err;
-	}
+	free(ds);
+	ds = NULL;
+	if (err)
+		goto failed;
 	fs->dirty = false;
 	fs->error[0] = 0;
 	fs->generation = gen;
@@ -508,8 +506,22 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 		}
 	}
 	free(back);
-	free(ds);
 	return 0;
+
+failed:
+	/* A write swaps the whole farm or nothing: the slot keeps what it had.
+	 * A slot taken for this farm just now holds nothing: give it back, so
+	 * no VIP entry points to it. */
+	free(ds);
+	tn_err("%s farm %u (slot %d): cannot write farm: %s", tn_l4_type_name(f->type), f->farm_id, slot,
+	       strerror(-err));
+	if (fresh) {
+		memset(fs, 0, sizeof(*fs));
+	} else {
+		snprintf(fs->error, sizeof(fs->error), "cannot write farm: %s", strerror(-err));
+		fs->dirty = true;
+	}
+	return err;
 }
 
 /* ---- applying a configuration -------------------------------------------------- */
@@ -573,21 +585,103 @@ static void msg_append(char *msg, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int append_farm(struct tn_config *c, const struct tn_farm_cfg *f)
+{
+	struct tn_farm_cfg *nv = realloc(c->farms, (c->nfarms + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	c->farms = nv;
+	memset(&c->farms[c->nfarms], 0, sizeof(*nv));
+	if (tn_farm_copy(&c->farms[c->nfarms], f))
+		return -ENOMEM;
+	c->nfarms++;
+	return 0;
+}
+
+static int append_frontend(struct tn_config *c, const struct tn_frontend_cfg *f)
+{
+	struct tn_frontend_cfg *nv = realloc(c->frontends, (c->nfrontends + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	c->frontends = nv;
+	memset(&c->frontends[c->nfrontends], 0, sizeof(*nv));
+	if (tn_frontend_copy(&c->frontends[c->nfrontends], f))
+		return -ENOMEM;
+	c->nfrontends++;
+	return 0;
+}
+
+/*
+ * What the data plane serves after apply_config: `next`, except that a farm
+ * whose write failed keeps its previous version (or stays absent), and, when
+ * the frontends were not applied, the previous frontends stay with the farms
+ * they use. A farm whose slot could not be cleared stays too.
+ */
+static int served_config(struct tn_ctl *ctl, const struct tn_config *prev, const struct tn_config *next,
+			 const bool *farm_failed, bool frontends_applied, struct tn_config *out)
+{
+	const struct tn_farm_cfg *old;
+	size_t i;
+	int err;
+
+	err = tn_config_copy(out, next);
+	for (i = next->nfarms; i-- > 0 && !err;) {
+		if (!farm_failed[i])
+			continue;
+		tn_farm_free(&out->farms[i]);
+		old = prev ? tn_config_farm(prev, next->farms[i].type, next->farms[i].farm_id) : NULL;
+		if (old) {
+			err = tn_farm_copy(&out->farms[i], old);
+		} else {
+			memmove(&out->farms[i], &out->farms[i + 1], (out->nfarms - i - 1) * sizeof(*out->farms));
+			out->nfarms--;
+		}
+	}
+	if (!err && !frontends_applied) {
+		for (i = 0; i < out->nfrontends; i++)
+			tn_frontend_free(&out->frontends[i]);
+		out->nfrontends = 0;
+		for (i = 0; prev && i < prev->nfrontends && !err; i++)
+			err = append_frontend(out, &prev->frontends[i]);
+	}
+	for (i = 0; prev && i < prev->nfarms && !err; i++) {
+		const struct tn_farm_cfg *f = &prev->farms[i];
+
+		if (!tn_config_farm(next, f->type, f->farm_id) && slot_of(ctl, f->type, f->farm_id) >= 0)
+			err = append_farm(out, f);
+	}
+	if (err)
+		tn_config_free(out);
+	return err;
+}
+
 /*
  * Make the data plane serve `next` (the previous applied config is `prev`,
- * NULL at start): rebuild new/changed/dirty farms, set filters, replace the
- * VIP set, then free what is gone. Errors go to msg; returns their count.
+ * NULL at start): 1. rebuild new/changed/dirty farms; 2-4. set filters,
+ * replace the VIP set and free the VIP indexes no longer used, only when
+ * every farm the frontends use is in the data plane; 5. then free the farms
+ * that are gone. *served gets what the data plane serves afterwards (see
+ * served_config): failed objects stay pending and a refresh retries them.
+ * Errors go to msg; returns their count.
  */
 static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const struct tn_config *next,
-			char *msg, size_t msglen)
+			struct tn_config *served, char *msg, size_t msglen)
 {
 	struct tn_vip_key *keys = NULL;
 	struct tn_vip *vals = NULL;
 	bool keep_vip[TN_MAX_VIPS] = { false };
+	bool *farm_failed = calloc(next->nfarms + 1, sizeof(bool));
+	bool vips_ok = false, frontend_errors = false, frontends_applied = false;
 	size_t nkeys = 0, i, j, cap = 0;
 	int errors = 0, err;
 
 	msg[0] = 0;
+	if (!farm_failed) {
+		msg_append(msg, msglen, "out of memory");
+		return 1;
+	}
 	/* 1. farms */
 	for (i = 0; i < next->nfarms; i++) {
 		const struct tn_farm_cfg *f = &next->farms[i], *old = NULL;
@@ -598,8 +692,25 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 		err = write_farm(ctl, f);
 		if (err) {
 			errors++;
+			farm_failed[i] = true;
 			msg_append(msg, msglen, "%s farm %u: %s", tn_l4_type_name(f->type), f->farm_id,
 				   strerror(-err));
+		}
+	}
+	/* the frontends go in only when every farm they use is served */
+	for (i = 0; i < next->nfrontends; i++) {
+		const struct tn_frontend_cfg *fe = &next->frontends[i];
+		const struct tn_farm_cfg *f = tn_config_farm(next, fe->type, fe->default_farm_id);
+		bool served_farm = slot_of(ctl, fe->type, fe->default_farm_id) >= 0;
+
+		if (f && farm_failed[f - next->farms])
+			served_farm = prev && tn_config_farm(prev, fe->type, fe->default_farm_id);
+		if (!served_farm) {
+			errors++;
+			msg_append(msg, msglen, "%s frontend %u: %s farm %u is not in the data plane, so no frontend "
+				   "change or farm removal was applied", tn_l4_type_name(fe->type), fe->frontend_id,
+				   tn_l4_type_name(fe->type), fe->default_farm_id);
+			goto done;
 		}
 	}
 	/* 2. VIP entries and indexes; filters of new/changed frontends */
@@ -610,12 +721,6 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 		int fslot = slot_of(ctl, fe->type, fe->default_farm_id);
 		uint32_t flags = 0;
 
-		if (fslot < 0) {
-			errors++;
-			msg_append(msg, msglen, "%s frontend %u: farm %u is not in the data plane",
-				   tn_l4_type_name(fe->type), fe->frontend_id, fe->default_farm_id);
-			continue;
-		}
 		if (fe->nallowed)
 			flags |= TN_VIP_F_ALLOW_LIST;
 		if (fe->ndenied)
@@ -631,11 +736,12 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 				errors++;
 				msg_append(msg, msglen, "%s frontend %u: too many VIPs", tn_l4_type_name(fe->type),
 					   fe->frontend_id);
-				continue;
+				goto vips_done;
 			}
 			keep_vip[idx] = true;
 			if ((changed || created) && set_filters(ctl, idx, fe, true)) {
 				errors++;
+				frontend_errors = true;
 				msg_append(msg, msglen, "%s frontend %u: cannot set source filters",
 					   tn_l4_type_name(fe->type), fe->frontend_id);
 			}
@@ -681,13 +787,21 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 		}
 	}
 vips_done:
-	/* 3. the whole VIP set in one pass */
-	if (ctl->be.vips_replace && (err = ctl->be.vips_replace(ctl->be.ctx, keys, vals, nkeys))) {
+	/* 3. the whole VIP set in one pass, when every entry could be built */
+	if (frontend_errors || i < next->nfrontends) {
+		msg_append(msg, msglen, "VIP entries left as they were");
+	} else if (ctl->be.vips_replace && (err = ctl->be.vips_replace(ctl->be.ctx, keys, vals, nkeys))) {
 		errors++;
 		msg_append(msg, msglen, "cannot replace VIP entries: %s", strerror(-err));
+	} else {
+		vips_ok = true;
 	}
 	free(keys);
 	free(vals);
+	if (!vips_ok) {
+		msg_append(msg, msglen, "no frontend change or farm removal was applied");
+		goto done;
+	}
 	/* 4. empty filter lists only now (a flag never points to a missing list),
 	 *    and forget the VIP indexes no longer used */
 	for (i = 0; i < next->nfrontends; i++) {
@@ -729,8 +843,17 @@ vips_done:
 		}
 		memset(fs, 0, sizeof(*fs));
 	}
+	frontends_applied = true;
+done:
+	err = served_config(ctl, prev, next, farm_failed, frontends_applied, served);
+	free(farm_failed);
+	if (err) {
+		msg_append(msg, msglen, "out of memory");
+		return err;
+	}
 	return errors;
 }
+
 
 /* ---- start, reload, staging ---------------------------------------------------- */
 
@@ -826,28 +949,35 @@ void tn_ctl_prime_staged(struct tn_ctl *ctl)
 	}
 }
 
+/* What apply_config served becomes the applied configuration (on out of
+ * memory the previous one stays: its objects show as pending). */
+static void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc)
+{
+	if (rc < 0)
+		return;
+	tn_config_free(&ctl->applied);
+	ctl->applied = *served;
+	memset(served, 0, sizeof(*served));
+	ctl->applied_version++;
+}
+
 int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg)
 {
-	struct tn_config copy = {0};
+	struct tn_config served = {0};
 	char msg[1024];
-	int errors, err;
+	int errors;
 
-	err = tn_config_copy(&copy, cfg);
-	if (err)
-		return err;
 	prime_resolution(ctl, cfg);
 	tn_ctl_lock(ctl);
 	take_over(ctl);
-	errors = apply_config(ctl, NULL, cfg, msg, sizeof(msg));
-	tn_config_free(&ctl->applied);
+	errors = apply_config(ctl, NULL, cfg, &served, msg, sizeof(msg));
+	set_applied(ctl, &served, errors);
 	tn_config_free(&ctl->staged);
-	ctl->applied = *cfg;
+	ctl->staged = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	ctl->staged = copy;
-	ctl->applied_version++;
 	tn_ctl_unlock(ctl);
 	if (errors) {
-		tn_err("configuration applied with %d errors: %s", errors, msg);
+		tn_err("configuration applied with errors (what failed stays pending): %s", msg);
 		return -EIO;
 	}
 	tn_info("configuration applied: %zu farms, %zu frontends", ctl->applied.nfarms, ctl->applied.nfrontends);
@@ -856,22 +986,17 @@ int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg)
 
 int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg)
 {
-	struct tn_config copy = {0};
+	struct tn_config served = {0};
 	char msg[1024];
-	int errors, err;
+	int errors;
 
-	err = tn_config_copy(&copy, cfg);
-	if (err)
-		return err;
-	errors = apply_config(ctl, &ctl->applied, cfg, msg, sizeof(msg));
-	tn_config_free(&ctl->applied);
+	errors = apply_config(ctl, &ctl->applied, cfg, &served, msg, sizeof(msg));
+	set_applied(ctl, &served, errors);
 	tn_config_free(&ctl->staged);
-	ctl->applied = *cfg;
+	ctl->staged = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	ctl->staged = copy;
-	ctl->applied_version++;
 	if (errors) {
-		tn_err("configuration reloaded with %d errors: %s", errors, msg);
+		tn_err("configuration reloaded with errors (what failed stays pending): %s", msg);
 		return -EIO;
 	}
 	tn_info("configuration reloaded: %zu farms, %zu frontends", ctl->applied.nfarms, ctl->applied.nfrontends);
@@ -1116,34 +1241,6 @@ int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id)
 	return 0;
 }
 
-static int append_farm(struct tn_config *c, const struct tn_farm_cfg *f)
-{
-	struct tn_farm_cfg *nv = realloc(c->farms, (c->nfarms + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	c->farms = nv;
-	memset(&c->farms[c->nfarms], 0, sizeof(*nv));
-	if (tn_farm_copy(&c->farms[c->nfarms], f))
-		return -ENOMEM;
-	c->nfarms++;
-	return 0;
-}
-
-static int append_frontend(struct tn_config *c, const struct tn_frontend_cfg *f)
-{
-	struct tn_frontend_cfg *nv = realloc(c->frontends, (c->nfrontends + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	c->frontends = nv;
-	memset(&c->frontends[c->nfrontends], 0, sizeof(*nv));
-	if (tn_frontend_copy(&c->frontends[c->nfrontends], f))
-		return -ENOMEM;
-	c->nfrontends++;
-	return 0;
-}
-
 /* The applied configuration with the staged objects of one zone. */
 static int merge_zone(const struct tn_config *ap, const struct tn_config *st, const char *zone,
 		      struct tn_config *out)
@@ -1200,7 +1297,7 @@ static int merge_zone(const struct tn_config *ap, const struct tn_config *st, co
 
 static void run_refresh(struct tn_ctl *ctl, struct task *t)
 {
-	struct tn_config next = {0};
+	struct tn_config next = {0}, served = {0};
 	struct tn_errors errs = {0};
 	char msg[1024];
 	int err, errors;
@@ -1225,14 +1322,16 @@ static void run_refresh(struct tn_ctl *ctl, struct task *t)
 		tn_err("task %u: %s", t->id, buf);
 		return;
 	}
-	errors = apply_config(ctl, &ctl->applied, &next, msg, sizeof(msg));
-	tn_config_free(&ctl->applied);
-	ctl->applied = next;
-	ctl->applied_version++;
+	errors = apply_config(ctl, &ctl->applied, &next, &served, msg, sizeof(msg));
+	set_applied(ctl, &served, errors);
+	tn_config_free(&next);
 	if (errors) {
+		char buf[1100];
+
+		snprintf(buf, sizeof(buf), "%s (what failed stays pending: refresh again)", msg);
 		t->status = TASK_ERROR;
-		t->message = strdup(msg);
-		tn_err("task %u: refresh of zone %s: %s", t->id, t->zone ? t->zone : "all", msg);
+		t->message = strdup(buf);
+		tn_err("task %u: refresh of zone %s: %s", t->id, t->zone ? t->zone : "all", buf);
 	} else {
 		t->status = TASK_DONE;
 		t->message = strdup("configuration applied");

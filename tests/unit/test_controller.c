@@ -40,13 +40,15 @@ static struct rec {
 	struct tn_vip vip_vals[256];
 	int resolve_err;     /* what resolve returns for 10.0.0.66 */
 	int fail_writes;
+	uint8_t fail_proto;  /* writes of this farm fail (proto 0: none) */
+	uint32_t fail_farm;
 } rec;
 
 static int rec_farm_write(void *ctx, uint32_t slot, const struct tn_dp_farm *f, uint64_t *gen)
 {
 	struct rec_farm *r = &rec.farms[slot];
 
-	if (rec.fail_writes)
+	if (rec.fail_writes || (rec.fail_proto == f->proto && rec.fail_farm == f->farm_id))
 		return -EIO;
 	assert_true(f->nservers <= 64);
 	r->used = true;
@@ -227,6 +229,33 @@ static void run_tasks(void)
 	tn_ctl_lock(ctl);
 	tn_ctl_run_tasks(ctl);
 	tn_ctl_unlock(ctl);
+}
+
+enum { TN_TEST_DONE, TN_TEST_ERROR };
+
+/* POST /v1/refresh (zone NULL: all), run it; the task's status, and its
+ * message in *message (malloc'd) when asked. */
+static int refresh_status(const char *zone, char **message)
+{
+	json_object *o = NULL;
+	char body[128], url[64];
+	uint32_t id;
+	int done;
+
+	snprintf(body, sizeof(body), zone ? "{\"zone\": \"%s\"}" : "{}", zone);
+	assert_int_equal(req("POST", "/v1/refresh", body, &o), 200);
+	id = json_object_get_int(json_object_object_get(o, "id"));
+	json_object_put(o);
+	run_tasks();
+	snprintf(url, sizeof(url), "/v1/task/%u", id);
+	assert_int_equal(req("GET", url, NULL, &o), 200);
+	done = !strcmp(str_field(o, "status"), "done");
+	if (!done)
+		assert_string_equal(str_field(o, "status"), "error");
+	if (message)
+		*message = strdup(str_field(o, "message") ? str_field(o, "message") : "");
+	json_object_put(o);
+	return done ? TN_TEST_DONE : TN_TEST_ERROR;
 }
 
 static struct rec_farm *farm_rec(enum tn_l4_type t, uint32_t id)
@@ -560,11 +589,95 @@ static void failed_write_is_an_error_task(void **state)
 	assert_string_equal(str_field(o, "status"), "error");
 	assert_non_null(strstr(str_field(o, "message"), "farm 1"));
 	json_object_put(o);
-	/* the tick retries the failed write */
+	/* the farm was not applied: it stays pending, the tick rewrites only
+	 * what is applied, and the next refresh applies it */
+	assert_int_equal(pending("rbx"), 1);
 	tn_ctl_lock(ctl);
 	tn_ctl_tick(ctl);
 	tn_ctl_unlock(ctl);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 80);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
 	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 81);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static void failed_farm_write_keeps_the_applied_farm(void **state)
+{
+	const struct tn_farm_cfg *f;
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	char *message = NULL;
+
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1", "{\"port\": 81}", NULL), 200);
+	assert_int_equal(req("PUT", "/v1/tcp/farm/2", "{\"balance\": \"roundrobin\"}", NULL), 200);
+	rec.fail_proto = IPPROTO_TCP;
+	rec.fail_farm = 1;
+	assert_int_equal(refresh_status(NULL, &message), TN_TEST_ERROR);
+	assert_non_null(strstr(message, "tcp farm 1: Input/output error"));
+	assert_null(strstr(message, "farm 2"));
+	free(message);
+	/* farm 2 went in; farm 1 kept its applied version, in the data plane and
+	 * in the controller, and its change is still pending */
+	assert_int_equal(farm_rec(TN_L4_TCP, 2)->f.balance, TN_BALANCE_ROUNDROBIN);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 80);
+	tn_ctl_lock(ctl);
+	f = tn_config_farm(tn_ctl_applied(ctl), TN_L4_TCP, 1);
+	assert_int_equal(f->port, 80);
+	assert_int_equal(tn_config_farm(tn_ctl_applied(ctl), TN_L4_TCP, 2)->balance, TN_BAL_ROUNDROBIN);
+	tn_ctl_unlock(ctl);
+	assert_int_equal(pending("rbx"), 1);
+	assert_int_equal(pending("gra"), 0);
+	/* the same through a reload (SIGHUP) */
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	c.farms[0].port = 82;
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_reload(ctl, &c), -EIO);
+	assert_int_equal(tn_config_farm(tn_ctl_applied(ctl), TN_L4_TCP, 1)->port, 80);
+	assert_int_equal(tn_config_farm(tn_ctl_staged(ctl), TN_L4_TCP, 1)->port, 82);
+	tn_ctl_unlock(ctl);
+	tn_config_free(&c);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 80);
+	/* writes work again: the refresh retries it */
+	rec.fail_proto = 0;
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 82);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static void failed_new_farm_holds_back_the_frontends(void **state)
+{
+	char *message = NULL;
+	int clears = rec.clears, n;
+
+	/* a new farm and its frontend, and the removal of tcp frontend 2 and farm 2 */
+	assert_int_equal(req("POST", "/v1/udp/farm", "{\"port\": 5353, \"servers\": [{\"address\": \"10.0.0.31\"}]}", NULL), 201);
+	assert_int_equal(req("POST", "/v1/udp/frontend", "{\"vip\": [\"192.0.2.7\"], \"port\": \"5353\", \"defaultFarmId\": 2}", NULL), 201);
+	assert_int_equal(req("DELETE", "/v1/tcp/frontend/2", NULL, NULL), 200);
+	assert_int_equal(req("DELETE", "/v1/tcp/farm/2", NULL, NULL), 200);
+	n = pending(NULL);
+	rec.fail_proto = IPPROTO_UDP;
+	rec.fail_farm = 2;
+	assert_int_equal(refresh_status(NULL, &message), TN_TEST_ERROR);
+	assert_non_null(strstr(message, "udp farm 2: Input/output error"));
+	assert_non_null(strstr(message, "udp frontend 2: udp farm 2 is not in the data plane"));
+	free(message);
+	/* nothing else moved: the VIPs, tcp farm 2 still served, no slot for udp farm 2 */
+	assert_int_equal(rec.nvips, 4);
+	assert_int_equal(rec.clears, clears);
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_farm_slot(ctl, TN_L4_UDP, 2), -1);
+	assert_non_null(tn_config_farm(tn_ctl_applied(ctl), TN_L4_TCP, 2));
+	assert_non_null(tn_config_frontend(tn_ctl_applied(ctl), TN_L4_TCP, 2));
+	assert_null(tn_config_farm(tn_ctl_applied(ctl), TN_L4_UDP, 2));
+	tn_ctl_unlock(ctl);
+	assert_true(farm_rec(TN_L4_TCP, 2)->used);
+	assert_int_equal(pending(NULL), n);
+	/* the next refresh applies everything */
+	rec.fail_proto = 0;
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_int_equal(rec.nvips, 3);
+	assert_int_equal(rec.clears, clears + 1);
+	assert_int_equal(pending(NULL), 0);
 }
 
 int main(void)
@@ -582,6 +695,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unresolved_server_is_reported_not_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(restart_takes_over_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_write_is_an_error_task, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_farm_write_keeps_the_applied_farm, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_new_farm_holds_back_the_frontends, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
