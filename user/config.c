@@ -1152,6 +1152,34 @@ static void parse_farm(struct ctx *x, json_object *o, const char *path, struct t
 	parse_farm_servers(x, o, path, f);
 }
 
+/* Two servers of one farm on one address and effective port: the data plane
+ * could not tell them apart. */
+static void check_server_duplicate(struct ctx *x, const struct tn_farm_cfg *f, size_t i,
+				   const char *p, const char *ps)
+{
+	const struct tn_server_cfg *s = &f->servers[i];
+	char a[INET6_ADDRSTRLEN];
+	uint16_t port = tn_server_port(f, s);
+	size_t j;
+
+	if (!s->address.family)
+		return; /* its address is already wrong */
+	for (j = 0; j < i; j++) {
+		const struct tn_server_cfg *o = &f->servers[j];
+
+		if (memcmp(&o->address, &s->address, sizeof(s->address)) || tn_server_port(f, o) != port)
+			continue;
+		tn_addr_format(&s->address, a, sizeof(a));
+		if (port)
+			fail(x, ps, "same address and port as %s[%zu] (%s port %u): a farm cannot list "
+			     "one server twice", p, j, a, port);
+		else
+			fail(x, ps, "same address as %s[%zu] (%s), and neither they nor the farm set a "
+			     "port: a farm cannot list one server twice", p, j, a);
+		return;
+	}
+}
+
 /* Rules on a farm's server list: the API also runs them after adding a server. */
 static void check_farm_servers(struct ctx *x, const struct tn_farm_cfg *f, const char *path)
 {
@@ -1165,6 +1193,7 @@ static void check_farm_servers(struct ctx *x, const struct tn_farm_cfg *f, const
 	}
 	for (i = 0; i < f->nservers; i++) {
 		path_key(pid, path_idx(ps, p, i), "serverId");
+		check_server_duplicate(x, f, i, p, ps);
 		if (!f->servers[i].server_id) {
 			fail(x, pid, "must be 1..%u, got 0", UINT32_MAX);
 			continue;

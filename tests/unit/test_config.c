@@ -323,6 +323,25 @@ static const struct doc_case server_cases[] = {
 	{ SRV("{'address':'10.0.0.1','ssl':true}"), "farms[0].servers[0].ssl: unknown field" },
 	{ SRV("{'address':'10.0.0.1','serverId':4},{'address':'10.0.0.2','serverId':4}"),
 	  "farms[0].servers[1].serverId: serverId 4 is already used by farms[0].servers[0]" },
+	/* one address and effective port (server's, else farm's) twice */
+	{ SRV("{'address':'10.0.0.1','port':80},{'address':'10.0.0.2','port':80},"
+	      "{'address':'10.0.0.1','port':80}"),
+	  "farms[0].servers[2]: same address and port as farms[0].servers[0] (10.0.0.1 port 80): "
+	  "a farm cannot list one server twice" },
+	{ FARMS("{'type':'tcp','port':443,'servers':[{'address':'2001:db8::1','port':443},"
+		"{'address':'2001:db8::1'}]}"),
+	  "farms[0].servers[1]: same address and port as farms[0].servers[0] (2001:db8::1 port 443): "
+	  "a farm cannot list one server twice" },
+	{ SRV("{'address':'10.0.0.1'},{'address':'10.0.0.1'}"),
+	  "farms[0].servers[1]: same address as farms[0].servers[0] (10.0.0.1), and neither they nor "
+	  "the farm set a port: a farm cannot list one server twice" },
+	{ SRV("{'address':'10.0.0.1','port':80},{'address':'10.0.0.1','port':81},{'address':'10.0.0.1'}"),
+	  "OK" },
+	{ FARMS("{'type':'tcp','servers':[{'address':'10.0.0.1'}]},"
+		"{'type':'tcp','servers':[{'address':'10.0.0.1'}]}"), "OK" },
+	{ SRV("{'address':'nope'},{'address':'nope'}"),
+	  "farms[0].servers[0].address: must be an IPv4 or IPv6 address, got 'nope'; "
+	  "farms[0].servers[1].address: must be an IPv4 or IPv6 address, got 'nope'" },
 	{ SRV("{'address':'10.0.0.1','displayName':'a\\u0000b'}"),
 	  "farms[0].servers[0].displayName: must not contain a NUL character" },
 	{ SRV("{'address':'10.0.0.1','weight':0,'port':8080,'status':'inactive','backup':true,"
@@ -815,6 +834,16 @@ static void test_single_objects(void **state)
 	json_object_put(back);
 	tn_farm_free(&f);
 	tn_farm_free(&f2);
+	json_object_put(o);
+
+	/* a body's paths have no prefix */
+	o = jparse("{'type':'tcp','port':80,'servers':[{'address':'10.0.0.1'},{'address':'10.0.0.1','port':80}]}");
+	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "servers[1]: same address and port as servers[0] (10.0.0.1 port 80): "
+			    "a farm cannot list one server twice");
+	free(j);
+	tn_errors_free(&errs);
 	json_object_put(o);
 
 	o = jparse("{'type':'tcp','vip':'10.0.0.1','port':'x'}");
