@@ -32,6 +32,9 @@
  * port) of every frontend, enabled or disabled, plus one per VIP address (for
  * fragments); the controller keeps half of the map for the latter. */
 #define VIP_PORT_ENTRIES_MAX (TN_MAX_VIPS / 2)
+/* Source filters: each VIP gets its own copy of its frontend's allowedSource
+ * and deniedSource lists, in two LPM tries of TN_MAX_FILTERS entries each. */
+#define FILTER_LIST_MAX 1024
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -1335,6 +1338,14 @@ static void parse_frontend_port(struct ctx *x, json_object *o, const char *path,
 	set_str(x, p, &f->port, s);
 }
 
+static bool filter_list_ok(struct ctx *x, const char *path, size_t n)
+{
+	if (n <= FILTER_LIST_MAX)
+		return true;
+	fail(x, path, "at most %u entries, got %zu", FILTER_LIST_MAX, n);
+	return false;
+}
+
 static void parse_cidrs(struct ctx *x, json_object *o, const char *path, const char *key,
 			struct tn_cidr **out, size_t *nout)
 {
@@ -1348,7 +1359,7 @@ static void parse_cidrs(struct ctx *x, json_object *o, const char *path, const c
 	if (!want_array(x, v, path_key(p, path, key)))
 		return;
 	n = json_object_array_length(v);
-	if (!n)
+	if (!n || !filter_list_ok(x, p, n))
 		return;
 	*out = calloc(n, sizeof(**out));
 	if (!*out) {
@@ -1804,14 +1815,16 @@ static uint64_t frontend_vip_entries(const struct tn_frontend_cfg *f)
 
 static void check_frontends(struct ctx *x, const struct tn_config *c, const struct marks *m)
 {
-	char p[PATH_LEN], pid[PATH_LEN];
-	uint64_t entries = 0;
+	char p[PATH_LEN], pid[PATH_LEN], pl[PATH_LEN];
+	uint64_t entries = 0, allowed = 0, denied = 0;
 	size_t i, j;
 
 	for (i = 0; i < c->nfrontends; i++) {
 		const struct tn_frontend_cfg *fe = &c->frontends[i];
 
 		entries += frontend_vip_entries(fe);
+		allowed += (uint64_t)fe->nvips * fe->nallowed;
+		denied += (uint64_t)fe->nvips * fe->ndenied;
 		path_key(pid, path_idx(p, "frontends", i), "frontendId");
 		if (!fe->frontend_id)
 			fail(x, pid, "must be 1..%u, got 0", UINT32_MAX);
@@ -1824,12 +1837,23 @@ static void check_frontends(struct ctx *x, const struct tn_config *c, const stru
 			}
 		if (m && m->frontend_bad && m->frontend_bad[i])
 			continue;
+		/* parsing already checked these; a model built in code was not parsed */
+		filter_list_ok(x, path_key(pl, p, "allowedSource"), fe->nallowed);
+		filter_list_ok(x, path_key(pl, p, "deniedSource"), fe->ndenied);
 		check_frontend_farm(x, c, i, m);
 		check_vip_overlap(x, c, i, m);
 	}
 	if (entries > VIP_PORT_ENTRIES_MAX)
 		fail(x, "frontends", "at most %u VIP entries (address, port), got %llu "
 		     "(each port of a range counts)", VIP_PORT_ENTRIES_MAX, (unsigned long long)entries);
+	if (allowed > TN_MAX_FILTERS)
+		fail(x, "frontends", "at most %u allowedSource entries in all, got %llu "
+		     "(the list of a frontend counts once per VIP)", TN_MAX_FILTERS,
+		     (unsigned long long)allowed);
+	if (denied > TN_MAX_FILTERS)
+		fail(x, "frontends", "at most %u deniedSource entries in all, got %llu "
+		     "(the list of a frontend counts once per VIP)", TN_MAX_FILTERS,
+		     (unsigned long long)denied);
 }
 
 static int validate(struct ctx *x, const struct tn_config *c, const struct marks *m)

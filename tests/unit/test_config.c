@@ -622,6 +622,65 @@ static void test_limits(void **state)
 	free(doc);
 }
 
+/* Source filters: at most 1024 per list, and in all (each VIP of a frontend
+ * has its own copy of its lists) at most 16384 per kind, the LPM tries' size. */
+static char *filter_doc(unsigned nvips, const char *key, size_t n, bool disabled)
+{
+	char *list = many("", "'10.%u.%u.0/24'", n, ""), *vips = many("", "'192.0.%u.%u'", nvips, ""), *doc;
+
+	assert_true(asprintf(&doc, "{'farms':[" FARM1 "],'frontends':[{'type':'tcp','vip':[%s],"
+			     "'defaultFarmId':1,'disabled':%s,'%s':[%s]}]}", vips,
+			     disabled ? "true" : "false", key, list) > 0);
+	free(list);
+	free(vips);
+	return doc;
+}
+
+static void check_filter_doc(unsigned nvips, const char *key, size_t n, bool disabled, const char *expected)
+{
+	char *doc = filter_doc(nvips, key, n, disabled), *got = errors_of(doc);
+
+	assert_string_equal(got, expected);
+	free(got);
+	free(doc);
+}
+
+static void test_filter_limits(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+	char *doc, *j;
+
+	check_filter_doc(1, "allowedSource", 1024, false, "OK");
+	check_filter_doc(1, "allowedSource", 1025, false,
+			 "frontends[0].allowedSource: at most 1024 entries, got 1025");
+	check_filter_doc(1, "deniedSource", 1025, false,
+			 "frontends[0].deniedSource: at most 1024 entries, got 1025");
+	check_filter_doc(16, "deniedSource", 1024, false, "OK");
+	check_filter_doc(17, "deniedSource", 1024, true,
+			 "frontends: at most 16384 deniedSource entries in all, got 17408 "
+			 "(the list of a frontend counts once per VIP)");
+	check_filter_doc(17, "allowedSource", 964, false,
+			 "frontends: at most 16384 allowedSource entries in all, got 16388 "
+			 "(the list of a frontend counts once per VIP)");
+
+	/* a model built in code (the API's) gets the per-list rule from validation */
+	doc = filter_doc(1, "allowedSource", 1024, false);
+	parse_ok(doc, &c);
+	c.frontends[0].allowed_source = realloc(c.frontends[0].allowed_source,
+						 1025 * sizeof(*c.frontends[0].allowed_source));
+	assert_non_null(c.frontends[0].allowed_source);
+	c.frontends[0].allowed_source[1024] = c.frontends[0].allowed_source[0];
+	c.frontends[0].nallowed = 1025;
+	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "frontends[0].allowedSource: at most 1024 entries, got 1025");
+	free(j);
+	tn_errors_free(&errs);
+	tn_config_free(&c);
+	free(doc);
+}
+
 /* ---- several errors at once, and a rejected document changes nothing ---------- */
 
 static void test_all_errors_reported(void **state)
@@ -1047,6 +1106,7 @@ int main(void)
 		cmocka_unit_test(test_cross_rules),
 		cmocka_unit_test(test_ports_overlap),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_filter_limits),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_errors_join_and_append),
 		cmocka_unit_test(test_rejected_leaves_config_untouched),
