@@ -77,6 +77,7 @@ struct tn_ctl {
 	pthread_mutex_t lock;
 	struct tn_ctl_backend be;
 	char *config_path;
+	char *state_path;
 	char *pin_dir;
 	bool skb_mode;
 	int wakeup_fd;
@@ -306,6 +307,7 @@ void tn_ctl_free(struct tn_ctl *ctl)
 		free(ctl->tasks[i].message);
 	}
 	free(ctl->config_path);
+	free(ctl->state_path);
 	free(ctl->pin_dir);
 	pthread_mutex_destroy(&ctl->lock);
 	free(ctl);
@@ -320,6 +322,17 @@ void tn_ctl_set_runtime(struct tn_ctl *ctl, const char *pin_dir, bool skb_mode)
 	free(ctl->pin_dir);
 	ctl->pin_dir = pin_dir ? strdup(pin_dir) : NULL;
 	ctl->skb_mode = skb_mode;
+}
+
+int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path)
+{
+	char *p = path ? strdup(path) : NULL;
+
+	if (path && !p)
+		return -ENOMEM;
+	free(ctl->state_path);
+	ctl->state_path = p;
+	return 0;
 }
 
 const struct tn_config *tn_ctl_staged(const struct tn_ctl *ctl) { return &ctl->staged; }
@@ -950,31 +963,45 @@ void tn_ctl_prime_staged(struct tn_ctl *ctl)
 }
 
 /* What apply_config served becomes the applied configuration (on out of
- * memory the previous one stays: its objects show as pending). */
+ * memory the previous one stays: its objects show as pending), and is
+ * written to the state file, so a restarted controller knows what the data
+ * plane serves. */
 static void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc)
 {
+	int err;
+
 	if (rc < 0)
 		return;
 	tn_config_free(&ctl->applied);
 	ctl->applied = *served;
 	memset(served, 0, sizeof(*served));
 	ctl->applied_version++;
+	if (ctl->state_path && (err = tn_config_save_file(&ctl->applied, ctl->state_path)))
+		tn_err("cannot write the applied configuration to %s: %s (a restarted controller would "
+		       "apply the configuration file instead)", ctl->state_path, strerror(-err));
 }
 
-int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg)
+int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config *staged)
 {
-	struct tn_config served = {0};
+	struct tn_config served = {0}, copy = {0};
 	char msg[1024];
-	int errors;
+	int errors, err;
 
-	prime_resolution(ctl, cfg);
+	if (!staged) {
+		err = tn_config_copy(&copy, applied);
+		if (err)
+			return err;
+		staged = &copy;
+	}
+	prime_resolution(ctl, applied);
 	tn_ctl_lock(ctl);
 	take_over(ctl);
-	errors = apply_config(ctl, NULL, cfg, &served, msg, sizeof(msg));
+	errors = apply_config(ctl, NULL, applied, &served, msg, sizeof(msg));
 	set_applied(ctl, &served, errors);
+	tn_config_free(applied);
 	tn_config_free(&ctl->staged);
-	ctl->staged = *cfg;
-	memset(cfg, 0, sizeof(*cfg));
+	ctl->staged = *staged;
+	memset(staged, 0, sizeof(*staged));
 	tn_ctl_unlock(ctl);
 	if (errors) {
 		tn_err("configuration applied with errors (what failed stays pending): %s", msg);

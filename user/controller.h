@@ -54,12 +54,23 @@ void tn_ctl_set_wakeup_fd(struct tn_ctl *ctl, int fd);
 /* Extra information for GET /v1/status. */
 void tn_ctl_set_runtime(struct tn_ctl *ctl, const char *pin_dir, bool skb_mode);
 
+/* The state file's name, in the socket's directory by default. */
+#define TN_STATE_FILE "applied.json"
+
+/* Where the applied configuration is written (atomically) each time it
+ * changes: what the data plane serves, for a restarted controller (NULL:
+ * nowhere). Call before tn_ctl_start. */
+int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path);
+
 /*
- * Take over the running state (pinned farm slots, VIP indexes), then make
- * cfg both the applied and the staged configuration. cfg is moved (zeroed).
- * Call without the lock held. Returns 0 or -errno (errors logged).
+ * Take over the running state (pinned farm slots, VIP indexes), apply
+ * `applied` and stage `staged` (NULL: the same document; a restarted
+ * controller passes the state file and the configuration file, whose
+ * differences are the pending changes). Both are moved (zeroed). What failed
+ * to apply stays pending. Call without the lock held. Returns 0 or -errno
+ * (errors logged).
  */
-int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *cfg);
+int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config *staged);
 /* SIGHUP: a new, valid document becomes staged and is applied to every
  * zone. cfg is moved. Lock held by the caller. */
 int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg);

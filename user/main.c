@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <curl/curl.h>
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 		"             [--hash-seed N] [--pin-dir D]     attach (replaces a running one without a gap)\n"
 		"  unload IFACE [--all] [--pin-dir D]           detach; --all also removes the pinned maps\n"
 		"  run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D] [--skb]\n"
-		"                                               the controller, in the foreground\n"
+		"      [--state FILE]                           the controller, in the foreground\n"
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
 		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
 		"\n"
@@ -325,6 +326,65 @@ static void reload(struct daemon *d)
 	sync_probes(d);
 }
 
+/* <directory of the socket>/applied.json: /run/tenace/applied.json by
+ * default, cleared at reboot like the pinned maps. */
+static char *default_state_path(const char *socket_path)
+{
+	const char *slash = strrchr(socket_path, '/');
+	char *p = NULL;
+
+	if (!slash)
+		return strdup(TN_STATE_FILE);
+	if (asprintf(&p, "%.*s/%s", (int)(slash - socket_path), socket_path, TN_STATE_FILE) < 0)
+		return NULL;
+	return p;
+}
+
+/* The directory of the state file (the socket's, by default), created like
+ * the API creates the socket's. */
+static void make_parent_dir(const char *path)
+{
+	char *dir = strdup(path), *slash;
+
+	if (!dir)
+		return;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		if (mkdir(dir, 0755) && errno != EEXIST)
+			tn_warn("cannot create %s: %s", dir, strerror(errno));
+	}
+	free(dir);
+}
+
+/*
+ * What the controller applies at start. When the data plane survived (its
+ * pinned maps exist) and the state file holds a valid configuration, that is
+ * what it serves: apply it again and stage the configuration file, whose
+ * differences stay pending until a refresh. Otherwise apply the file.
+ * Returns true when *applied was filled from the state file.
+ */
+static bool restore_applied(const char *state_path, bool pins_exist, const char *config_path,
+			    struct tn_config *applied)
+{
+	struct tn_errors errs = {0};
+
+	if (!pins_exist || access(state_path, F_OK))
+		return false;
+	if (tn_config_load_file(state_path, applied, &errs)) {
+		char *j = tn_errors_join(&errs);
+
+		tn_warn("ignoring the applied configuration in %s (%s): applying %s", state_path,
+			j ? j : "invalid", config_path);
+		free(j);
+		tn_errors_free(&errs);
+		return false;
+	}
+	tn_info("the data plane kept running: serving the configuration it had (%s); "
+		"changes in %s wait for a refresh", state_path, config_path);
+	return true;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option o[] = {
@@ -334,13 +394,18 @@ static int cmd_run(int argc, char **argv)
 		{ "token-file", required_argument, NULL, 'k' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "skb", no_argument, NULL, 's' },
+		{ "state", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tn_api_options ao = {0};
 	struct daemon d = {0};
-	struct tn_config cfg = {0};
+	struct tn_config cfg = {0}, applied = {0};
+	struct tn_dp_settings pinned;
+	const char *state_path = NULL;
+	char *state_default = NULL;
+	bool pins_exist, restored;
 	struct tn_errors errs = {0};
 	struct tn_dp_settings want;
 	struct tn_ctl_backend be;
@@ -360,21 +425,27 @@ static int cmd_run(int argc, char **argv)
 		case 'k': token_file = optarg; break;
 		case 'p': pin_dir = optarg; break;
 		case 's': d.skb = true; break;
+		case 'P': state_path = optarg; break;
 		case 'v': tn_log_set_level(TN_LOG_DEBUG); break;
 		case 'h':
 			printf("usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F]\n"
-			       "                  [--pin-dir D] [--skb] [-v]\n"
+			       "                  [--pin-dir D] [--skb] [--state FILE] [-v]\n"
 			       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
 			       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
-			       "the TCP listener requires a bearer token). SIGHUP re-reads FILE; SIGTERM stops the\n"
-			       "controller and leaves the data plane forwarding.\n", TN_SOCKET_DEFAULT);
+			       "the TCP listener requires a bearer token). SIGHUP re-reads FILE and applies all of\n"
+			       "it; SIGTERM stops the controller and leaves the data plane forwarding.\n"
+			       "API changes are staged and written to FILE; what the data plane serves is kept in\n"
+			       "the state file (default: %s in the socket's directory), so a restarted controller\n"
+			       "keeps serving it while the data plane runs, and staged changes stay pending.\n",
+			       TN_SOCKET_DEFAULT, TN_STATE_FILE);
 			return 0;
 		default:
 			return 1;
 		}
 	}
 	if (!d.config_path || optind != argc) {
-		fprintf(stderr, "usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D]\n");
+		fprintf(stderr, "usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D]\n"
+			"                  [--state FILE]\n");
 		return 1;
 	}
 	if (ao.listen && !token_file) {
@@ -395,23 +466,48 @@ static int cmd_run(int argc, char **argv)
 		tn_errors_free(&errs);
 		goto out;
 	}
+	if (!state_path) {
+		state_default = default_state_path(ao.socket_path ? ao.socket_path : TN_SOCKET_DEFAULT);
+		if (!state_default)
+			goto out;
+		state_path = state_default;
+	}
 	want.table_size = cfg.table_size;
 	want.ct_size = cfg.ct_size;
 	want.tcp_timeout_s = cfg.tcp_timeout_s;
 	want.udp_timeout_s = cfg.udp_timeout_s;
 	want.hash_seed = cfg.hash_seed;
+	/* before tn_dp_open creates them: did the data plane survive? */
+	pins_exist = !(pin_dir && !pin_dir[0]) &&
+		     tn_dp_read_pinned_settings(pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT, &pinned) == 0;
 	if (tn_dp_open(&d.dp, pin_dir, &want))
 		goto out;
 	if (attach_all(&d, &cfg))
 		goto out;
 	tn_ctl_backend_dp(&be, d.dp);
 	d.ctl = tn_ctl_new(&be, d.config_path);
-	if (!d.ctl)
+	if (!d.ctl || tn_ctl_set_state_path(d.ctl, state_path))
 		goto out;
 	tn_ctl_set_runtime(d.ctl, tn_dp_pin_dir(d.dp), d.skb);
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	tn_ctl_set_wakeup_fd(d.ctl, efd);
-	tn_ctl_start(d.ctl, &cfg); /* errors are logged; a partial start still serves */
+	make_parent_dir(state_path);
+	restored = restore_applied(state_path, pins_exist, d.config_path, &applied);
+	/* errors are logged; a partial start still serves */
+	if (restored)
+		tn_ctl_start(d.ctl, &applied, &cfg);
+	else
+		tn_ctl_start(d.ctl, &cfg, NULL);
+	if (restored) {
+		int n;
+
+		tn_ctl_lock(d.ctl);
+		n = tn_ctl_pending_count(d.ctl, NULL);
+		tn_ctl_unlock(d.ctl);
+		if (n)
+			tn_info("%d staged change%s pending (tenace pending; tenace refresh applies them)",
+				n, n == 1 ? "" : "s");
+	}
 	if (tn_prober_new(&d.prober, on_probe_change, &d))
 		tn_err("health probes are disabled: the probe engine could not start");
 	sync_probes(&d);
@@ -493,6 +589,8 @@ out:
 		free(d.attached[i]);
 	free(d.attached);
 	tn_config_free(&cfg);
+	tn_config_free(&applied);
+	free(state_default);
 	if (token) {
 		explicit_bzero(token, strlen(token));
 		free(token);

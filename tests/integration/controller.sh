@@ -3,7 +3,9 @@
 # nginx servers in namespaces on a bridge; L2 direct server return).
 # Changes through the API and the CLI change nothing before a refresh, then
 # traffic follows; a rejected config (SIGHUP with a bad file, a bad API body)
-# keeps traffic flowing; SIGKILL + restart keeps conntrack and forwarding;
+# keeps traffic flowing; SIGKILL + restart keeps conntrack and forwarding,
+# and changes staged before the SIGKILL stay pending (the restarted
+# controller serves the applied configuration kept in its state file);
 # SIGTERM leaves the data plane forwarding.
 # The controller runs in the balancer's namespace with nsenter --net (which
 # keeps the host's /sys/fs/bpf, where its maps are pinned).
@@ -12,7 +14,7 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 LAB_P="tnc$(($$ % 10000))"
 LAB_SERVERS=2
-LAB_CLIENTS=60
+LAB_CLIENTS=80
 . "$TN_ROOT/scripts/lab.sh"
 
 TMP=$(mktemp -d /tmp/tenace-ctl-XXXXXX)
@@ -131,6 +133,32 @@ check_eq "forwarding continues while the controller is dead" "$before" "$(answer
 check "the controller restarts on the pinned state" start_controller
 check_eq "after the restart every client keeps its server" "$before" "$(answers 1 60)"
 check "the restart took over the farm slots" grep -q "took over 1 farm slots" "$TMP/ctl.log"
+
+# staged changes survive a controller crash as pending changes: the restarted
+# controller serves what was applied (the state file), not the config file
+check "the applied configuration is kept in the socket's directory" [ -s "$TMP/applied.json" ]
+"${C[@]}" server set 1 1 --status active >/dev/null
+"${C[@]}" server set 1 2 --status inactive >/dev/null
+pend=$(curl -s --unix-socket "$SOCK" http://localhost/v1/pendingChanges)
+check_eq "two changes staged through the CLI" '[{"zone":"default","number":2}]' "$pend"
+a=$(answers 61 65)
+check_eq "before the refresh, new clients 61-65 all reach server 2" 5 "$(count "server 2" <<<"$a")"
+kill -KILL "$CTL_PID"
+wait "$CTL_PID" 2>/dev/null
+CTL_PID=
+rm -f "$SOCK"
+check "the controller restarts after SIGKILL with changes staged" start_controller
+check "it serves the applied configuration, not the file" grep -q "the data plane kept running" "$TMP/ctl.log"
+check_eq "after the restart the changes are still pending" "$pend" \
+	"$(curl -s --unix-socket "$SOCK" http://localhost/v1/pendingChanges)"
+a=$(answers 66 70)
+check_eq "after the restart new clients 66-70 still all reach server 2" 5 "$(count "server 2" <<<"$a")"
+check_eq "after the restart every tracked client keeps its server" "$before" "$(answers 1 60)"
+check "refresh applies the pending changes" bash -c "'${C[0]}' --socket '$SOCK' refresh --wait | grep -q done"
+check_eq "nothing pending after the refresh" "[]" "$(curl -s --unix-socket "$SOCK" http://localhost/v1/pendingChanges)"
+a=$(answers 71 80)
+check_eq "after the refresh new clients 71-80 all reach server 1" 10 "$(count "server 1" <<<"$a")"
+check_eq "after the refresh tracked clients keep their servers" "$before" "$(answers 1 60)"
 
 # SIGTERM: the controller exits cleanly, the data plane keeps forwarding
 kill -TERM "$CTL_PID"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
 #include "api.h"
@@ -169,7 +170,7 @@ static int setup(void **state)
 		return -1;
 	}
 	ctl = tn_ctl_new(&backend, NULL);
-	if (!ctl || tn_ctl_start(ctl, &c))
+	if (!ctl || tn_ctl_start(ctl, &c, NULL))
 		return -1;
 	tn_config_free(&c);
 	return 0;
@@ -559,7 +560,7 @@ static void restart_takes_over_slots(void **state)
 		" {\"farmId\": 1, \"type\": \"udp\", \"servers\": [{\"address\": \"10.0.0.21\"}]},"
 		" {\"farmId\": 2, \"type\": \"tcp\", \"servers\": [{\"address\": \"10.0.0.11\"}]}]}", &c, &e), 0);
 	ctl = tn_ctl_new(&backend, NULL);
-	assert_int_equal(tn_ctl_start(ctl, &c), 0);
+	assert_int_equal(tn_ctl_start(ctl, &c, NULL), 0);
 	tn_config_free(&c);
 	assert_int_equal(farm_rec(TN_L4_UDP, 1) - rec.farms, slot_udp);
 	assert_int_equal(farm_rec(TN_L4_TCP, 2) - rec.farms, slot_tcp2);
@@ -680,6 +681,81 @@ static void failed_new_farm_holds_back_the_frontends(void **state)
 	assert_int_equal(pending(NULL), 0);
 }
 
+static void restart_keeps_staged_changes_pending(void **state)
+{
+	struct tn_config applied = {0}, staged = {0};
+	struct tn_errors e = {0};
+
+	/* the state file (applied) and a configuration file with one staged
+	 * change, as a controller restarted before the refresh finds them */
+	assert_int_equal(tn_config_parse_string(base_config, &applied, &e), 0);
+	assert_int_equal(tn_config_parse_string(base_config, &staged, &e), 0);
+	staged.farms[0].servers[0].weight = 7;
+	tn_ctl_free(ctl);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &applied, &staged), 0);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].weight, 1);
+	assert_int_equal(pending("rbx"), 1);
+	assert_int_equal(pending(NULL), 1);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].weight, 7);
+	assert_int_equal(pending(NULL), 0);
+}
+
+static bool state_file_is_applied(const char *path)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	bool same;
+
+	if (tn_config_load_file(path, &c, &e)) {
+		tn_errors_free(&e);
+		return false;
+	}
+	tn_ctl_lock(ctl);
+	same = tn_config_equal(&c, tn_ctl_applied(ctl));
+	tn_ctl_unlock(ctl);
+	tn_config_free(&c);
+	return same;
+}
+
+static void state_file_holds_the_applied_config(void **state)
+{
+	char dir[] = "/tmp/tenace-state-XXXXXX", path[64];
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/applied.json", dir);
+	assert_int_equal(tn_ctl_set_state_path(ctl, path), 0);
+	/* staging does not touch it */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 4}", NULL), 200);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_true(state_file_is_applied(path));
+	/* a failed write: the file keeps the farm's applied version */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 5}", NULL), 200);
+	rec.fail_proto = IPPROTO_TCP;
+	rec.fail_farm = 1;
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_ERROR);
+	rec.fail_proto = 0;
+	assert_true(state_file_is_applied(path));
+	assert_int_equal(tn_config_load_file(path, &c, &e), 0);
+	assert_int_equal(tn_config_farm(&c, TN_L4_TCP, 1)->servers[0].weight, 4);
+	tn_config_free(&c);
+	/* a reload writes it too */
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_reload(ctl, &c), 0);
+	tn_ctl_unlock(ctl);
+	assert_true(state_file_is_applied(path));
+	assert_int_equal(tn_config_load_file(path, &c, &e), 0);
+	assert_int_equal(tn_config_farm(&c, TN_L4_TCP, 1)->servers[0].weight, 1);
+	tn_config_free(&c);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -697,6 +773,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_write_is_an_error_task, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_farm_write_keeps_the_applied_farm, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_new_farm_holds_back_the_frontends, setup, teardown),
+		cmocka_unit_test_setup_teardown(restart_keeps_staged_changes_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(state_file_holds_the_applied_config, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
