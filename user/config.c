@@ -23,6 +23,7 @@
 #include "tenace.h"
 #include "config.h"
 #include "maglev.h"
+#include "probe_proto.h"
 
 #define PATH_LEN sizeof(((struct tn_error *)0)->path)
 #define GOT_LEN 64
@@ -707,28 +708,29 @@ static void parse_probe_timing(struct ctx *x, json_object *o, const char *path, 
 		want_u16(x, v, path_key(pp, path, "port"), 0, 65535, &p->port);
 }
 
-/* "200, 301,404": 3-digit codes 100..599 */
-static bool status_list_ok(const char *s)
+/* "200, 301,404": 3-digit codes 100..599. Returns how many, 0 if malformed. */
+static size_t status_list_count(const char *s)
 {
-	int digits = 0, code = 0, items = 0;
+	int digits = 0, code = 0;
+	size_t items = 0;
 
 	for (;; s++) {
 		if (*s >= '0' && *s <= '9') {
 			if (digits == 3)
-				return false;
+				return 0;
 			code = code * 10 + (*s - '0');
 			digits++;
 		} else if (*s == ' ' || *s == '\t') {
 			continue;
 		} else if (*s == ',' || !*s) {
 			if (digits != 3 || code < 100 || code > 599)
-				return false;
+				return 0;
 			items++;
 			digits = code = 0;
 			if (!*s)
-				return items > 0;
+				return items;
 		} else {
-			return false;
+			return 0;
 		}
 	}
 }
@@ -737,13 +739,17 @@ static void check_pattern(struct ctx *x, const char *path, struct tn_probe_cfg *
 {
 	char msg[200];
 	regex_t re;
+	size_t n;
 	int rc;
 
 	switch (p->match) {
 	case TN_MATCH_STATUS:
-		if (!status_list_ok(p->pattern))
+		n = status_list_count(p->pattern);
+		if (!n)
 			fail(x, path, "must be a comma-separated list of HTTP status codes 100..599, "
 			     "got \"%.60s\"", p->pattern);
+		else if (n > TN_HTTP_MAX_CODES) /* what the probe engine takes */
+			fail(x, path, "at most %d status codes, got %zu", TN_HTTP_MAX_CODES, n);
 		break;
 	case TN_MATCH_CONTAINS:
 		if (!p->pattern[0])
@@ -818,6 +824,9 @@ static void parse_probe_http(struct ctx *x, json_object *o, const char *path, st
 		fail(x, pp, "only applies when \"match\" is \"status\", \"contains\" or \"matches\"");
 	else if (p->pattern)
 		check_pattern(x, pp, p);
+	if ((p->match == TN_MATCH_CONTAINS || p->match == TN_MATCH_MATCHES) && !strcmp(p->method, "HEAD"))
+		fail(x, path_key(pp, path, "method"), "a HEAD request gets no response body, and match "
+		     "\"%s\" reads the body: use \"GET\" or \"OPTIONS\"", match_names[p->match]);
 }
 
 static void parse_probe(struct ctx *x, json_object *o, const char *path, struct tn_probe_cfg *p)
@@ -1210,6 +1219,36 @@ static void check_farm_servers(struct ctx *x, const struct tn_farm_cfg *f, const
 	}
 }
 
+/* The probe engine needs a port for every server it probes: probe.port,
+ * else the server's, else the farm's. Run on a farm without other errors
+ * (a wrong port leaves 0 and would be blamed twice). */
+static void check_probe_port(struct ctx *x, const struct tn_farm_cfg *f, const char *path)
+{
+	static const char msg[] = "no port to probe: set probe.port, the farm's port or the server's port";
+	char p[PATH_LEN], ps[PATH_LEN], pp[PATH_LEN];
+	size_t i, probed = 0, portless = 0;
+
+	if (f->probe.type == TN_PROBE_NONE || f->probe.port || f->port)
+		return;
+	for (i = 0; i < f->nservers; i++) {
+		if (!f->servers[i].probe)
+			continue;
+		probed++;
+		portless += !f->servers[i].port;
+	}
+	if (!portless)
+		return;
+	if (portless == probed) { /* nothing says which port: one error at the probe */
+		fail(x, path_key(pp, path_key(p, path, "probe"), "port"), "%s", msg);
+		return;
+	}
+	/* some servers have a port: name those that do not */
+	path_key(p, path, "servers");
+	for (i = 0; i < f->nservers; i++)
+		if (f->servers[i].probe && !f->servers[i].port)
+			fail(x, path_key(pp, path_idx(ps, p, i), "port"), "%s", msg);
+}
+
 int tn_farm_from_json(json_object *o, const char *path, struct tn_farm_cfg *out, struct tn_errors *errs)
 {
 	struct ctx x = { .errs = errs };
@@ -1218,6 +1257,8 @@ int tn_farm_from_json(json_object *o, const char *path, struct tn_farm_cfg *out,
 	path = path ? path : "";
 	parse_farm(&x, o, path, &f);
 	check_farm_servers(&x, &f, path);
+	if (!x.failed)
+		check_probe_port(&x, &f, path);
 	if (x.failed) {
 		tn_farm_free(&f);
 		return -EINVAL;
@@ -1657,7 +1698,7 @@ static const char *describe(char *buf, size_t len, const char *kind, uint32_t id
 	return buf;
 }
 
-static void check_farms(struct ctx *x, const struct tn_config *c)
+static void check_farms(struct ctx *x, const struct tn_config *c, const struct marks *m)
 {
 	char p[PATH_LEN], pid[PATH_LEN];
 	size_t i, j;
@@ -1669,6 +1710,8 @@ static void check_farms(struct ctx *x, const struct tn_config *c)
 
 		path_idx(p, "farms", i);
 		check_farm_servers(x, f, p);
+		if (!(m && m->farm_bad && m->farm_bad[i]))
+			check_probe_port(x, f, p);
 		path_key(pid, p, "farmId");
 		if (!f->farm_id) {
 			fail(x, pid, "must be 1..%u, got 0", UINT32_MAX);
@@ -1860,7 +1903,7 @@ static int validate(struct ctx *x, const struct tn_config *c, const struct marks
 {
 	unsigned before = x->failed;
 
-	check_farms(x, c);
+	check_farms(x, c, m);
 	check_frontends(x, c, m);
 	return x->failed != before ? -EINVAL : 0;
 }

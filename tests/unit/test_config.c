@@ -414,6 +414,22 @@ static const struct doc_case probe_cases[] = {
 	{ PROBE("{'type':'http','match':'status','pattern':'200, 301,404','method':'HEAD',"
 		"'url':'/health?x=1','forceSsl':true,'negate':true,'interval':0.1,'timeout':0.1}"), "OK" },
 	{ PROBE("{'type':'http','match':'matches','pattern':'^ok|ready$'}"), "OK" },
+	/* a HEAD reply has no body: contains/matches could never see the text */
+	{ PROBE("{'type':'http','method':'HEAD','match':'contains','pattern':'ok'}"),
+	  "farms[0].probe.method: a HEAD request gets no response body, and match 'contains' reads "
+	  "the body: use 'GET' or 'OPTIONS'" },
+	{ PROBE("{'type':'http','method':'HEAD','match':'matches','pattern':'^ok'}"),
+	  "farms[0].probe.method: a HEAD request gets no response body, and match 'matches' reads "
+	  "the body: use 'GET' or 'OPTIONS'" },
+	{ PROBE("{'type':'http','method':'OPTIONS','match':'contains','pattern':'ok'}"), "OK" },
+	/* the probe engine takes at most 32 status codes */
+	{ PROBE("{'type':'http','match':'status','pattern':'200,201,202,203,204,205,206,207,208,209,"
+		"210,211,212,213,214,215,216,217,218,219,220,221,222,223,224,225,226,227,228,229,230,231'}"),
+	  "OK" },
+	{ PROBE("{'type':'http','match':'status','pattern':'200,201,202,203,204,205,206,207,208,209,"
+		"210,211,212,213,214,215,216,217,218,219,220,221,222,223,224,225,226,227,228,229,230,231,"
+		"232'}"),
+	  "farms[0].probe.pattern: at most 32 status codes, got 33" },
 	{ PROBE("{'type':'smtp','port':25,'rise':100,'fall':1}"), "OK" },
 	{ PROBE("{'type':null,'interval':10}"), "OK" },
 	{ PROBE("null"), "OK" },
@@ -423,6 +439,69 @@ static const struct doc_case probe_cases[] = {
 static void test_probe_rules(void **state)
 {
 	RUN(probe_cases);
+}
+
+/* Errors of a document against `expected` as is (its apostrophes stay). */
+static void check_doc_raw(const char *doc, const char *expected)
+{
+	char *got = errors_of(doc);
+
+	if (strcmp(got, expected))
+		print_error("document: %s\n", doc);
+	assert_string_equal(got, expected);
+	free(got);
+}
+
+static json_object *jparse(const char *s);
+
+#define NO_PORT "no port to probe: set probe.port, the farm's port or the server's port"
+
+/* The probe engine needs a port: probe.port, else the server's, else the farm's. */
+static void test_probe_port(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+	struct tn_farm_cfg f;
+	json_object *o;
+	char *j;
+
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'},"
+			    "{'address':'10.0.0.2','probe':false,'port':80}]}"),
+		      "farms[0].probe.port: " NO_PORT);
+	/* some servers have a port: the others are named */
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'http'},'servers':[{'address':'10.0.0.1','port':80},"
+			    "{'address':'10.0.0.2'},{'address':'10.0.0.3','port':81},{'address':'10.0.0.4'}]}"),
+		      "farms[0].servers[1].port: " NO_PORT "; farms[0].servers[3].port: " NO_PORT);
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp','port':9},'servers':[{'address':'10.0.0.1'}]}"),
+		      "OK");
+	check_doc_raw(FARMS("{'type':'tcp','port':80,'probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'}]}"),
+		      "OK");
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1','port':80},"
+			    "{'address':'10.0.0.2','probe':false}]}"), "OK");
+	/* no probe, or no server yet: nothing to probe */
+	check_doc_raw(FARMS("{'type':'tcp','servers':[{'address':'10.0.0.1'}]}"), "OK");
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'}}"), "OK");
+	/* a wrong port is not blamed twice */
+	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1','port':70000}]}"),
+		      "farms[0].servers[0].port: must be 0..65535, got 70000");
+
+	/* an API body (POST farm), and the config after adding a server (POST server) */
+	o = jparse("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'}]}");
+	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "probe.port: " NO_PORT);
+	free(j);
+	tn_errors_free(&errs);
+	json_object_put(o);
+
+	parse_ok(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1','port':80}]}"), &c);
+	c.farms[0].servers[0].port = 0;
+	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "farms[0].probe.port: " NO_PORT);
+	free(j);
+	tn_errors_free(&errs);
+	tn_config_free(&c);
 }
 
 /* ---- frontends --------------------------------------------------------------- */
@@ -1102,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_farm_rules),
 		cmocka_unit_test(test_server_rules),
 		cmocka_unit_test(test_probe_rules),
+		cmocka_unit_test(test_probe_port),
 		cmocka_unit_test(test_frontend_rules),
 		cmocka_unit_test(test_cross_rules),
 		cmocka_unit_test(test_ports_overlap),
