@@ -4,6 +4,7 @@
  * `run` is the controller daemon, the other commands are API clients.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -385,6 +387,37 @@ static bool restore_applied(const char *state_path, bool pins_exist, const char 
 	return true;
 }
 
+/*
+ * One controller per pin directory: an exclusive lock on the directory,
+ * taken before anything is touched and held (the fd stays open) for the
+ * life of the process. Returns the fd, or -1 (logged).
+ */
+static int lock_pin_dir(const char *pin_dir)
+{
+	int fd;
+
+	if (strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 && tn_dp_ensure_bpffs())
+		return -1;
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		tn_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		tn_err("cannot open pin directory %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno == EWOULDBLOCK)
+			tn_err("another tenace controller is running on pin directory %s", pin_dir);
+		else
+			tn_err("cannot lock pin directory %s: %s", pin_dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option o[] = {
@@ -412,7 +445,7 @@ static int cmd_run(int argc, char **argv)
 	struct tn_api *api = NULL;
 	const char *pin_dir = NULL, *token_file = NULL;
 	char *token = NULL;
-	int c, rc = 1, efd = -1, sfd = -1, wfd = -1;
+	int c, rc = 1, efd = -1, sfd = -1, wfd = -1, lock_fd = -1;
 	sigset_t mask;
 	double last_tick = 0;
 
@@ -454,6 +487,11 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (token_file && !(token = tn_read_token_file(token_file)))
 		return 1;
+	if (!pin_dir || pin_dir[0]) {
+		lock_fd = lock_pin_dir(pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT);
+		if (lock_fd < 0)
+			goto out;
+	}
 	/* before any thread starts (API, libcurl), so only the signalfd sees them */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -601,6 +639,8 @@ out:
 		close(wfd);
 	if (efd >= 0)
 		close(efd);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return rc;
 }
 

@@ -2,7 +2,8 @@
 # The controller's HTTP API against a running `tenace run` (no traffic here;
 # controller.sh checks forwarding): socket mode, routes and errors, staged
 # changes and refresh tasks, 100 concurrent clients, the token-protected TCP
-# listener, the CLI's output and exit codes, clean shutdown under ASan.
+# listener, the CLI's output and exit codes, one controller per pin
+# directory, clean shutdown under ASan.
 # shellcheck shell=bash
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -62,6 +63,21 @@ api() { # METHOD PATH [BODY] -> prints "STATUS BODY"
 status_of() { api "$@" | cut -d' ' -f1; }
 quiet() { "$@" >/dev/null 2>&1; }
 
+generation() { "$TN_BIN" --socket "$SOCK" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["farms"][0]["generation"])'; }
+
+# a second controller on the same pin directory is refused before it touches anything
+gen1=$(generation)
+state1=$(stat -c %i "$TMP/applied.json" 2>/dev/null)
+"$TN_BIN" run --config "$CFG" --socket "$TMP/second.sock" --pin-dir "$PIN" >"$TMP/second.log" 2>&1
+rc=$?
+check "a second controller on the same pin directory refuses to start" [ "$rc" -ne 0 ]
+check "the refusal names the pin directory" \
+	grep -q "another tenace controller is running on pin directory $PIN" "$TMP/second.log"
+check "the second controller opened no socket" [ ! -e "$TMP/second.sock" ]
+check_eq "the data plane was not touched (same farm generation)" "$gen1" "$(generation)"
+check_eq "the state file was not rewritten" "$state1" "$(stat -c %i "$TMP/applied.json" 2>/dev/null)"
+check "the first controller is still running" kill -0 "$CTL_PID"
+
 check_eq "GET /v1/status" 200 "$(status_of GET /v1/status)"
 check_eq "GET /v1/config" 200 "$(status_of GET /v1/config)"
 check_eq "GET /v1/tcp/farm/1" 200 "$(status_of GET /v1/tcp/farm/1)"
@@ -94,7 +110,7 @@ out=$(api POST /v1/tcp/farm/1/server '{"address": "192.0.2.11", "mac": "02:00:00
 check_eq "POST a server is 201" 201 "${out%% *}"
 check_eq "pending counts the change" '[{"zone":"rbx","number":1}]' "$(api GET /v1/pendingChanges | cut -d' ' -f2-)"
 check "the config file was written back" grep -q '192.0.2.11' "$CFG"
-gen_before=$("$TN_BIN" --socket "$SOCK" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["farms"][0]["generation"])')
+gen_before=$(generation)
 check_eq "unknown zone is 400" 400 "$(status_of POST /v1/refresh '{"zone": "nowhere"}')"
 task=$(api POST /v1/refresh '{"zone": "rbx"}' | cut -d' ' -f2- | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 st=
@@ -104,7 +120,7 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 check_eq "the refresh task is done" done "$st"
-gen_after=$("$TN_BIN" --socket "$SOCK" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["farms"][0]["generation"])')
+gen_after=$(generation)
 check "the refresh swapped the farm (generation $gen_before -> $gen_after)" [ "$gen_after" -gt "$gen_before" ]
 check_eq "nothing pending after the refresh" "[]" "$(api GET /v1/pendingChanges | cut -d' ' -f2-)"
 
