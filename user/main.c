@@ -74,6 +74,8 @@ static int ifindex_of(const char *name)
 
 /* ---- load / unload -------------------------------------------------------------- */
 
+enum { SET_TABLE = 1, SET_CT = 2, SET_TCP = 4, SET_UDP = 8, SET_SEED = 16 };
+
 static int cmd_load(int argc, char **argv)
 {
 	static const struct option o[] = {
@@ -87,14 +89,14 @@ static int cmd_load(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tn_dp_settings want;
+	struct tn_dp_settings want, given = {0};
 	const char *pin_dir = NULL;
-	bool skb = false, any = false;
+	bool skb = false;
+	unsigned any = 0; /* which settings were given (SET_* bits) */
 	struct tn_dp *dp = NULL;
 	uint32_t v;
 	int c, ifindex, err;
 
-	tn_dp_settings_default(&want);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", o, NULL)) != -1) {
 		switch (c) {
@@ -105,17 +107,19 @@ static int cmd_load(int argc, char **argv)
 			       "                   [--udp-timeout S] [--hash-seed N] [--pin-dir D]\n"
 			       "Loads the XDP program (maps pinned under %s) and attaches it to IFACE.\n"
 			       "On an interface already running Tenace the program is replaced without a gap\n"
-			       "and the pinned conntrack is kept.\n", TN_PIN_DIR_DEFAULT);
+			       "and the pinned conntrack is kept; settings not given keep the running data\n"
+			       "plane's values (the defaults when nothing is pinned).\n", TN_PIN_DIR_DEFAULT);
 			return 0;
 		case 't': case 'c': case 'T': case 'U': case 'H':
 			if (parse_u32(o[c == 't' ? 1 : c == 'c' ? 2 : c == 'T' ? 3 : c == 'U' ? 4 : 5].name, optarg, &v))
 				return 1;
-			if (c == 't') want.table_size = v;
-			if (c == 'c') want.ct_size = v;
-			if (c == 'T') want.tcp_timeout_s = v;
-			if (c == 'U') want.udp_timeout_s = v;
-			if (c == 'H') want.hash_seed = v;
-			any = true;
+			switch (c) {
+			case 't': given.table_size = v; any |= SET_TABLE; break;
+			case 'c': given.ct_size = v; any |= SET_CT; break;
+			case 'T': given.tcp_timeout_s = v; any |= SET_TCP; break;
+			case 'U': given.udp_timeout_s = v; any |= SET_UDP; break;
+			default: given.hash_seed = v; any |= SET_SEED; break;
+			}
 			break;
 		default:
 			return 1;
@@ -128,6 +132,28 @@ static int cmd_load(int argc, char **argv)
 	ifindex = ifindex_of(argv[optind]);
 	if (!ifindex)
 		return 1;
+	/* the settings not given are the running data plane's (its pins), else
+	 * the defaults: loading with --tcp-timeout keeps the pinned seed */
+	if (!pin_dir || pin_dir[0]) {
+		const char *dir = pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT;
+
+		if (strncmp(dir, "/sys/fs/bpf", 11) == 0 && tn_dp_ensure_bpffs())
+			return 1;
+		if (tn_dp_read_pinned_settings(dir, &want))
+			tn_dp_settings_default(&want);
+	} else {
+		tn_dp_settings_default(&want);
+	}
+	if (any & SET_TABLE)
+		want.table_size = given.table_size;
+	if (any & SET_CT)
+		want.ct_size = given.ct_size;
+	if (any & SET_TCP)
+		want.tcp_timeout_s = given.tcp_timeout_s;
+	if (any & SET_UDP)
+		want.udp_timeout_s = given.udp_timeout_s;
+	if (any & SET_SEED)
+		want.hash_seed = given.hash_seed;
 	err = tn_dp_open(&dp, pin_dir, any ? &want : NULL);
 	if (err)
 		return 1;

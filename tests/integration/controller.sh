@@ -6,7 +6,8 @@
 # keeps traffic flowing; SIGKILL + restart keeps conntrack and forwarding,
 # and changes staged before the SIGKILL stay pending (the restarted
 # controller serves the applied configuration kept in its state file);
-# SIGTERM leaves the data plane forwarding.
+# SIGTERM leaves the data plane forwarding; `tenace load` with one setting
+# keeps the running data plane's others.
 # The controller runs in the balancer's namespace with nsenter --net (which
 # keeps the host's /sys/fs/bpf, where its maps are pinned).
 # shellcheck shell=bash
@@ -43,7 +44,8 @@ cat >"$CFG" <<JSON
 {
   "interfaces": ["eth0"],
   "tableSize": 1021,
-  "conntrack": {"size": 10000},
+  "hashSeed": 7,
+  "conntrack": {"size": 10000, "udpTimeout": 45},
   "farms": [
     {"farmId": 1, "type": "tcp", "port": 80, "stickiness": "sourceIp",
      "servers": [{"serverId": 1, "address": "$S1"}]}
@@ -167,6 +169,15 @@ rc=$?
 CTL_PID=
 check_eq "SIGTERM exits with status 0" 0 "$rc"
 check_eq "forwarding continues after SIGTERM" "$before" "$(answers 1 60)"
+
+# tenace load with one setting keeps the running data plane's other settings
+check "load eth0 --tcp-timeout 60 on the running data plane" \
+	lab_netns lb "$TN_BIN" load eth0 --pin-dir "$PIN" --tcp-timeout 60
+settings=$(bpftool -j map dump pinned "$PIN/settings" | python3 -c '
+import json,sys; v=json.load(sys.stdin)[0]["formatted"]["value"]
+print(v["table_size"], v["ct_size"], v["tcp_timeout_s"], v["udp_timeout_s"], v["hash_seed"])')
+check_eq "only the TCP timeout changed (table, conntrack size, UDP timeout, seed kept)" "1021 10000 60 45 7" "$settings"
+check_eq "forwarding continues after the load, tracked clients keep their servers" "$before" "$(answers 1 60)"
 check "no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' '$TMP/ctl.log'"
 
 lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
