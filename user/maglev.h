@@ -22,9 +22,11 @@ int tn_is_prime(uint32_t n);
 
 /*
  * Fill table[0..size) with the slots of the servers, each owning a share of
- * entries proportional to its weight. size must be a prime larger than the
- * number of servers. Entries are 0xffff when no server has a weight.
- * Returns 0, -EINVAL (bad size or too many servers) or -ENOMEM.
+ * entries proportional to its weight: size * weight / sum of weights, within
+ * one entry. size must be a prime larger than the number of servers and at
+ * most TN_TABLE_SIZE_MAX. Entries are 0xffff when no server has a weight.
+ * O(size log n) for any weights. Returns 0, -EINVAL (bad size or too many
+ * servers) or -ENOMEM.
  */
 int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_server *servers, size_t n);
 

@@ -5,6 +5,7 @@
  * never asserted: a loaded CI machine must not fail a correctness suite.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,6 +79,7 @@ static void test_prime_sizes(void **state)
 	assert_int_equal(tn_maglev_build(table_a, 3, s, 3), -EINVAL);       /* n >= size */
 	assert_int_equal(tn_maglev_build(table_a, 1021, s, 3), 0);
 	assert_int_equal(tn_maglev_build(table_a, TN_TABLE_SIZE_MAX, s, 3), 0);
+	assert_int_equal(tn_maglev_build(table_a, 999983, s, 3), -EINVAL);  /* > max */
 }
 
 static void test_every_entry_filled(void **state)
@@ -141,6 +143,9 @@ static void check_weights(const uint16_t *w, size_t n, uint32_t size)
 		if (d > 0.002)
 			fail_msg("%zu servers, size %u: server %zu weight %u has share %.4f, want %.4f",
 				 n, size, i, w[i], got, want);
+		if (fabs(counts[i] - want * size) >= 1)
+			fail_msg("%zu servers, size %u: server %zu weight %u owns %zu entries, exact share %.3f",
+				 n, size, i, w[i], counts[i], want * size);
 	}
 	printf("# weights over %zu servers, size %u: worst share error %.5f\n", n, size, worst);
 }
@@ -296,6 +301,179 @@ static void test_slot_values_used(void **state)
 	assert_true(c1023 > c700 && c1023 > c5);
 }
 
+/*
+ * One heavy server among many light ones (1 x 256 + 999 x 1): the shares
+ * still follow the weights to within one entry, and the build does not walk
+ * every light server on each of the heavy one's turns. Its time is printed,
+ * never asserted.
+ */
+static void check_skewed(uint32_t size)
+{
+	static struct tn_maglev_server s[1000];
+	static uint16_t w[1000];
+	static size_t counts[1000];
+	size_t empty;
+	double sum = 0, worst = 0, best = 1e9;
+	struct timespec a, b;
+
+	for (size_t i = 0; i < 1000; i++)
+		w[i] = i == 0 ? 256 : 1;
+	make_servers(s, 1000, w);
+	for (size_t i = 0; i < 1000; i++)
+		sum += w[i];
+	for (int rep = 0; rep < 5; rep++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		assert_int_equal(tn_maglev_build(table_a, size, s, 1000), 0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		double ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+		if (ms < best)
+			best = ms;
+	}
+	count_slots(table_a, size, counts, 1000, &empty);
+	assert_int_equal(empty, 0);
+	for (size_t i = 0; i < 1000; i++) {
+		double want = w[i] * size / sum, d = fabs(counts[i] - want);
+
+		if (d > worst)
+			worst = d;
+		if (d >= 1)
+			fail_msg("size %u, 1 x 256 + 999 x 1: server %zu weight %u owns %zu entries, exact share %.3f",
+				 size, i, w[i], counts[i], want);
+	}
+	printf("# skewed 1 x 256 + 999 x 1, size %u: heavy server owns %zu entries (exact %.3f), "
+	       "worst error %.3f entries\n", size, counts[0], 256 * size / sum, worst);
+	printf("# BENCH maglev_build size=%u servers=1000 weights=1x256+999x1 best=%.3f ms (sanitized build)\n",
+	       size, best);
+}
+
+static void test_skewed_weights(void **state)
+{
+	check_skewed(SIZE);
+	check_skewed(TN_TABLE_SIZE_MAX);
+}
+
+/*
+ * The specification, the slow way: rank servers by (tag, slot, weight);
+ * quotas are size * w / sum(w) rounded down, plus one for the largest
+ * remainders (ties to the lower rank); then, one entry at a time, the server
+ * with entries left whose next turn (taken + 1) / w comes first (equal
+ * turns: lower rank) takes the next free entry of its permutation.
+ * O(size * n): only for checking tn_maglev_build byte for byte.
+ */
+struct ref_server {
+	struct tn_maglev_server s;
+	uint32_t pos, skip, taken, quota;
+	uint64_t rem;
+};
+
+static int ref_by_rank(const void *a, const void *b)
+{
+	const struct tn_maglev_server *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return x->weight < y->weight ? -1 : x->weight > y->weight;
+}
+
+static void ref_build(uint16_t *t, uint32_t size, const struct tn_maglev_server *in, size_t n)
+{
+	struct ref_server *r = calloc(n ? n : 1, sizeof(*r));
+	uint64_t total = 0, given = 0;
+	size_t m = 0;
+
+	assert_non_null(r);
+	for (uint32_t e = 0; e < size; e++)
+		t[e] = TN_NO_SERVER;
+	for (size_t i = 0; i < n; i++)
+		if (in[i].weight)
+			r[m++].s = in[i];
+	qsort(r, m, sizeof(*r), ref_by_rank);   /* s is the first member */
+	for (size_t i = 0; i < m; i++)
+		total += r[i].s.weight;
+	for (size_t i = 0; i < m; i++) {
+		r[i].quota = (uint32_t)((uint64_t)size * r[i].s.weight / total);
+		r[i].rem = (uint64_t)size * r[i].s.weight % total;
+		r[i].pos = tn_fmix(tn_mix(0x4d61676cu, r[i].s.tag)) % size;
+		r[i].skip = tn_fmix(tn_mix(0x65765f32u, r[i].s.tag)) % (size - 1) + 1;
+		given += r[i].quota;
+	}
+	for (; m && given < size; given++) {
+		size_t best = SIZE_MAX;
+
+		for (size_t i = 0; i < m; i++)
+			if (!r[i].taken && (best == SIZE_MAX || r[i].rem > r[best].rem))
+				best = i;
+		r[best].quota++;
+		r[best].taken = 1;   /* marks "had its extra entry" */
+	}
+	for (size_t i = 0; i < m; i++)
+		r[i].taken = 0;
+	for (uint32_t filled = 0; m && filled < size; filled++) {
+		size_t c = SIZE_MAX;
+
+		for (size_t i = 0; i < m; i++) {
+			if (r[i].taken == r[i].quota)
+				continue;
+			if (c == SIZE_MAX ||
+			    (uint64_t)(r[i].taken + 1) * r[c].s.weight < (uint64_t)(r[c].taken + 1) * r[i].s.weight)
+				c = i;
+		}
+		while (t[r[c].pos] != TN_NO_SERVER)
+			r[c].pos = (r[c].pos + r[c].skip) % size;
+		t[r[c].pos] = r[c].s.slot;
+		r[c].taken++;
+	}
+	free(r);
+}
+
+static void check_reference(const char *what, uint32_t size, const struct tn_maglev_server *s, size_t n)
+{
+	assert_int_equal(tn_maglev_build(table_a, size, s, n), 0);
+	ref_build(table_b, size, s, n);
+	for (uint32_t e = 0; e < size; e++)
+		if (table_a[e] != table_b[e])
+			fail_msg("%s, size %u, %zu servers: entry %u is %u, the specification says %u",
+				 what, size, n, e, table_a[e], table_b[e]);
+}
+
+static void test_matches_specification(void **state)
+{
+	static struct tn_maglev_server s[1000];
+	static uint16_t w[1000];
+
+	srand(11);
+	for (size_t i = 0; i < 60; i++)
+		w[i] = (uint16_t)(1 + rand() % 256);
+	make_servers(s, 60, w);
+	check_reference("random weights 1..256", SIZE, s, 60);
+	check_reference("random weights 1..256", 1021, s, 60);
+
+	for (size_t i = 0; i < 60; i++)
+		w[i] = (uint16_t)(1 + i % 3);             /* few weights, many of each */
+	make_servers(s, 60, w);
+	s[5].weight = 0;
+	check_reference("weights 1, 2, 3 and one 0", SIZE, s, 60);
+
+	for (size_t i = 0; i < 8; i++)
+		w[i] = (uint16_t[]){ 65535, 1, 65534, 2, 40000, 3, 65535, 1 }[i];
+	make_servers(s, 8, w);                         /* extreme weights, largest table */
+	check_reference("extreme weights", TN_TABLE_SIZE_MAX, s, 8);
+	check_reference("extreme weights", 1021, s, 8);
+
+	for (size_t i = 0; i < 1000; i++)
+		w[i] = i == 0 ? 256 : 1;
+	make_servers(s, 1000, w);
+	check_reference("1 x 256 + 999 x 1", 10007, s, 1000);
+
+	for (size_t i = 0; i < 40; i++)
+		w[i] = 7;
+	make_servers(s, 40, w);
+	s[9].tag = s[10].tag;                          /* same tag: slot decides */
+	check_reference("equal weights, a shared tag", SIZE, s, 40);
+}
+
 /* Not a test: the build time, for `make bench` readers of the logs. */
 static void test_bench_build_time(void **state)
 {
@@ -327,6 +505,8 @@ int main(void)
 		cmocka_unit_test(test_removal_disruption),
 		cmocka_unit_test(test_addition_disruption),
 		cmocka_unit_test(test_slot_values_used),
+		cmocka_unit_test(test_skewed_weights),
+		cmocka_unit_test(test_matches_specification),
 		cmocka_unit_test(test_bench_build_time),
 	};
 
