@@ -32,6 +32,7 @@ struct srv_state {
 	int dp_slot;             /* slot in the data plane's farm, -1 none */
 	struct tn_counter cur, prev;
 	double pps, bps;
+	bool mark;               /* forget_removed_servers */
 };
 
 /* MAC resolution of one address. */
@@ -44,6 +45,7 @@ struct resolution {
 	struct tn_neigh_info info;
 	char error[ERR_MAX];
 	double last_try, since;
+	bool mark;               /* forget_removed_servers */
 };
 
 struct farm_slot {
@@ -189,15 +191,24 @@ static uint32_t addr_hash(const struct tn_addr *a, bool have_mac)
 	return hash_words(w[0] ^ w[1], w[2] ^ w[3], a->family | (have_mac << 8));
 }
 
-static struct resolution *res_find(struct tn_ctl *ctl, const struct tn_addr *a, bool have_mac)
+static struct resolution *res_lookup(struct tn_ctl *ctl, const struct tn_addr *a, bool have_mac)
 {
-	uint32_t h = addr_hash(a, have_mac);
 	struct resolution *r;
 
-	for (r = ctl->res[h]; r; r = r->next)
+	for (r = ctl->res[addr_hash(a, have_mac)]; r; r = r->next)
 		if (r->have_mac == have_mac && r->addr.family == a->family &&
 		    !memcmp(r->addr.bytes, a->bytes, 16))
 			return r;
+	return NULL;
+}
+
+static struct resolution *res_find(struct tn_ctl *ctl, const struct tn_addr *a, bool have_mac)
+{
+	uint32_t h = addr_hash(a, have_mac);
+	struct resolution *r = res_lookup(ctl, a, have_mac);
+
+	if (r)
+		return r;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
@@ -260,6 +271,86 @@ static struct resolution *resolve_server(struct tn_ctl *ctl, const struct tn_ser
 static bool probed(const struct tn_farm_cfg *f, const struct tn_server_cfg *s)
 {
 	return f->probe.type != TN_PROBE_NONE && s->probe;
+}
+
+/*
+ * Forget what the controller knows of servers that left both the applied
+ * and the staged configurations (health, counters, MAC resolution): a
+ * removed unresolvable server is no longer re-resolved every second, and a
+ * server added again starts afresh. Mark what the two configurations use,
+ * free the rest. Call after either changes.
+ */
+static void forget_removed_servers(struct tn_ctl *ctl)
+{
+	const struct tn_config *cs[2] = { &ctl->applied, &ctl->staged };
+	size_t i, j, h;
+
+	for (int k = 0; k < 2; k++) {
+		for (i = 0; i < cs[k]->nfarms; i++) {
+			const struct tn_farm_cfg *f = &cs[k]->farms[i];
+
+			for (j = 0; j < f->nservers; j++) {
+				struct srv_state *st = srv_find(ctl, f->type, f->farm_id, f->servers[j].server_id, false);
+				struct resolution *r = res_lookup(ctl, &f->servers[j].address, f->servers[j].has_mac);
+
+				if (st)
+					st->mark = true;
+				if (r)
+					r->mark = true;
+			}
+		}
+	}
+	for (h = 0; h < HASH_BUCKETS; h++) {
+		struct srv_state **sp = &ctl->srv[h];
+		struct resolution **rp = &ctl->res[h];
+
+		while (*sp) {
+			struct srv_state *st = *sp, **kp;
+
+			if (st->mark) {
+				st->mark = false;
+				sp = &st->next;
+				continue;
+			}
+			*sp = st->next;
+			for (kp = &ctl->by_key[st->key % HASH_BUCKETS]; *kp != st; kp = &(*kp)->next_key)
+				;
+			*kp = st->next_key;
+			free(st);
+		}
+		while (*rp) {
+			struct resolution *r = *rp;
+
+			if (r->mark) {
+				r->mark = false;
+				rp = &r->next;
+				continue;
+			}
+			*rp = r->next;
+			free(r);
+		}
+	}
+}
+
+/* A server whose address or port changed under the same serverId is another
+ * server: its health starts unknown (the prober starts a new probe too). */
+static void reset_changed_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *old, const struct tn_farm_cfg *f)
+{
+	for (size_t i = 0; old && i < f->nservers; i++) {
+		const struct tn_server_cfg *s = &f->servers[i], *o = tn_farm_server(old, s->server_id);
+		struct srv_state *st;
+
+		if (!o || (o->address.family == s->address.family &&
+			   !memcmp(o->address.bytes, s->address.bytes, 16) &&
+			   tn_server_port(old, o) == tn_server_port(f, s)))
+			continue;
+		st = srv_find(ctl, f->type, f->farm_id, s->server_id, false);
+		if (st && st->health != -1) {
+			st->health = -1;
+			st->last_error[0] = 0;
+			st->since = tn_now();
+		}
+	}
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -702,6 +793,7 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 
 		if (slot >= 0 && !ctl->slots[slot].dirty && prev && farm_in(prev, f, &old) && tn_farm_equal(old, f))
 			continue;
+		reset_changed_servers(ctl, prev ? tn_config_farm(prev, f->type, f->farm_id) : NULL, f);
 		err = write_farm(ctl, f);
 		if (err) {
 			errors++;
@@ -1002,6 +1094,7 @@ int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config
 	tn_config_free(&ctl->staged);
 	ctl->staged = *staged;
 	memset(staged, 0, sizeof(*staged));
+	forget_removed_servers(ctl);
 	tn_ctl_unlock(ctl);
 	if (errors) {
 		tn_err("configuration applied with errors (what failed stays pending): %s", msg);
@@ -1022,6 +1115,7 @@ int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg)
 	tn_config_free(&ctl->staged);
 	ctl->staged = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
+	forget_removed_servers(ctl);
 	if (errors) {
 		tn_err("configuration reloaded with errors (what failed stays pending): %s", msg);
 		return -EIO;
@@ -1047,6 +1141,7 @@ int tn_ctl_stage(struct tn_ctl *ctl, struct tn_config *candidate, struct tn_erro
 	}
 	memset(candidate, 0, sizeof(*candidate));
 	tn_config_free(&old);
+	forget_removed_servers(ctl);
 	return 0;
 }
 
@@ -1352,6 +1447,7 @@ static void run_refresh(struct tn_ctl *ctl, struct task *t)
 	errors = apply_config(ctl, &ctl->applied, &next, &served, msg, sizeof(msg));
 	set_applied(ctl, &served, errors);
 	tn_config_free(&next);
+	forget_removed_servers(ctl);
 	if (errors) {
 		char buf[1100];
 

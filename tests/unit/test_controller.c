@@ -40,6 +40,7 @@ static struct rec {
 	struct tn_vip_key vip_keys[256];
 	struct tn_vip vip_vals[256];
 	int resolve_err;     /* what resolve returns for 10.0.0.66 */
+	int resolves_66;     /* resolve calls for 10.0.0.66 */
 	int fail_writes;
 	uint8_t fail_proto;  /* writes of this farm fail (proto 0: none) */
 	uint32_t fail_farm;
@@ -113,6 +114,8 @@ static int rec_filters_set(void *ctx, uint32_t idx, bool allow, const struct tn_
 static int rec_resolve(void *ctx, const struct tn_addr *a, bool have_mac, bool trigger,
 		       struct tn_neigh_info *out, char *err, size_t errlen)
 {
+	if (a->family == 4 && a->bytes[3] == 66)
+		rec.resolves_66++;
 	if (a->family == 4 && a->bytes[3] == 66 && rec.resolve_err) {
 		snprintf(err, errlen, "MAC address of 10.0.0.66 not resolved");
 		return rec.resolve_err;
@@ -756,6 +759,99 @@ static void state_file_holds_the_applied_config(void **state)
 	rmdir(dir);
 }
 
+static void tick_after_a_second(void)
+{
+	struct timespec ts = { 1, 100 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	tn_ctl_lock(ctl);
+	tn_ctl_tick(ctl);
+	tn_ctl_unlock(ctl);
+}
+
+/* The status of tcp farm FARM's server SERVER: its "health" field. */
+static char *server_health(int farm, int server)
+{
+	json_object *o = NULL, *farms, *srv;
+	char *h = NULL;
+
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	farms = json_object_object_get(o, "farms");
+	for (size_t i = 0; i < json_object_array_length(farms); i++) {
+		json_object *f = json_object_array_get_idx(farms, i);
+
+		if (strcmp(str_field(f, "type"), "tcp") || atoi(str_field(f, "farmId")) != farm)
+			continue;
+		srv = json_object_object_get(f, "servers");
+		for (size_t j = 0; j < json_object_array_length(srv); j++)
+			if (atoi(str_field(json_object_array_get_idx(srv, j), "serverId")) == server)
+				h = strdup(str_field(json_object_array_get_idx(srv, j), "health"));
+	}
+	json_object_put(o);
+	return h;
+}
+
+static void removed_servers_are_forgotten(void **state)
+{
+	char *h;
+	int n;
+
+	/* an unresolvable server is retried every second while configured */
+	rec.resolve_err = -EAGAIN;
+	assert_int_equal(req("POST", "/v1/tcp/farm/2/server", "{\"address\": \"10.0.0.66\"}", NULL), 201);
+	assert_int_equal(refresh_status("gra", NULL), TN_TEST_DONE);
+	n = rec.resolves_66;
+	tick_after_a_second();
+	assert_true(rec.resolves_66 > n);
+	/* removed and refreshed: no longer */
+	assert_int_equal(req("DELETE", "/v1/tcp/farm/2/server/2", NULL, NULL), 200);
+	assert_int_equal(refresh_status("gra", NULL), TN_TEST_DONE);
+	n = rec.resolves_66;
+	tick_after_a_second();
+	assert_int_equal(rec.resolves_66, n);
+
+	/* a server down, removed only in the staged config: still known */
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	tn_ctl_unlock(ctl);
+	assert_int_equal(req("DELETE", "/v1/tcp/farm/1/server/2", NULL, NULL), 200);
+	h = server_health(1, 2);
+	assert_string_equal(h, "down");
+	free(h);
+	/* removed from both, added again: it starts with a fresh health */
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_int_equal(req("POST", "/v1/tcp/farm/1/server", "{\"serverId\": 2, \"address\": \"10.0.0.2\"}", NULL), 201);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	h = server_health(1, 2);
+	assert_string_equal(h, "unknown");
+	free(h);
+	assert_true(farm_rec(TN_L4_TCP, 1)->servers[1].up);
+}
+
+static void a_server_with_a_new_address_starts_afresh(void **state)
+{
+	char *h;
+
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	tn_ctl_unlock(ctl);
+	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
+	/* the same serverId, another address: another server */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"address\": \"10.0.0.9\"}", NULL), 200);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_true(farm_rec(TN_L4_TCP, 1)->servers[1].up);
+	h = server_health(1, 2);
+	assert_string_equal(h, "unknown");
+	free(h);
+	/* a weight change keeps the health */
+	tn_ctl_lock(ctl);
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	tn_ctl_unlock(ctl);
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"weight\": 2}", NULL), 200);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -775,6 +871,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(failed_new_farm_holds_back_the_frontends, setup, teardown),
 		cmocka_unit_test_setup_teardown(restart_keeps_staged_changes_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_file_holds_the_applied_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(removed_servers_are_forgotten, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_server_with_a_new_address_starts_afresh, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
