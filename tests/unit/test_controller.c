@@ -852,6 +852,41 @@ static void a_server_with_a_new_address_starts_afresh(void **state)
 	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
 }
 
+static void new_ids_are_the_lowest_free(void **state)
+{
+	json_object *o = NULL;
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+
+	/* the highest id in use does not overflow the next one */
+	assert_int_equal(req("POST", "/v1/tcp/farm/1/server", "{\"serverId\": 4294967295, \"address\": \"10.0.0.5\"}", NULL), 201);
+	assert_int_equal(req("POST", "/v1/tcp/farm/1/server", "{\"address\": \"10.0.0.6\"}", &o), 201);
+	assert_string_equal(str_field(o, "serverId"), "3");
+	json_object_put(o);
+	/* a gap is filled */
+	assert_int_equal(req("DELETE", "/v1/tcp/farm/1/server/1", NULL, NULL), 200);
+	assert_int_equal(req("POST", "/v1/tcp/farm/1/server", "{\"address\": \"10.0.0.7\"}", &o), 201);
+	assert_string_equal(str_field(o, "serverId"), "1");
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{\"farmId\": 4294967295}", NULL), 201);
+	assert_int_equal(req("POST", "/v1/tcp/farm", "{}", &o), 201);
+	assert_string_equal(str_field(o, "farmId"), "3");
+	json_object_put(o);
+	assert_int_equal(req("POST", "/v1/tcp/frontend", "{\"frontendId\": 4294967295, \"vip\": [\"192.0.2.8\"], \"defaultFarmId\": 3}", NULL), 201);
+	assert_int_equal(req("POST", "/v1/tcp/frontend", "{\"vip\": [\"192.0.2.9\"], \"defaultFarmId\": 3}", &o), 201);
+	assert_string_equal(str_field(o, "frontendId"), "3");
+	json_object_put(o);
+	/* per type */
+	assert_int_equal(tn_config_parse_string(
+		"{\"farms\": [{\"farmId\": 1, \"type\": \"udp\"}, {\"farmId\": 2, \"type\": \"tcp\"},"
+		" {\"farmId\": 4294967295, \"type\": \"udp\"}]}", &c, &e), 0);
+	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_UDP), 2);
+	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_TCP), 1);
+	assert_int_equal(tn_ctl_next_frontend_id(&c, TN_L4_TCP), 1);
+	assert_int_equal(tn_ctl_next_server_id(&c.farms[0]), 1);
+	tn_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -873,6 +908,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(state_file_holds_the_applied_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(removed_servers_are_forgotten, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_server_with_a_new_address_starts_afresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_ids_are_the_lowest_free, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
