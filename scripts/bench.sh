@@ -1,11 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # make bench: every figure beside the baseline -> build/bench.json, a table on
 # stdout, docs/bench.png. Needs root (BPF, namespaces).
 #   scripts/bench.sh                 all sections
 #   scripts/bench.sh -s ns,maglev    some sections (others kept in build/bench.json)
 #   scripts/bench.sh --quick         fewer, shorter runs
 # Any other option goes to `tenace bench` (see `build/tenace bench --help`).
-set -eu
+set -u
 cd "$(dirname "$0")/.."
 TENACE=${TENACE:-build/tenace}
 OUT=build/bench.json
@@ -27,8 +27,10 @@ if ! "$TENACE" bench --help >/dev/null 2>&1; then
 	exit 1
 fi
 
-status=0
-"$TENACE" bench -o "$OUT" "$@" || status=$?
+# the table is also kept in build/bench.txt: the README quotes it verbatim
+mkdir -p build
+"$TENACE" bench -o "$OUT" "$@" | tee build/bench.txt
+status=${PIPESTATUS[0]}
 
 if [ -s "$OUT" ]; then
 	"$TENACE" bench --plot-data "$OUT" build
