@@ -768,7 +768,8 @@ static int served_config(struct tn_ctl *ctl, const struct tn_config *prev, const
  * every farm the frontends use is in the data plane; 5. then free the farms
  * that are gone. *served gets what the data plane serves afterwards (see
  * served_config): failed objects stay pending and a refresh retries them.
- * Errors go to msg; returns their count.
+ * Errors go to msg; returns their count, or -ENOMEM when *served could not
+ * be built (the applied configuration then stays as it was).
  */
 static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const struct tn_config *next,
 			struct tn_config *served, char *msg, size_t msglen)
@@ -784,7 +785,7 @@ static int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const 
 	msg[0] = 0;
 	if (!farm_failed) {
 		msg_append(msg, msglen, "out of memory");
-		return 1;
+		return -ENOMEM;
 	}
 	/* 1. farms */
 	for (i = 0; i < next->nfarms; i++) {
@@ -958,7 +959,6 @@ done:
 	}
 	return errors;
 }
-
 
 /* ---- start, reload, staging ---------------------------------------------------- */
 
