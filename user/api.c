@@ -897,6 +897,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 
 static int unix_listener(const char *path)
 {
+	mode_t old_mask;
+	int rc;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char dir[sizeof(sa.sun_path)], *slash;
 	int fd, probe;
@@ -929,8 +931,12 @@ static int unix_listener(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(fd, 256) < 0) {
+	/* bind creates the socket file: under umask 077 it is never wider than 0600
+	 * (umask is process-wide, but meanwhile only tighter files can appear) */
+	old_mask = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 256) < 0) {
 		int e = errno;
 
 		tn_err("cannot listen on %s: %s", path, strerror(e));

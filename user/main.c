@@ -259,7 +259,9 @@ static void sync_probes(struct daemon *d)
 		return;
 	}
 	e = tn_prober_set_targets(d->prober, t, n, err, sizeof(err));
-	if (e)
+	if (e > 0)
+		tn_err("%d probe target(s) refused, not checked; first: %s", e, err);
+	if (e < 0)
 		tn_err("cannot set probe targets: %s", err[0] ? err : strerror(-e));
 	else
 		d->probes_version = version;
