@@ -171,6 +171,11 @@ check "CLI refresh --wait" grep -q "done" <<<"$out"
 out=$("${C[@]}" status)
 check "CLI status lists the udp farm" grep -q "udp farm 1" <<<"$out"
 check "CLI stats" quiet "${C[@]}" stats
+# stats --watch redraws like top until interrupted
+timeout --preserve-status -s INT 2.5 "${C[@]}" stats --watch >"$TMP/watch.out" 2>&1
+rc=$?
+check_eq "stats --watch stops cleanly on Ctrl-C" 0 "$rc"
+check "stats --watch redrew at least twice" [ "$(grep -c '^REASON' "$TMP/watch.out")" -ge 2 ]
 check "tenace --help" quiet "$TN_BIN" --help
 check "tenace farm --help" quiet "$TN_BIN" farm --help
 metrics=$(curl -s --unix-socket "$SOCK" http://localhost/metrics)
