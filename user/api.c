@@ -220,42 +220,6 @@ static bool stage(struct tn_ctl *ctl, struct tn_config *cand, struct tn_api_resp
 	return true;
 }
 
-static int add_farm(struct tn_config *c, struct tn_farm_cfg *f)
-{
-	struct tn_farm_cfg *nv = realloc(c->farms, (c->nfarms + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	c->farms = nv;
-	c->farms[c->nfarms++] = *f;
-	memset(f, 0, sizeof(*f));
-	return 0;
-}
-
-static int add_frontend(struct tn_config *c, struct tn_frontend_cfg *f)
-{
-	struct tn_frontend_cfg *nv = realloc(c->frontends, (c->nfrontends + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	c->frontends = nv;
-	c->frontends[c->nfrontends++] = *f;
-	memset(f, 0, sizeof(*f));
-	return 0;
-}
-
-static int add_server(struct tn_farm_cfg *f, struct tn_server_cfg *s)
-{
-	struct tn_server_cfg *nv = realloc(f->servers, (f->nservers + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	f->servers = nv;
-	f->servers[f->nservers++] = *s;
-	memset(s, 0, sizeof(*s));
-	return 0;
-}
-
 /* ---- conflicts ---------------------------------------------------------------- */
 
 /* Another frontend (disabled or not) on one of fe's VIPs and ports: reply
@@ -340,7 +304,7 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 			if (!nf.servers[i].server_id)
 				nf.servers[i].server_id = tn_ctl_next_server_id(&nf);
 		farm_id = nf.farm_id;
-		if (tn_config_copy(&cand, st) || add_farm(&cand, &nf)) {
+		if (tn_config_copy(&cand, st) || tn_config_add_farm(&cand, &nf)) {
 			tn_farm_free(&nf);
 			tn_config_free(&cand);
 			return reply_error(r, 500, NULL, "out of memory");
@@ -443,7 +407,7 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 			return;
 		}
 		server_id = ns.server_id;
-		if (tn_config_copy(&cand, st) || add_server(tn_config_farm(&cand, t, farm_id), &ns)) {
+		if (tn_config_copy(&cand, st) || tn_farm_add_server(tn_config_farm(&cand, t, farm_id), &ns)) {
 			tn_server_free(&ns);
 			tn_config_free(&cand);
 			return reply_error(r, 500, NULL, "out of memory");
@@ -558,7 +522,7 @@ static void frontends_route(struct tn_ctl *ctl, const char *method, enum tn_l4_t
 			return;
 		}
 		id = nf.frontend_id;
-		if (tn_config_copy(&cand, st) || add_frontend(&cand, &nf)) {
+		if (tn_config_copy(&cand, st) || tn_config_add_frontend(&cand, &nf)) {
 			tn_frontend_free(&nf);
 			tn_config_free(&cand);
 			return reply_error(r, 500, NULL, "out of memory");

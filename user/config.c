@@ -2583,3 +2583,33 @@ struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t serve
 			return &f->servers[i];
 	return NULL;
 }
+
+/* ---- appending ---------------------------------------------------------------- */
+
+static int append_moved(void **arr, size_t *n, size_t size, void *item)
+{
+	char *nv = realloc(*arr, (*n + 1) * size);
+
+	if (!nv)
+		return -ENOMEM;
+	*arr = nv;
+	memcpy(nv + *n * size, item, size);
+	memset(item, 0, size);
+	(*n)++;
+	return 0;
+}
+
+int tn_config_add_farm(struct tn_config *c, struct tn_farm_cfg *f)
+{
+	return append_moved((void **)&c->farms, &c->nfarms, sizeof(*f), f);
+}
+
+int tn_config_add_frontend(struct tn_config *c, struct tn_frontend_cfg *f)
+{
+	return append_moved((void **)&c->frontends, &c->nfrontends, sizeof(*f), f);
+}
+
+int tn_farm_add_server(struct tn_farm_cfg *f, struct tn_server_cfg *s)
+{
+	return append_moved((void **)&f->servers, &f->nservers, sizeof(*s), s);
+}

@@ -174,6 +174,12 @@ bool tn_frontend_equal(const struct tn_frontend_cfg *a, const struct tn_frontend
 bool tn_server_equal(const struct tn_server_cfg *a, const struct tn_server_cfg *b);
 bool tn_config_equal(const struct tn_config *a, const struct tn_config *b);
 
+/* Append an object to a configuration, moving it: the caller's copy is left
+ * zeroed (nothing to free). 0 or -ENOMEM (the object is then untouched). */
+int tn_config_add_farm(struct tn_config *c, struct tn_farm_cfg *f);
+int tn_config_add_frontend(struct tn_config *c, struct tn_frontend_cfg *f);
+int tn_farm_add_server(struct tn_farm_cfg *f, struct tn_server_cfg *s);
+
 /* Lookups */
 struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t, uint32_t farm_id);
 struct tn_frontend_cfg *tn_config_frontend(const struct tn_config *c, enum tn_l4_type t, uint32_t id);

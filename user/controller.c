@@ -689,31 +689,26 @@ static void msg_append(char *msg, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Append copies (the configurations own their objects). */
 static int append_farm(struct tn_config *c, const struct tn_farm_cfg *f)
 {
-	struct tn_farm_cfg *nv = realloc(c->farms, (c->nfarms + 1) * sizeof(*nv));
+	struct tn_farm_cfg copy = {0};
 
-	if (!nv)
+	if (tn_farm_copy(&copy, f) || tn_config_add_farm(c, &copy)) {
+		tn_farm_free(&copy);
 		return -ENOMEM;
-	c->farms = nv;
-	memset(&c->farms[c->nfarms], 0, sizeof(*nv));
-	if (tn_farm_copy(&c->farms[c->nfarms], f))
-		return -ENOMEM;
-	c->nfarms++;
+	}
 	return 0;
 }
 
 static int append_frontend(struct tn_config *c, const struct tn_frontend_cfg *f)
 {
-	struct tn_frontend_cfg *nv = realloc(c->frontends, (c->nfrontends + 1) * sizeof(*nv));
+	struct tn_frontend_cfg copy = {0};
 
-	if (!nv)
+	if (tn_frontend_copy(&copy, f) || tn_config_add_frontend(c, &copy)) {
+		tn_frontend_free(&copy);
 		return -ENOMEM;
-	c->frontends = nv;
-	memset(&c->frontends[c->nfrontends], 0, sizeof(*nv));
-	if (tn_frontend_copy(&c->frontends[c->nfrontends], f))
-		return -ENOMEM;
-	c->nfrontends++;
+	}
 	return 0;
 }
 
