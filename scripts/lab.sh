@@ -34,8 +34,8 @@ lab_server_addr() { echo "$LAB_NET.0.$((10 + $1))"; }
 lab_server_addr6() { echo "$LAB_NET6::$((10 + $1))"; }
 
 _lab_link() { # ns ifname-in-ns bridge-port-name
-	ip link add "$3" type veth peer name "$2" netns "$LAB_P-$1"
-	ip link set "$3" netns "$LAB_P-sw"
+	# created in their namespaces at once: two labs never collide on names
+	ip link add "$3" netns "$LAB_P-sw" type veth peer name "$2" netns "$LAB_P-$1"
 	ip -n "$LAB_P-sw" link set "$3" master br0 up
 	ip -n "$LAB_P-$1" link set "$2" up
 	ip -n "$LAB_P-$1" link set lo up

@@ -28,6 +28,7 @@ struct srv_state {
 	int health;              /* -1 unknown (treated as up), 0 down, 1 up */
 	double since;
 	char last_error[ERR_MAX];
+	struct tn_probe_state check; /* the engine's latest check (check.known: any yet) */
 	uint64_t transitions;
 	int dp_slot;             /* slot in the data plane's farm, -1 none */
 	struct tn_counter cur, prev;
@@ -515,7 +516,8 @@ static void server_view(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 	else if (!v->resolved)
 		v->error = v->res->error;
 	else if (v->st && v->st->health == 0)
-		v->error = v->st->last_error;
+		v->error = v->st->check.known && v->st->check.last_error[0] ? v->st->check.last_error :
+			   v->st->last_error;
 }
 
 static void tx_port_add(struct tn_ctl *ctl, uint32_t ifindex)
@@ -1637,6 +1639,14 @@ void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *
 	tn_ctl_unlock(ctl);
 }
 
+void tn_ctl_probe_details(struct tn_ctl *ctl, const struct tn_prober *p)
+{
+	for (size_t b = 0; b < HASH_BUCKETS; b++)
+		for (struct srv_state *st = ctl->srv[b]; st; st = st->next)
+			if (tn_prober_state(p, st->key, &st->check))
+				st->check.known = false;
+}
+
 void tn_ctl_tick(struct tn_ctl *ctl)
 {
 	double now = tn_now();
@@ -1750,6 +1760,12 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 	json_object_object_add(o, "since", json_time(!v.resolved && v.res ? v.res->since :
 						       v.st ? v.st->since : 0));
 	json_object_object_add(o, "lastError", v.error && v.error[0] ? json_object_new_string(v.error) : NULL);
+	if (v.st && v.st->check.known) {
+		json_object_object_add(o, "lastResult", json_object_new_string(v.st->check.last_result));
+		json_object_object_add(o, "lastCheck", json_object_new_string(v.st->check.last_reason));
+		json_object_object_add(o, "checks", json_object_new_int64((int64_t)v.st->check.checks));
+		json_object_object_add(o, "failedChecks", json_object_new_int64((int64_t)v.st->check.failures));
+	}
 	if (v.resolved) {
 		const uint8_t *m = s->has_mac ? s->mac : v.res->info.mac;
 		char ifname[IF_NAMESIZE] = "";

@@ -641,6 +641,8 @@ static int cmd_run(int argc, char **argv)
 			last_tick = tn_now();
 			tn_ctl_lock(d.ctl);
 			tn_ctl_tick(d.ctl);
+			if (d.prober)
+				tn_ctl_probe_details(d.ctl, d.prober);
 			tn_ctl_unlock(d.ctl);
 		}
 	}

@@ -519,7 +519,10 @@ static void raw_reply(struct tn_prober *P, struct probe *pr, bool eof)
 		}
 		if (v == TN_PV_MORE)
 			return;
-		if (eof) {
+		if (eof && banner && v == TN_PV_UP) {
+			/* a 220 then a hang-up: the server never got to answer EHLO */
+			finish(P, pr, false, K_CLOSED, "smtp: connection closed after the 220 banner, before EHLO");
+		} else if (eof) {
 			finish(P, pr, v == TN_PV_UP, v == TN_PV_UP ? K_OK : down_kind, "%s", reason);
 		} else if (banner && v == TN_PV_UP) {
 			if (!send_all(P, pr, ehlo, sizeof(ehlo) - 1, "smtp EHLO"))

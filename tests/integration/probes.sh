@@ -116,10 +116,7 @@ lab_ready() {
 	done
 }
 ensure_bpffs
-# lab_up makes its veth pairs in the host namespace under fixed names (pcli,
-# plb, ps1...) before moving them: two labs built at once collide, so build
-# under a lock (other users of scripts/lab.sh do not take it)
-{ flock 9; lab_up; } 9>/tmp/tenace-lab-up.lock
+lab_up
 lab_ready || { not_ok "build the lab ($LAB_P)"; exit 1; }
 started=$SECONDS
 ok=1
