@@ -17,3 +17,41 @@ tap_done() { [ "$_tap_failed" -eq 0 ]; }
 ensure_bpffs() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 }
+
+# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while [ "$SECONDS" -le "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- tests that run a controller in the lab (scripts/lab.sh) -------------------
+# They set SOCK (its socket), PIN (its pin directory), LOG (its log) and
+# CTL_PID (its pid, from nsenter started in the background).
+
+# tn ARGS...: the CLI against the test's controller
+tn() { "$TN_BIN" --socket "$SOCK" "$@"; }
+
+# srv FARM SERVER JQ-FIELD: a field of one server in `tenace status -j`
+srv() { tn -j status 2>/dev/null | jq -r --argjson f "$1" --argjson s "$2" \
+	".farms[] | select(.farmId == \$f) | .servers[] | select(.serverId == \$s) | $3"; }
+
+# Stop the controller, unload the data plane, remove its pins; show the end of
+# its log when a check failed. For cleanup traps.
+ctl_stop() {
+	if [ -n "${CTL_PID:-}" ]; then
+		kill "$CTL_PID" 2>/dev/null
+		wait "$CTL_PID" 2>/dev/null
+		CTL_PID=
+	fi
+	lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
+	rm -rf "$PIN" 2>/dev/null
+	if [ "$_tap_failed" -gt 0 ] && [ -s "${LOG:-}" ]; then
+		echo "# --- controller log (last ${1:-40} lines)"
+		tail -n "${1:-40}" "$LOG" | sed 's/^/# /'
+	fi
+}

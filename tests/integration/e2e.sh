@@ -35,32 +35,11 @@ cleanup() {
 	trap - EXIT
 	[ -n "$LOAD_PID" ] && { touch "$RUN/stop"; wait "$LOAD_PID" 2>/dev/null; }
 	[ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null
-	if [ -n "$CTL_PID" ]; then
-		kill "$CTL_PID" 2>/dev/null
-		wait "$CTL_PID" 2>/dev/null
-	fi
-	lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" 2>/dev/null
-	if [ "$_tap_failed" -gt 0 ] && [ -s "$LOG" ]; then
-		echo "# --- controller log (last 40 lines)"
-		tail -n 40 "$LOG" | sed 's/^/# /'
-	fi
+	ctl_stop
 	lab_down >/dev/null 2>&1
 }
 trap cleanup EXIT
 
-tn() { "$TN_BIN" --socket "$SOCK" "$@"; }
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -le "$end" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-srv() { tn -j status 2>/dev/null | jq -r --argjson f "$1" --argjson s "$2" \
-	".farms[] | select(.farmId == \$f) | .servers[] | select(.serverId == \$s) | $3"; }
 state_is() { [ "$(srv "$1" "$2" .state)" = "$3" ]; }
 all_up() { for s in 1 2 3; do state_is 1 "$s" up && state_is 2 "$s" up || return 1; done; }
 # the controller: nsenter itself (not the lab_netns function, which would run

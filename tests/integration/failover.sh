@@ -23,34 +23,11 @@ TRACKED=30 # clients 1..30 are used from the start; 31..50 are new clients later
 cleanup() {
 	trap - EXIT
 	[ -n "${PROBE_PID:-}" ] && kill "$PROBE_PID" 2>/dev/null
-	if [ -n "$CTL_PID" ]; then
-		kill "$CTL_PID" 2>/dev/null
-		wait "$CTL_PID" 2>/dev/null
-	fi
-	lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" 2>/dev/null
-	if [ "$_tap_failed" -gt 0 ] && [ -s "$LOG" ]; then
-		echo "# --- controller log (last 40 lines)"
-		tail -n 40 "$LOG" | sed 's/^/# /'
-	fi
+	ctl_stop
 	lab_down >/dev/null 2>&1
 }
 trap cleanup EXIT
 
-tn() { "$TN_BIN" --socket "$SOCK" "$@"; }
-# wait_for SECONDS COMMAND...: poll every 0.1 s until COMMAND succeeds
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	while [ "$SECONDS" -le "$end" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# srv FARM SERVER JQ-FIELD: a field of a server in `tenace status -j`
-srv() { tn -j status 2>/dev/null | jq -r --argjson f "$1" --argjson s "$2" \
-	".farms[] | select(.farmId == \$f) | .servers[] | select(.serverId == \$s) | $3"; }
 farm_state() { tn -j status 2>/dev/null | jq -r --argjson f "$1" '.farms[] | select(.farmId == $f) | .state'; }
 state_is() { [ "$(srv 1 "$1" .state)" = "$2" ]; }
 all_up() { for s in "$@"; do state_is "$s" up || return 1; done; }

@@ -40,23 +40,14 @@ cleanup() {
 	trap - EXIT
 	local n
 	for n in "${!GPID[@]}"; do kill "${GPID[$n]}" 2>/dev/null; done
-	if [ -n "$CTL_PID" ]; then
-		kill "$CTL_PID" 2>/dev/null
-		wait "$CTL_PID" 2>/dev/null
-	fi
+	ctl_stop 60
 	wait 2>/dev/null
-	lab_netns lb "$TN_BIN" unload eth0 --all --pin-dir "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" "$PIN_OCO" 2>/dev/null
-	if [ "$_tap_failed" -gt 0 ] && [ -s "$LOG" ]; then
-		echo "# --- controller log (last 60 lines)"
-		tail -n 60 "$LOG" | sed 's/^/# /'
-	fi
+	rm -rf "$PIN_OCO" 2>/dev/null
 	lab_down >/dev/null 2>&1
 	[ -n "${KEEP_RUN:-}" ] || rm -rf "$RUN"
 }
 trap cleanup EXIT
 
-tn() { "$TN_BIN" --socket "$SOCK" "$@"; }
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 # wait_ms MS COMMAND...: poll every 0.1 s until COMMAND succeeds, at most MS
 wait_ms() {
