@@ -181,6 +181,30 @@ static bool check_id(json_object *body, const char *key, uint32_t id, struct tn_
 	return false;
 }
 
+/* The result of a tn_*_from_json() on a body's document (consumed): true, or
+ * false once the errors have been replied (400). */
+static bool parsed(int err, json_object *doc, struct tn_errors *errs, struct tn_api_response *r)
+{
+	json_object_put(doc);
+	if (!err)
+		return true;
+	reply_errors(r, 400, errs);
+	tn_errors_free(errs);
+	return false;
+}
+
+/* A POST body whose "type" must agree with the URL's; NULL once replied. */
+static json_object *typed_body(const char *body, size_t len, enum tn_l4_type t, struct tn_api_response *r)
+{
+	json_object *b = parse_body(body, len, false, r);
+
+	if (b && !check_type(b, t, r)) {
+		json_object_put(b);
+		return NULL;
+	}
+	return b;
+}
+
 /* PUT: the body overlays the object's current JSON `cur` (consumed), so
  * absent fields keep their value. t < 0: the object has no "type". Returns
  * the merged document, or NULL once an error has been replied. */
@@ -279,19 +303,10 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 		}
 		if (strcmp(method, "POST"))
 			return method_not_allowed(r, method, "GET, POST");
-		if (!(b = parse_body(body, len, false, r)) )
+		if (!(b = typed_body(body, len, t, r)))
 			return;
-		if (!check_type(b, t, r)) {
-			json_object_put(b);
+		if (!parsed(tn_farm_from_json(b, "", &nf, &errs), b, &errs, r))
 			return;
-		}
-		if (tn_farm_from_json(b, "", &nf, &errs)) {
-			json_object_put(b);
-			reply_errors(r, 400, &errs);
-			tn_errors_free(&errs);
-			return;
-		}
-		json_object_put(b);
 		nf.type = t;
 		if (!nf.farm_id)
 			nf.farm_id = tn_ctl_next_farm_id(st, t);
@@ -323,13 +338,8 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 		if (!strcmp(method, "PUT")) {
 			if (!(merged = put_merged(body, len, tn_farm_to_json(f), t, "farmId", farm_id, r)))
 				return;
-			if (tn_farm_from_json(merged, "", &nf, &errs)) {
-				json_object_put(merged);
-				reply_errors(r, 400, &errs);
-				tn_errors_free(&errs);
+			if (!parsed(tn_farm_from_json(merged, "", &nf, &errs), merged, &errs, r))
 				return;
-			}
-			json_object_put(merged);
 			nf.type = t;
 			nf.farm_id = farm_id;
 			for (size_t i = 0; i < nf.nservers; i++)
@@ -391,13 +401,8 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 			return method_not_allowed(r, method, "GET, POST");
 		if (!(b = parse_body(body, len, false, r)))
 			return;
-		if (tn_server_from_json(b, "", &ns, &errs)) {
-			json_object_put(b);
-			reply_errors(r, 400, &errs);
-			tn_errors_free(&errs);
+		if (!parsed(tn_server_from_json(b, "", &ns, &errs), b, &errs, r))
 			return;
-		}
-		json_object_put(b);
 		if (!ns.server_id)
 			ns.server_id = tn_ctl_next_server_id(f);
 		else if (tn_farm_server(f, ns.server_id)) {
@@ -431,13 +436,8 @@ static void farms_route(struct tn_ctl *ctl, const char *method, enum tn_l4_type 
 		if (!strcmp(method, "PUT")) {
 			if (!(merged = put_merged(body, len, tn_server_to_json(s), -1, "serverId", server_id, r)))
 				return;
-			if (tn_server_from_json(merged, "", &ns, &errs)) {
-				json_object_put(merged);
-				reply_errors(r, 400, &errs);
-				tn_errors_free(&errs);
+			if (!parsed(tn_server_from_json(merged, "", &ns, &errs), merged, &errs, r))
 				return;
-			}
-			json_object_put(merged);
 			ns.server_id = server_id;
 			if (tn_config_copy(&cand, st)) {
 				tn_server_free(&ns);
@@ -496,19 +496,10 @@ static void frontends_route(struct tn_ctl *ctl, const char *method, enum tn_l4_t
 		}
 		if (strcmp(method, "POST"))
 			return method_not_allowed(r, method, "GET, POST");
-		if (!(b = parse_body(body, len, false, r)))
+		if (!(b = typed_body(body, len, t, r)))
 			return;
-		if (!check_type(b, t, r)) {
-			json_object_put(b);
+		if (!parsed(tn_frontend_from_json(b, "", &nf, &errs), b, &errs, r))
 			return;
-		}
-		if (tn_frontend_from_json(b, "", &nf, &errs)) {
-			json_object_put(b);
-			reply_errors(r, 400, &errs);
-			tn_errors_free(&errs);
-			return;
-		}
-		json_object_put(b);
 		nf.type = t;
 		if (!nf.frontend_id)
 			nf.frontend_id = tn_ctl_next_frontend_id(st, t);
@@ -540,13 +531,8 @@ static void frontends_route(struct tn_ctl *ctl, const char *method, enum tn_l4_t
 	if (!strcmp(method, "PUT")) {
 		if (!(merged = put_merged(body, len, tn_frontend_to_json(fe), t, "frontendId", id, r)))
 			return;
-		if (tn_frontend_from_json(merged, "", &nf, &errs)) {
-			json_object_put(merged);
-			reply_errors(r, 400, &errs);
-			tn_errors_free(&errs);
+		if (!parsed(tn_frontend_from_json(merged, "", &nf, &errs), merged, &errs, r))
 			return;
-		}
-		json_object_put(merged);
 		nf.type = t;
 		nf.frontend_id = id;
 		if (frontend_conflict(st, &nf, r)) {
