@@ -544,196 +544,111 @@ static const char farm_usage[] =
 	"           --probe-method GET|HEAD|OPTIONS --probe-url PATH --probe-match default|status|contains|matches\n"
 	"           --probe-pattern TEXT --probe-negate --probe-force-ssl";
 
-static int cmd_farm(int argc, char **argv)
-{
-	char what[160];
-	json_object *body = json_object_new_object(), *probe = json_object_new_object();
-	char path[256];
-	int rc, sub_argc;
-	char **sub;
-
-	rc = parse_object_opts(argc, argv, body, probe, NULL, NULL, NULL);
-	sub = argv + optind;
-	sub_argc = argc - optind;
-	if (rc == 2 || (!rc && sub_argc < 1)) {
-		printf("usage: tenace %s\n", farm_usage);
-		rc = rc == 2 ? 0 : 1;
-		goto out;
-	}
-	if (rc || (rc = setup_client()))
-		goto out;
-	snprintf(path, sizeof(path), "/v1/%s/farm", opts->type);
-	if (!strcmp(sub[0], "list")) {
-		rc = done(call("GET", path, NULL, NULL), print_farms);
-	} else if (!strcmp(sub[0], "show")) {
-		need_args(2, sub_argc, "farm show ID", &rc);
-		if (rc)
-			goto out;
-		if (!id_ok(sub[1])) {
-			rc = bad_id("farm id", sub[1]);
-			goto out;
-		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
-		rc = done(call("GET", path, NULL, NULL), print_object);
-	} else if (!strcmp(sub[0], "add")) {
-		move_id(body, "farmId");
-		if (json_object_object_length(probe))
-			json_object_object_add(body, "probe", json_object_get(probe));
-		snprintf(what, sizeof(what), "%s farm", opts->type);
-		rc = staged_change("POST", path, body, "created", what, "farmId");
-	} else if (!strcmp(sub[0], "set")) {
-		need_args(2, sub_argc, "farm set ID [OPTIONS]", &rc);
-		if (rc)
-			goto out;
-		if (!id_ok(sub[1])) {
-			rc = bad_id("farm id", sub[1]);
-			goto out;
-		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
-		if ((rc = merge_probe(path, body, probe)))
-			goto out;
-		snprintf(what, sizeof(what), "%s farm %s", opts->type, sub[1]);
-		rc = staged_change("PUT", path, body, "changed", what, NULL);
-	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
-		need_args(2, sub_argc, "farm del ID", &rc);
-		if (rc)
-			goto out;
-		if (!id_ok(sub[1])) {
-			rc = bad_id("farm id", sub[1]);
-			goto out;
-		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
-		snprintf(what, sizeof(what), "%s farm %s", opts->type, sub[1]);
-		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
-	} else {
-		fprintf(stderr, "tenace: unknown farm command \"%s\"\nusage: tenace %s\n", sub[0], farm_usage);
-		rc = 1;
-	}
-out:
-	json_object_put(body);
-	json_object_put(probe);
-	return rc;
-}
-
 static const char server_usage[] =
 	"server list FARM | show FARM ID | add FARM --address A [OPTIONS] | set FARM ID [OPTIONS] | del FARM ID\n"
 	"  OPTIONS: --type tcp|udp --id N --address A --port P --weight 0..256 --backup|--no-backup\n"
 	"           --status active|inactive --mac MAC|none --name NAME --probe|--no-probe";
-
-static int cmd_server(int argc, char **argv)
-{
-	char what[160];
-	json_object *body = json_object_new_object(), *probe = json_object_new_object();
-	char path[256];
-	int rc, sub_argc;
-	char **sub;
-
-	rc = parse_object_opts(argc, argv, body, probe, NULL, NULL, NULL);
-	sub = argv + optind;
-	sub_argc = argc - optind;
-	if (rc == 2 || (!rc && sub_argc < 2)) {
-		printf("usage: tenace %s\n", server_usage);
-		rc = rc == 2 ? 0 : 1;
-		goto out;
-	}
-	if (rc || (rc = setup_client()))
-		goto out;
-	if (!id_ok(sub[1])) {
-		rc = bad_id("farm id", sub[1]);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/v1/%s/farm/%s/server", opts->type, sub[1]);
-	if (strcmp(sub[0], "list") && strcmp(sub[0], "add")) {
-		need_args(3, sub_argc, "server show|set|del FARM ID", &rc);
-		if (rc)
-			goto out;
-		if (!id_ok(sub[2])) {
-			rc = bad_id("server id", sub[2]);
-			goto out;
-		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[2]);
-	}
-	if (!strcmp(sub[0], "list")) {
-		rc = done(call("GET", path, NULL, NULL), print_servers);
-	} else if (!strcmp(sub[0], "show")) {
-		rc = done(call("GET", path, NULL, NULL), print_object);
-	} else if (!strcmp(sub[0], "add")) {
-		move_id(body, "serverId");
-		snprintf(what, sizeof(what), "%s farm %s: server", opts->type, sub[1]);
-		rc = staged_change("POST", path, body, "created", what, "serverId");
-	} else if (!strcmp(sub[0], "set")) {
-		snprintf(what, sizeof(what), "server %s of %s farm %s", sub[2], opts->type, sub[1]);
-		rc = staged_change("PUT", path, body, "changed", what, NULL);
-	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
-		snprintf(what, sizeof(what), "server %s of %s farm %s", sub[2], opts->type, sub[1]);
-		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
-	} else {
-		fprintf(stderr, "tenace: unknown server command \"%s\"\nusage: tenace %s\n", sub[0], server_usage);
-		rc = 1;
-	}
-out:
-	json_object_put(body);
-	json_object_put(probe);
-	return rc;
-}
 
 static const char frontend_usage[] =
 	"frontend list | show ID | add --vip A --farm ID [OPTIONS] | set ID [OPTIONS] | del ID\n"
 	"  OPTIONS: --type tcp|udp --id N --vip A[,B] --port \"80\"|\"80,443\"|\"8000-8100\" --farm ID\n"
 	"           --allow CIDR[,CIDR] --deny CIDR[,CIDR] --zone Z --name NAME --disabled|--enabled";
 
-static int cmd_frontend(int argc, char **argv)
+/* The three kinds of object the CLI edits, driven by one function. */
+struct resource {
+	const char *name;        /* "farm": its path segment and its word */
+	const char *usage;
+	const char *id_key;      /* "farmId" */
+	bool in_farm;            /* servers: the farm's id comes first */
+	bool takes_probe;        /* farms: the --probe-* options */
+	bool frontend_opts;      /* frontends: --port and --vip mean theirs */
+	void (*print_list)(json_object *);
+};
+
+static const struct resource farm_resource = {
+	"farm", farm_usage, "farmId", false, true, false, print_farms,
+};
+static const struct resource server_resource = {
+	"server", server_usage, "serverId", true, false, false, print_servers,
+};
+static const struct resource frontend_resource = {
+	"frontend", frontend_usage, "frontendId", false, false, true, print_frontends,
+};
+
+/* tenace farm|server|frontend list|show|add|set|del ...: staged changes */
+static int cmd_resource(const struct resource *res, int argc, char **argv)
 {
-	char what[160];
 	json_object *body = json_object_new_object(), *probe = json_object_new_object();
-	char path[256];
-	int rc, sub_argc;
+	char path[256], what[160], usage[96];
+	int rc, sub_argc, nfixed = res->in_farm ? 2 : 1; /* verb [FARM] */
+	const char *verb, *id = NULL;
 	char **sub;
 
-	json_object_object_add(body, "__frontend", json_object_new_boolean(1));
+	if (res->frontend_opts)
+		json_object_object_add(body, "__frontend", json_object_new_boolean(1));
 	rc = parse_object_opts(argc, argv, body, probe, NULL, NULL, NULL);
 	json_object_object_del(body, "__frontend");
 	sub = argv + optind;
 	sub_argc = argc - optind;
-	if (rc == 2 || (!rc && sub_argc < 1)) {
-		printf("usage: tenace %s\n", frontend_usage);
+	if (rc == 2 || (!rc && sub_argc < nfixed)) {
+		printf("usage: tenace %s\n", res->usage);
 		rc = rc == 2 ? 0 : 1;
 		goto out;
 	}
 	if (rc || (rc = setup_client()))
 		goto out;
-	if (json_object_object_length(probe)) {
+	if (!res->takes_probe && json_object_object_length(probe)) {
 		fprintf(stderr, "tenace: probe options apply to farms\n");
 		rc = 1;
 		goto out;
 	}
-	snprintf(path, sizeof(path), "/v1/%s/frontend", opts->type);
-	if (strcmp(sub[0], "list") && strcmp(sub[0], "add")) {
-		need_args(2, sub_argc, "frontend show|set|del ID", &rc);
-		if (rc)
-			goto out;
+	verb = sub[0];
+	if (res->in_farm) {
 		if (!id_ok(sub[1])) {
-			rc = bad_id("frontend id", sub[1]);
+			rc = bad_id("farm id", sub[1]);
 			goto out;
 		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", sub[1]);
+		snprintf(path, sizeof(path), "/v1/%s/farm/%s/server", opts->type, sub[1]);
+	} else {
+		snprintf(path, sizeof(path), "/v1/%s/%s", opts->type, res->name);
 	}
-	if (!strcmp(sub[0], "list")) {
-		rc = done(call("GET", path, NULL, NULL), print_frontends);
-	} else if (!strcmp(sub[0], "show")) {
+	if (strcmp(verb, "list") && strcmp(verb, "add")) {
+		snprintf(usage, sizeof(usage), "%s %s %sID", res->name, verb, res->in_farm ? "FARM " : "");
+		need_args(nfixed + 1, sub_argc, usage, &rc);
+		if (rc)
+			goto out;
+		id = sub[nfixed];
+		if (!id_ok(id)) {
+			snprintf(usage, sizeof(usage), "%s id", res->name);
+			rc = bad_id(usage, id);
+			goto out;
+		}
+		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", id);
+	}
+	/* how the object is named in messages: "tcp farm 3", "server 2 of tcp farm 1" */
+	if (res->in_farm)
+		snprintf(what, sizeof(what), id ? "server %s of %s farm %s" : "%s%s farm %s: server",
+			 id ? id : "", opts->type, sub[1]);
+	else
+		snprintf(what, sizeof(what), "%s %s%s%s", opts->type, res->name, id ? " " : "", id ? id : "");
+
+	if (!strcmp(verb, "list")) {
+		rc = done(call("GET", path, NULL, NULL), res->print_list);
+	} else if (!strcmp(verb, "show")) {
 		rc = done(call("GET", path, NULL, NULL), print_object);
-	} else if (!strcmp(sub[0], "add")) {
-		move_id(body, "frontendId");
-		snprintf(what, sizeof(what), "%s frontend", opts->type);
-		rc = staged_change("POST", path, body, "created", what, "frontendId");
-	} else if (!strcmp(sub[0], "set")) {
-		snprintf(what, sizeof(what), "%s frontend %s", opts->type, sub[1]);
+	} else if (!strcmp(verb, "add")) {
+		move_id(body, res->id_key);
+		if (res->takes_probe && json_object_object_length(probe))
+			json_object_object_add(body, "probe", json_object_get(probe));
+		rc = staged_change("POST", path, body, "created", what, res->id_key);
+	} else if (!strcmp(verb, "set")) {
+		if (res->takes_probe && (rc = merge_probe(path, body, probe)))
+			goto out;
 		rc = staged_change("PUT", path, body, "changed", what, NULL);
-	} else if (!strcmp(sub[0], "del") || !strcmp(sub[0], "delete")) {
-		snprintf(what, sizeof(what), "%s frontend %s", opts->type, sub[1]);
+	} else if (!strcmp(verb, "del") || !strcmp(verb, "delete")) {
 		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
 	} else {
-		fprintf(stderr, "tenace: unknown frontend command \"%s\"\nusage: tenace %s\n", sub[0], frontend_usage);
+		fprintf(stderr, "tenace: unknown %s command \"%s\"\nusage: tenace %s\n", res->name, verb, res->usage);
 		rc = 1;
 	}
 out:
@@ -962,11 +877,11 @@ int tn_cli_main(struct tn_cli_opts *g, int argc, char **argv)
 	if (!opts->type)
 		opts->type = "tcp";
 	if (!strcmp(cmd, "farm"))
-		rc = cmd_farm(argc, argv);
+		rc = cmd_resource(&farm_resource, argc, argv);
 	else if (!strcmp(cmd, "server"))
-		rc = cmd_server(argc, argv);
+		rc = cmd_resource(&server_resource, argc, argv);
 	else if (!strcmp(cmd, "frontend"))
-		rc = cmd_frontend(argc, argv);
+		rc = cmd_resource(&frontend_resource, argc, argv);
 	else if (!strcmp(cmd, "refresh"))
 		rc = cmd_refresh(argc, argv);
 	else if (!strcmp(cmd, "pending"))
