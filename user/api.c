@@ -604,6 +604,8 @@ static void refresh_route(struct tn_ctl *ctl, const char *method, const char *bo
 	if (err == -ENOENT)
 		reply_error(r, 400, "zone", "unknown zone \"%s\": this node serves zone %s", zone,
 			    tn_ctl_staged(ctl)->zone ? tn_ctl_staged(ctl)->zone : "default");
+	else if (err == -EBUSY)
+		reply_error(r, 409, NULL, "too many refresh tasks queued: wait for them (GET /v1/task/{id})");
 	else if (err)
 		reply_error(r, 500, NULL, "cannot create the task: %s", strerror(-err));
 	else

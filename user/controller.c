@@ -1383,6 +1383,8 @@ int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id)
 	if (zone && !zone_known(ctl, zone))
 		return -ENOENT;
 	t = &ctl->tasks[ctl->next_task_id % MAX_TASKS];
+	if (t->id && (t->status == TASK_TODO || t->status == TASK_DOING))
+		return -EBUSY; /* the ring is full of queued refreshes: never drop one */
 	free(t->zone);
 	free(t->message);
 	memset(t, 0, sizeof(*t));

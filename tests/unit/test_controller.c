@@ -852,6 +852,33 @@ static void a_server_with_a_new_address_starts_afresh(void **state)
 	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
 }
 
+/* Refresh tasks queue up to a limit; past it the API says to wait, and no
+ * queued refresh is ever dropped. */
+static void queued_refreshes_are_never_dropped(void **state)
+{
+	json_object *o = NULL;
+	uint32_t first = 0;
+	int code = 200, n = 0;
+
+	while (code == 200 && n < 1000) {
+		code = req("POST", "/v1/refresh", "{}", &o);
+		if (code == 200 && !first)
+			first = json_object_get_int(json_object_object_get(o, "id"));
+		json_object_put(o);
+		o = NULL;
+		n++;
+	}
+	assert_int_equal(code, 409);
+	assert_true(n > 100);
+	run_tasks();
+	char url[64];
+	snprintf(url, sizeof(url), "/v1/task/%u", first);
+	assert_int_equal(req("GET", url, NULL, &o), 200);
+	assert_string_equal(str_field(o, "status"), "done");
+	json_object_put(o);
+	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
+}
+
 static void new_ids_are_the_lowest_free(void **state)
 {
 	json_object *o = NULL;
@@ -909,6 +936,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(removed_servers_are_forgotten, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_server_with_a_new_address_starts_afresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_ids_are_the_lowest_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(queued_refreshes_are_never_dropped, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
