@@ -683,6 +683,20 @@ static void print_task(json_object *o)
 static volatile sig_atomic_t stop;
 static void on_sigint(int sig) { (void)sig; stop = 1; }
 
+/* Object options (--weight, --vip, ...) given to a command that takes none. */
+static bool stray_options(const char *cmd, json_object *parsed)
+{
+	if (!json_object_object_length(parsed))
+		return false;
+	json_object_object_foreach(parsed, k, v) {
+		(void)v;
+		fprintf(stderr, "tenace: %s takes no object options (got one for \"%s\")\n", cmd,
+			strcmp(k, "__id") ? k : "id");
+		break;
+	}
+	return true;
+}
+
 static int cmd_refresh(int argc, char **argv)
 {
 	json_object *body = json_object_new_object(), *o;
@@ -691,6 +705,8 @@ static int cmd_refresh(int argc, char **argv)
 	int rc;
 
 	rc = parse_object_opts(argc, argv, body, body, &wait, NULL, &zone);
+	if (!rc && stray_options("refresh", body))
+		rc = 1;
 	if (rc == 2 || (!rc && optind < argc)) {
 		printf("usage: tenace refresh [--zone Z] [--wait]\n");
 		json_object_put(body);
@@ -816,6 +832,8 @@ static int simple_get(int argc, char **argv, const char *path, void (*human)(jso
 	int rc;
 
 	rc = parse_object_opts(argc, argv, dummy, dummy, NULL, human == print_stats ? &watch : NULL, NULL);
+	if (!rc && stray_options(usage, dummy))
+		rc = 1;
 	json_object_put(dummy);
 	if (rc == 2 || (!rc && optind < argc)) {
 		printf("usage: tenace %s\n", usage);
