@@ -17,6 +17,7 @@
 #define TENACE_TEST_PACKETS_H
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -124,6 +125,44 @@ static inline uint16_t tp_csum_fold(uint32_t sum)
 }
 
 /* ---- the builder ----------------------------------------------------------- */
+
+/* A minimal Ethernet/IPv4/UDP frame of len bytes (zero payload) from
+ * src:sport to dst:dport (host order), MACs aa:.. (balancer) and cc:..
+ * (router); the IPv4 checksum is set, the UDP one left 0 (optional). */
+static inline void tp_udp4(uint8_t *pkt, size_t len, uint32_t src, uint16_t sport,
+			   uint32_t dst, uint16_t dport)
+{
+	uint8_t *ip = pkt + 14, *udp = ip + 20;
+
+	memset(pkt, 0, len);
+	memset(pkt, 0xaa, 6);
+	memset(pkt + 6, 0xcc, 6);
+	tp_put16(pkt + 12, ETH_P_IP);
+	ip[0] = 0x45;
+	tp_put16(ip + 2, (uint16_t)(len - 14));
+	ip[8] = 64;
+	ip[9] = IPPROTO_UDP;
+	tp_put32(ip + 12, src);
+	tp_put32(ip + 16, dst);
+	tp_put16(ip + 10, tp_csum_fold(tp_csum_add(0, ip, 20)));
+	tp_put16(udp, sport);
+	tp_put16(udp + 2, dport);
+	tp_put16(udp + 4, (uint16_t)(len - 34));
+}
+
+/* An interface other than `ingress` (a redirect target), 0 if none. */
+static inline uint32_t tp_other_ifindex(uint32_t ingress)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	uint32_t found = 0;
+
+	for (i = ifs; i && i->if_index; i++)
+		if (i->if_index != ingress && !found)
+			found = i->if_index;
+	if (ifs)
+		if_freenameindex(ifs);
+	return found;
+}
 
 static inline int tp_has_ext(const struct tp_spec *s, uint8_t type)
 {

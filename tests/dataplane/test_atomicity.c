@@ -35,6 +35,7 @@
 #include <cmocka.h>
 #include "dataplane.h"
 #include "tenace.h"
+#include "packets.h"
 
 #define NSRV       9
 #define VIP_ADDR   0x0a000001u   /* 10.0.0.1 */
@@ -115,45 +116,6 @@ static void gen_write_and_read(struct gen *g)
 	assert_int_equal(tn_dp_farm_read(dp, FARM_SLOT, &g->hdr, g->servers, g->table), 0);
 }
 
-static uint16_t csum16(const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)b[i] << 8 | b[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return htons((uint16_t)~s);
-}
-
-static void build_udp(uint8_t *pkt, uint32_t src, uint16_t sport)
-{
-	uint8_t *ip = pkt + 14, *udp = ip + 20;
-	uint32_t s = htonl(src), d = htonl(VIP_ADDR);
-	uint16_t v;
-
-	memset(pkt, 0, PKT_LEN);
-	memset(pkt, 0xaa, 6);
-	memset(pkt + 6, 0xcc, 6);
-	pkt[12] = 0x08;
-	ip[0] = 0x45;
-	v = htons(PKT_LEN - 14);
-	memcpy(ip + 2, &v, 2);
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 12, &s, 4);
-	memcpy(ip + 16, &d, 4);
-	v = csum16(ip, 20);
-	memcpy(ip + 10, &v, 2);
-	v = htons(sport);
-	memcpy(udp, &v, 2);
-	v = htons(VIP_PORT);
-	memcpy(udp + 2, &v, 2);
-	v = htons(PKT_LEN - 34);
-	memcpy(udp + 4, &v, 2);
-}
-
 /* Run one packet: 0 and the destination MAC when forwarded with XDP_TX. */
 static int send_one(uint32_t src, uint16_t sport, uint8_t mac[6], uint32_t *action)
 {
@@ -165,7 +127,7 @@ static int send_one(uint32_t src, uint16_t sport, uint8_t mac[6], uint32_t *acti
 		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		.repeat = 1);
 
-	build_udp(pkt, src, sport);
+	tp_udp4(pkt, PKT_LEN, src, sport, VIP_ADDR, VIP_PORT);
 	if (bpf_prog_test_run_opts(tn_dp_prog_fd(dp), &o))
 		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(errno));
 	*action = o.retval;

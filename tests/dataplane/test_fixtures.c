@@ -128,19 +128,6 @@ static void prefix(struct tn_dp_prefix *p, const char *addr, uint8_t len)
 	p->prefixlen = len;
 }
 
-static uint32_t find_other_ifindex(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint32_t found = 0;
-
-	for (i = ifs; i && i->if_index; i++)
-		if (i->if_index != INGRESS && !found)
-			found = i->if_index;
-	if (ifs)
-		if_freenameindex(ifs);
-	return found;
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
@@ -157,7 +144,7 @@ static int setup(void **state)
 	assert_int_equal(tn_dp_open(&fx->dp, "", &st), 0);
 	fx->prog = tn_dp_prog_fd(fx->dp);
 	fx->table_size = st.table_size;
-	fx->other_ifindex = find_other_ifindex();
+	fx->other_ifindex = tp_other_ifindex(INGRESS);
 
 	write_farm(fx, F_WEB, IPPROTO_TCP, TN_STICKY_SOURCE_IP, 3, "10.0.0.", 80, INGRESS, true);
 	write_farm(fx, F_DNS, IPPROTO_UDP, TN_STICKY_NONE, 3, "10.0.1.", 53, INGRESS, true);

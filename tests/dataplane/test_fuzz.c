@@ -138,19 +138,6 @@ static const struct {
 };
 #define NVIPS (sizeof(vips) / sizeof(vips[0]))
 
-static uint32_t find_other_ifindex(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint32_t found = 0;
-
-	for (i = ifs; i && i->if_index; i++)
-		if (i->if_index != INGRESS && !found)
-			found = i->if_index;
-	if (ifs)
-		if_freenameindex(ifs);
-	return found;
-}
-
 static void prefix(struct tn_dp_prefix *p, const char *addr, uint8_t len)
 {
 	memset(p, 0, sizeof(*p));
@@ -185,7 +172,7 @@ static int setup(void **state)
 	st.hash_seed = HASH_SEED;
 	assert_int_equal(tn_dp_open(&z->dp, "", &st), 0);
 	z->prog = tn_dp_prog_fd(z->dp);
-	z->other_ifindex = find_other_ifindex();
+	z->other_ifindex = tp_other_ifindex(INGRESS);
 
 	write_farm(z, F_WEB, IPPROTO_TCP, TN_STICKY_SOURCE_IP, 3, INGRESS, true);
 	write_farm(z, F_DNS, IPPROTO_UDP, TN_STICKY_NONE, 3, INGRESS, true);
