@@ -55,3 +55,20 @@ ctl_stop() {
 		tail -n "${1:-40}" "$LOG" | sed 's/^/# /'
 	fi
 }
+
+# ctl_stop_clean LOG...: SIGTERM the controller ($CTL_PID), check it exits 0
+# and that no sanitizer reported anything in the given logs.
+ctl_stop_clean() {
+	local rc pat='ERROR: (Address|Leak)Sanitizer|runtime error'
+	kill -TERM "$CTL_PID"
+	wait "$CTL_PID"
+	rc=$?
+	CTL_PID=
+	check_eq "SIGTERM stops the controller with status 0" 0 "$rc"
+	if grep -qE "$pat" "$@"; then
+		not_ok "no sanitizer report ($*)"
+		grep -hE -A20 "$pat" "$@" | head -n 40 | sed 's/^/# /'
+	else
+		ok "no sanitizer report"
+	fi
+}

@@ -190,12 +190,7 @@ import json,sys
 a=json.load(open('$TMP/roundtrip.json')); b=json.load(open('$CFG')); sys.exit(a!=b)"
 
 # clean shutdown: SIGTERM, exit 0, no sanitizer report
-kill -TERM "$CTL_PID"
-wait "$CTL_PID"
-rc=$?
-CTL_PID=
-check_eq "SIGTERM stops the controller with status 0" 0 "$rc"
-check "no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' '$TMP/ctl.log'"
+ctl_stop_clean "$TMP/ctl.log"
 check "the socket is removed" [ ! -e "$SOCK" ]
 [ "$_tap_failed" -ne 0 ] && sed 's/^/# /' "$TMP/ctl.log" | tail -40
 echo "1..$_tap_n"

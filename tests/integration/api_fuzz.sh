@@ -71,11 +71,6 @@ rm -rf "$PIN-check"
 out=$("$TN_BIN" --socket "$SOCK" refresh --wait 2>&1)
 check "a refresh of what the fuzzing staged completes" grep -qE "done|error" <<<"$out"
 
-kill -TERM "$CTL_PID"
-wait "$CTL_PID"
-rc=$?
-CTL_PID=
-check_eq "SIGTERM stops the controller with status 0" 0 "$rc"
-check "no sanitizer report" bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' '$TMP/ctl.log'"
+ctl_stop_clean "$TMP/ctl.log"
 [ "$_tap_failed" -ne 0 ] && sed 's/^/# /' "$TMP/ctl.log" | tail -30
 tap_done

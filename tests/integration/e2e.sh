@@ -321,15 +321,5 @@ answers() { tn -j status >/dev/null 2>&1; }
 check "the controller still answers" answers
 
 # ---- clean stop ---------------------------------------------------------------------------------------
-kill "$CTL_PID"
-wait "$CTL_PID"
-rc=$?
-CTL_PID=""
-check_eq "controller exits 0 on SIGTERM" 0 "$rc"
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG"; then
-	not_ok "no sanitizer report in the controller log"
-	grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG" | head -n 40 | sed 's/^/# /'
-else
-	ok "no sanitizer report in the controller log"
-fi
+ctl_stop_clean "$LOG"
 tap_done

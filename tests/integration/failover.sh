@@ -189,15 +189,5 @@ check_eq "no client on the server whose probe port is closed" 0 "$(count_of "$RU
 check_eq "every client answered" 0 "$(count_of "$RUN/g" -)"
 
 # ---- the controller stops cleanly, sanitizers silent ----------------------------------------
-kill "$CTL_PID"
-wait "$CTL_PID"
-rc=$?
-CTL_PID=""
-check_eq "controller exits 0 on SIGTERM" 0 "$rc"
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG"; then
-	not_ok "no sanitizer report in the controller log"
-	grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG" | head -n 40 | sed 's/^/# /'
-else
-	ok "no sanitizer report in the controller log"
-fi
+ctl_stop_clean "$LOG"
 tap_done

@@ -309,16 +309,6 @@ check "nothing served: no socket, no state file" bash -c "[ ! -e '$RUN/oco/tenac
 check "controller still answers after the refused run" state_now 4 1 up
 
 # ---- the controller stops cleanly, sanitizers silent ----------------------------------
-kill "$CTL_PID"
-wait "$CTL_PID"
-rc=$?
-CTL_PID=""
-check_eq "controller exits 0 on SIGTERM" 0 "$rc"
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG" "$RUN/oco.out"; then
-	not_ok "no sanitizer report (controller, refused run)"
-	grep -hE -A20 'AddressSanitizer|LeakSanitizer|runtime error' "$LOG" "$RUN/oco.out" | head -n 40 | sed 's/^/# /'
-else
-	ok "no sanitizer report (controller, refused run)"
-fi
+ctl_stop_clean "$LOG" "$RUN/oco.out"
 echo "# $((SECONDS - started)) s after the lab was up"
 tap_done
