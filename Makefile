@@ -1,5 +1,5 @@
 # Tenace build. Generated files go to build/ only.
-#   make          build/tenace, the BPF objects and their skeletons
+#   make          build/tenace (+ tenace-pktgen, tenace-bench), the BPF objects and their skeletons
 #   make deps     install the Debian packages the build and tests need
 #   make test     deps (when missing) + build + every test, ends "N passed, N failed"
 #   make bench    benchmarks -> build/bench.json, a table on stdout, docs/bench.png
@@ -22,7 +22,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 # are always added.
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
-            -D_GNU_SOURCE -Iheaders -I$(BUILD) -MMD -MP
+            -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__BPF__ -Wall -Wextra -Werror -Wno-unused-parameter \
               -I$(ARCH_INC) -Iheaders
@@ -33,18 +33,28 @@ BPF_PROGS := $(patsubst bpf/%.bpf.c,%,$(wildcard bpf/*.bpf.c))
 BPF_OBJS  := $(patsubst %,$(BUILD)/%.bpf.o,$(BPF_PROGS))
 SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
-# user/main.c is the binary's entry point; every other user/*.c is a module.
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
-USER_OBJS := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(USER_SRCS))
-SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/%.o,$(USER_SRCS))
+# user/ has one folder per job. Everything but cmd/ (the tenace dispatcher and
+# daemon) and tools/ (separate binaries) is the library libtenace.a.
+LIB_DIRS  := lib dataplane config control probe api cli
+LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard user/$(d)/*.c))
+CMD_SRCS  := $(wildcard user/cmd/*.c)
+# The packet generator's library part (tests use it) and its main.
+PKTGEN_SRCS := $(filter-out user/tools/pktgen/main.c,$(wildcard user/tools/pktgen/*.c))
+BENCH_SRCS  := $(wildcard user/tools/bench/*.c)
+
+obj = $(patsubst user/%.c,$(BUILD)/$(1)/%.o,$(2))
 
 TEST_SRCS := $(wildcard tests/unit/*.c tests/dataplane/*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) \
+             $(patsubst tests/integration/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/integration/helpers/*.c))
 # Unit tests once more without sanitizers: run under valgrind by the tests.
 VG_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/vg/%,$(wildcard tests/unit/*.c))
 
+BINS := $(BUILD)/tenace $(BUILD)/tenace-pktgen $(BUILD)/tenace-bench
+SAN_BINS := $(BUILD)/tenace-san $(BUILD)/tenace-pktgen-san $(BUILD)/tenace-bench-san
+
 .PHONY: all deps test bench demo install clean check-deps
-all: $(BUILD)/tenace $(BUILD)/tenace-san $(BPF_OBJS) $(TEST_BINS) $(VG_BINS)
+all: $(BINS) $(SAN_BINS) $(BPF_OBJS) $(TEST_BINS) $(VG_BINS)
 
 deps:
 	scripts/deps.sh
@@ -66,35 +76,48 @@ $(BUILD)/obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The same code with ASan/UBSan: the integration tests run the -san binaries.
 $(BUILD)/san/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-$(BUILD)/libtenace.a: $(USER_OBJS)
+$(BUILD)/libtenace.a: $(call obj,obj,$(LIB_SRCS))
+	ar rcs $@ $^
+$(BUILD)/libtenace-san.a: $(call obj,san,$(LIB_SRCS))
+	ar rcs $@ $^
+$(BUILD)/libpktgen.a: $(call obj,obj,$(PKTGEN_SRCS))
+	ar rcs $@ $^
+$(BUILD)/libpktgen-san.a: $(call obj,san,$(PKTGEN_SRCS))
 	ar rcs $@ $^
 
-$(BUILD)/libtenace-san.a: $(SAN_OBJS)
-	ar rcs $@ $^
-
-$(BUILD)/tenace: $(BUILD)/obj/main.o $(BUILD)/libtenace.a
+$(BUILD)/tenace: $(call obj,obj,$(CMD_SRCS)) $(BUILD)/libtenace.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-# The same binary with ASan/UBSan: the integration tests run it.
-$(BUILD)/tenace-san: $(BUILD)/san/main.o $(BUILD)/libtenace-san.a
+$(BUILD)/tenace-san: $(call obj,san,$(CMD_SRCS)) $(BUILD)/libtenace-san.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tenace-pktgen: $(BUILD)/obj/tools/pktgen/main.o $(BUILD)/libpktgen.a $(BUILD)/libtenace.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tenace-pktgen-san: $(BUILD)/san/tools/pktgen/main.o $(BUILD)/libpktgen-san.a $(BUILD)/libtenace-san.a
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tenace-bench: $(call obj,obj,$(BENCH_SRCS)) $(BUILD)/libtenace.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tenace-bench-san: $(call obj,san,$(BENCH_SRCS)) $(BUILD)/libtenace-san.a
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/main.o $(BUILD)/san/main.o: user/main.c
-
-# Tests link the sanitized library; cmocka prints TAP.
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libtenace-san.a | $(SKELS)
+# Tests link the sanitized libraries; cmocka prints TAP.
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libpktgen-san.a $(BUILD)/libtenace-san.a | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN_FLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libtenace-san.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libpktgen-san.a $(BUILD)/libtenace-san.a $(LDLIBS) -lcmocka
+
+# C helpers of the integration tests (plain build: they run as root in the lab).
+$(BUILD)/tests/helpers/%: tests/integration/helpers/%.c $(BUILD)/libtenace.a | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libtenace.a $(LDLIBS)
+
+$(BUILD)/vg/%: tests/unit/%.c $(BUILD)/libpktgen.a $(BUILD)/libtenace.a | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libpktgen.a $(BUILD)/libtenace.a $(LDLIBS) -lcmocka
 
 # deps first, then the build, then the tests (in that order even with -j)
-$(BUILD)/vg/%: tests/unit/%.c $(BUILD)/libtenace.a | $(SKELS)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser -Itests -o $@ $< $(BUILD)/libtenace.a $(LDLIBS) -lcmocka
-
 test:
 	@scripts/deps.sh --check >/dev/null || scripts/deps.sh
 	$(MAKE) all
@@ -110,9 +133,10 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh
 
-install: $(BUILD)/tenace $(BUILD)/tenace.bpf.o
+install: $(BUILD)/tenace $(BUILD)/tenace-pktgen $(BUILD)/tenace-bench
 	install -D -m 0755 $(BUILD)/tenace $(DESTDIR)$(PREFIX)/sbin/tenace
-	install -D -m 0644 $(BUILD)/tenace.bpf.o $(DESTDIR)$(PREFIX)/lib/tenace/tenace.bpf.o
+	install -D -m 0755 $(BUILD)/tenace-pktgen $(DESTDIR)$(PREFIX)/lib/tenace/tenace-pktgen
+	install -D -m 0755 $(BUILD)/tenace-bench $(DESTDIR)$(PREFIX)/lib/tenace/tenace-bench
 	@mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local|$(PREFIX)|g' scripts/tenace.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/tenace.service
 	install -D -m 0644 scripts/tenace.example.json $(DESTDIR)$(PREFIX)/share/tenace/tenace.example.json
@@ -120,4 +144,4 @@ install: $(BUILD)/tenace $(BUILD)/tenace.bpf.o
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*.d $(BUILD)/san/*.d $(BUILD)/tests/*/*.d $(BUILD)/vg/*.d)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

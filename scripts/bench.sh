@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 if ! "$TENACE" bench --help >/dev/null 2>&1; then
-	echo "bench.sh: $TENACE has no 'bench' command yet (user/main.c must dispatch it to tn_bench_main)" >&2
+	echo "bench.sh: $TENACE bench does not run (is build/tenace-bench built? make all)" >&2
 	exit 1
 fi
 

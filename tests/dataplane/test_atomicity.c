@@ -33,7 +33,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "tenace.h"
 #include "packets.h"
 

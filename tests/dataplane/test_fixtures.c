@@ -14,7 +14,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <cmocka.h>
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "packets.h"
 #pragma GCC diagnostic ignored "-Wunknown-pragmas" /* parse.h's #pragma unroll is for clang */
 #include "../../bpf/parse.h"

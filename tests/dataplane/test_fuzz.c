@@ -24,7 +24,7 @@
 #include <time.h>
 #include <net/if.h>
 #include <cmocka.h>
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 #include "packets.h"
 #pragma GCC diagnostic ignored "-Wunknown-pragmas" /* parse.h's #pragma unroll is for clang */
 #include "../../bpf/parse.h"

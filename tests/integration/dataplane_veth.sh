@@ -35,11 +35,10 @@ trap cleanup EXIT
 die() { not_ok "$*"; exit 1; }
 
 # ---- helper: configure and attach the data plane -------------------------
-gcc -O2 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -D_GNU_SOURCE -I"$TN_ROOT/headers" -I"$TN_ROOT/build" \
-	-I"$TN_ROOT/user" -o "$tmp/dataplane_veth" "$TN_ROOT/tests/integration/helpers/dataplane_veth.c" \
-	"$TN_ROOT/user/dataplane.c" "$TN_ROOT/user/maglev.c" "$TN_ROOT/user/log.c" \
-	-lbpf -lelf -lz >"$tmp/gcc.log" 2>&1 || { cat "$tmp/gcc.log"; die "build the veth helper"; }
-ok "build the veth helper"
+# built by make (tests/integration/helpers/*.c -> build/tests/helpers/)
+HELPER="$TN_ROOT/build/tests/helpers/dataplane_veth"
+[ -x "$HELPER" ] || die "$HELPER missing (run make)"
+ok "the veth helper is built"
 [ -f "$TN_ROOT/build/helpers.bpf.o" ] || die "build/helpers.bpf.o missing (run make)"
 
 # ---- topology ---------------------------------------------------------------
@@ -122,7 +121,7 @@ done
 check "servers listening" grep -q ready "$tmp/s1.log" "$tmp/s2.log"
 
 # ---- the balancer ----------------------------------------------------------------
-if ip netns exec "$NS_LB" "$tmp/dataplane_veth" lb0 "$LB_MAC" $VIP $UDP_PORT $TCP_PORT \
+if ip netns exec "$NS_LB" "$HELPER" lb0 "$LB_MAC" $VIP $UDP_PORT $TCP_PORT \
 	$S1_IP "$S1_MAC" $S2_IP "$S2_MAC" >"$tmp/helper.log" 2>&1; then
 	ok "Tenace attached natively to lb0"
 else

@@ -6,7 +6,7 @@
 # shellcheck shell=bash
 set -u
 . "$(dirname "$0")/../lib.sh"
-export LAB_P=tndt LAB_CLIENTS=60
+export LAB_P="tndt$(($$ % 10000))" LAB_CLIENTS=60
 export TENACE="$TN_BIN"
 OUT=$(mktemp -d)
 DEMO_PID=""

@@ -16,7 +16,7 @@
 # shellcheck shell=bash
 set -u
 . "$(dirname "$0")/../lib.sh"
-export LAB_P=tne2e LAB_CLIENTS=70
+export LAB_P="tne2e$(($$ % 10000))" LAB_CLIENTS=70
 . "$TN_ROOT/scripts/lab.sh"
 
 RUN="$LAB_DIR/run"

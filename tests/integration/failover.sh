@@ -9,7 +9,7 @@
 # shellcheck shell=bash
 set -u
 . "$(dirname "$0")/../lib.sh"
-export LAB_P=tnfo LAB_CLIENTS=50
+export LAB_P="tnfo$(($$ % 10000))" LAB_CLIENTS=50
 . "$TN_ROOT/scripts/lab.sh"
 
 RUN="$LAB_DIR/run"

@@ -18,10 +18,10 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <cmocka.h>
-#include "api.h"
-#include "config.h"
-#include "controller.h"
-#include "log.h"
+#include "api/api.h"
+#include "config/config.h"
+#include "control/controller.h"
+#include "lib/log.h"
 
 /* ---- recording backend ------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <cmocka.h>
-#include "maglev.h"
+#include "dataplane/maglev.h"
 #include "tenace.h"
 
 #define SIZE TN_TABLE_SIZE_DEFAULT

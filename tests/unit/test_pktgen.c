@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "pktgen.skel.h"
-#include "pktgen.h"
+#include "tools/pktgen/pktgen.h"
 
 #define FRAME_MAX 2048
 

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "tenace.h"
-#include "probe.h"
+#include "probe/probe.h"
 
 /* ---- test servers ---------------------------------------------------------- */
 

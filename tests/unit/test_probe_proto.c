@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "probe_proto.h"
+#include "probe/probe_proto.h"
 
 static char why[TN_REASON_MAX];
 

@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dataplane.h"
+#include "dataplane/dataplane.h"
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {

@@ -26,8 +26,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "maglev.h"
-#include "../headers/tenace.h"
+#include "dataplane/maglev.h"
+#include "tenace.h"
 
 int tn_is_prime(uint32_t n)
 {

@@ -11,7 +11,8 @@
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include "neigh.h"
+#include "dataplane/neigh.h"
+#include "lib/net.h"
 
 #define NL_BUF 65536
 
@@ -201,23 +202,12 @@ static int neigh_lookup(int fd, const struct tn_addr *a, uint32_t oif, uint8_t m
 /* Make the kernel resolve a: a datagram to the discard port. */
 static void trigger_resolution(const struct tn_addr *a)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
+	struct sockaddr_storage ss;
+	socklen_t sl = tn_sockaddr(a, 9, &ss);
 	int fd;
 
-	if (a->family == 4) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(9);
-		memcpy(&sin->sin_addr, a->bytes, 4);
-		sl = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(9);
-		memcpy(&sin6->sin6_addr, a->bytes, 16);
-		sl = sizeof(*sin6);
-	}
+	if (!sl)
+		return;
 	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return;

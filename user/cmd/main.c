@@ -16,17 +16,19 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/eventfd.h>
+#include <limits.h>
 #include <sys/signalfd.h>
 #include <curl/curl.h>
-#include "api.h"
-#include "cli.h"
-#include "config.h"
-#include "controller.h"
-#include "dataplane.h"
-#include "log.h"
-#include "pktgen.h"
-#include "bench.h"
-#include "probe.h"
+#include "api/api.h"
+#include "cli/cli.h"
+#include "config/config.h"
+#include "control/controller.h"
+#include "dataplane/dataplane.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/num.h"
+#include "lib/time.h"
+#include "probe/probe.h"
 
 static void usage(FILE *f)
 {
@@ -50,16 +52,10 @@ static void usage(FILE *f)
 
 static int parse_u32(const char *opt, const char *s, uint32_t *out)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (!*s || *end || errno || v > UINT32_MAX || s[0] == '-') {
+	if (tn_parse_u32(s, 0, UINT32_MAX, out)) {
 		tn_err("--%s expects a number from 0 to %u, got \"%s\"", opt, UINT32_MAX, s);
 		return -EINVAL;
 	}
-	*out = (uint32_t)v;
 	return 0;
 }
 
@@ -370,23 +366,6 @@ static char *default_state_path(const char *socket_path)
 	return p;
 }
 
-/* The directory of the state file (the socket's, by default), created like
- * the API creates the socket's. */
-static void make_parent_dir(const char *path)
-{
-	char *dir = strdup(path), *slash;
-
-	if (!dir)
-		return;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST)
-			tn_warn("cannot create %s: %s", dir, strerror(errno));
-	}
-	free(dir);
-}
-
 /*
  * What the controller applies at start. When the data plane survived (its
  * pinned maps exist) and the state file holds a valid configuration, that is
@@ -473,7 +452,7 @@ static int cmd_run(int argc, char **argv)
 	struct tn_api *api = NULL;
 	const char *pin_dir = NULL, *token_file = NULL;
 	char *token = NULL;
-	int c, rc = 1, efd = -1, sfd = -1, wfd = -1, lock_fd = -1;
+	int c, rc = 1, efd = -1, sfd = -1, wfd = -1, lock_fd = -1, err;
 	sigset_t mask;
 	double last_tick = 0;
 
@@ -557,7 +536,8 @@ static int cmd_run(int argc, char **argv)
 	tn_ctl_set_runtime(d.ctl, tn_dp_pin_dir(d.dp), d.skb);
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	tn_ctl_set_wakeup_fd(d.ctl, efd);
-	make_parent_dir(state_path);
+	if ((err = tn_mkdir_parent(state_path, 0755)))
+		tn_warn("cannot create the directory of the state file %s: %s", state_path, strerror(-err));
 	restored = restore_applied(state_path, pins_exist, d.config_path, &applied);
 	/* errors are logged; a partial start still serves */
 	if (restored)
@@ -674,6 +654,42 @@ out:
 	return rc;
 }
 
+/* ---- tools ---------------------------------------------------------------------- */
+
+/*
+ * `tenace pktgen` and `tenace bench` run the separate binaries tenace-pktgen
+ * and tenace-bench (the daemon links neither): looked up beside this
+ * executable (with its suffix: tenace-san runs tenace-pktgen-san), then in
+ * ../lib/tenace/ (where make install puts them), then on PATH.
+ */
+static int run_tool(const char *tool, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64], *slash, *base;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = 0;
+		slash = strrchr(self, '/');
+		base = slash ? slash + 1 : self;
+		if (slash)
+			*slash = 0;
+		/* "tenace-san" -> "tenace-pktgen-san" */
+		if (!strncmp(base, "tenace", 6)) {
+			snprintf(path, sizeof(path), "%s/tenace-%s%s", self, tool, base + 6);
+			execv(path, argv);
+		}
+		snprintf(path, sizeof(path), "%s/tenace-%s", self, tool);
+		execv(path, argv);
+		snprintf(path, sizeof(path), "%s/../lib/tenace/tenace-%s", self, tool);
+		execv(path, argv);
+	}
+	snprintf(path, sizeof(path), "tenace-%s", tool);
+	execvp(path, argv);
+	tn_err("cannot run tenace-%s (looked beside %s, in its ../lib/tenace and on PATH): %s", tool,
+	       n > 0 ? self : "this program", strerror(errno));
+	return 127;
+}
+
 /* ---- dispatch -------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -727,10 +743,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc, argv);
 	if (!strcmp(argv[0], "unload"))
 		return cmd_unload(argc, argv);
-	if (!strcmp(argv[0], "pktgen"))
-		return tn_pktgen_main(argc, argv);
-	if (!strcmp(argv[0], "bench"))
-		return tn_bench_main(argc, argv);
+	if (!strcmp(argv[0], "pktgen") || !strcmp(argv[0], "bench"))
+		return run_tool(argv[0], argv);
 	if (tn_cli_is_command(argv[0])) {
 		tn_log_set_plain(1);
 		curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -22,9 +22,10 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "tenace.h"
-#include "log.h"
-#include "probe.h"
-#include "probe_proto.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "probe/probe.h"
+#include "probe/probe_proto.h"
 
 #define NS_PER_S        1000000000ull
 #define NEVER           UINT64_MAX
@@ -349,28 +350,6 @@ static const char *phase_doing(const struct probe *pr)
 
 /* ---- raw socket probes (tcp, smtp, mysql, pgsql) ----------------------------- */
 
-static socklen_t make_sockaddr(const struct tn_addr *a, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == TN_FAMILY_V4) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->bytes, 4);
-		return sizeof(*s4);
-	}
-	if (a->family == TN_FAMILY_V6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->bytes, 16);
-		return sizeof(*s6);
-	}
-	return 0;
-}
-
 static bool watch(struct tn_prober *P, struct probe *pr, uint32_t events, int op)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = pr };
@@ -384,7 +363,7 @@ static bool watch(struct tn_prober *P, struct probe *pr, uint32_t events, int op
 static void raw_start(struct tn_prober *P, struct probe *pr)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = make_sockaddr(&pr->addr, pr->port, &ss);
+	socklen_t sl = tn_sockaddr(&pr->addr, pr->port, &ss);
 
 	if (!sl) {
 		finish(P, pr, false, K_ERROR, "bad address family %u", pr->addr.family);

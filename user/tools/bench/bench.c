@@ -32,11 +32,11 @@
 #include "bench_feeder.skel.h"
 #include "baseline.skel.h"
 #include "helpers.skel.h"
-#include "bench.h"
-#include "dataplane.h"
-#include "maglev.h"
-#include "log.h"
-#include "probe.h"
+#include "tools/bench/bench.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/maglev.h"
+#include "lib/log.h"
+#include "probe/probe.h"
 
 #define XDP_ABORTED_ 0
 #define XDP_DROP_ 1
@@ -813,15 +813,21 @@ int tn_bench_main(int argc, char **argv)
 	int sections = 0, c, err = 0;
 	bool plot = false;
 
-	/* the generator is this very binary's `pktgen` when run as `tenace bench` */
+	/* the generator is the `tenace` beside this tenace-bench (with the same
+	 * suffix: tenace-bench-san uses tenace-san), whose `pktgen` runs tenace-pktgen */
 	{
-		char self[512];
+		char self[400];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		char *slash, *base;
 
 		if (n > 0) {
 			self[n] = 0;
-			if (!strcmp(strrchr(self, '/') ? strrchr(self, '/') + 1 : self, "tenace"))
-				snprintf(tenace_bin, sizeof(tenace_bin), "%s", self);
+			slash = strrchr(self, '/');
+			base = slash ? slash + 1 : self;
+			if (slash && !strncmp(base, "tenace-bench", 12)) {
+				*slash = 0;
+				snprintf(tenace_bin, sizeof(tenace_bin), "%s/tenace%s", self, base + 12);
+			}
 		}
 	}
 	optind = 1;

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "../headers/tenace.h"
+#include "tenace.h"
 
 struct tn_dp;
 

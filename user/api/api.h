@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 #include <json-c/json.h>
-#include "controller.h"
+#include "control/controller.h"
 
 #define TN_SOCKET_DEFAULT "/run/tenace/tenace.sock"
 #define TN_API_MAX_BODY (1024 * 1024)

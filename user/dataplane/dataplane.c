@@ -20,9 +20,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tenace.skel.h"
-#include "dataplane.h"
-#include "maglev.h"
-#include "log.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/maglev.h"
+#include "lib/log.h"
 
 struct tn_dp {
 	struct tenace *skel;

@@ -21,9 +21,10 @@
 #include <unistd.h>
 
 #include "tenace.h"
-#include "config.h"
-#include "maglev.h"
-#include "probe_proto.h"
+#include "lib/file.h"
+#include "config/config.h"
+#include "dataplane/maglev.h"
+#include "probe/probe_proto.h"
 
 #define PATH_LEN sizeof(((struct tn_error *)0)->path)
 #define GOT_LEN 64
@@ -386,107 +387,6 @@ static bool str_is(json_object *v, const char *s)
 }
 
 /* ---- small parsers ---------------------------------------------------------- */
-
-int tn_addr_parse(const char *s, struct tn_addr *out)
-{
-	struct tn_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (!s)
-		return -EINVAL;
-	if (inet_pton(AF_INET, s, a.bytes) == 1)
-		a.family = TN_FAMILY_V4;
-	else if (inet_pton(AF_INET6, s, a.bytes) == 1)
-		a.family = TN_FAMILY_V6;
-	else
-		return -EINVAL;
-	*out = a;
-	return 0;
-}
-
-void tn_addr_format(const struct tn_addr *a, char *buf, size_t len)
-{
-	int af = a->family == TN_FAMILY_V4 ? AF_INET : AF_INET6;
-
-	if (!len)
-		return;
-	if ((a->family != TN_FAMILY_V4 && a->family != TN_FAMILY_V6) ||
-	    !inet_ntop(af, a->bytes, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
-static unsigned addr_bits(const struct tn_addr *a)
-{
-	return a->family == TN_FAMILY_V4 ? 32 : 128;
-}
-
-int tn_cidr_parse(const char *s, struct tn_cidr *out)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	struct tn_cidr c;
-	const char *slash;
-	unsigned long len;
-	char *end;
-	unsigned i;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	memset(&c, 0, sizeof(c));
-	snprintf(buf, sizeof(buf), "%s", s);
-	slash = strchr(s, '/');
-	if (slash)
-		buf[slash - s] = '\0';
-	if (tn_addr_parse(buf, &c.addr))
-		return -EINVAL;
-	len = addr_bits(&c.addr);
-	if (slash) {
-		/* digits only: strtoul would accept " 8", "+8" and "-0" */
-		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
-			return -EINVAL;
-		len = strtoul(slash + 1, &end, 10);
-		if (*end || len > addr_bits(&c.addr))
-			return -EINVAL;
-	}
-	c.prefixlen = (uint8_t)len;
-	/* clear the host bits so that equal prefixes compare equal */
-	for (i = 0; i < 16; i++) {
-		unsigned keep = len > i * 8 ? len - i * 8 : 0;
-
-		if (keep < 8)
-			c.addr.bytes[i] &= (uint8_t)(0xff00u >> keep);
-	}
-	*out = c;
-	return 0;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int tn_mac_parse(const char *s, uint8_t mac[6])
-{
-	uint8_t m[6];
-	int i;
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (i = 0; i < 6; i++) {
-		int hi = hex_digit(s[i * 3]), lo = hex_digit(s[i * 3 + 1]);
-
-		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-			return -EINVAL;
-		m[i] = (uint8_t)(hi << 4 | lo);
-	}
-	memcpy(mac, m, 6);
-	return 0;
-}
 
 /* One port 1..65535 from [s, e): digits only. */
 static int port_number(const char *s, const char *e, uint16_t *out)
@@ -2007,55 +1907,6 @@ int tn_config_parse_string(const char *text, struct tn_config *out, struct tn_er
 	return parse_text(text ? text : "", text ? strlen(text) : 0, NULL, out, errs);
 }
 
-static int read_file(const char *path, char **textp, size_t *lenp)
-{
-	size_t len = 0, cap = 0;
-	char *text = NULL;
-	int fd, rc = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t r;
-
-		if (len + 1 >= cap) {
-			char *t;
-
-			cap = cap ? cap * 2 : 16384;
-			if (cap > FILE_MAX) {
-				rc = -EFBIG;
-				break;
-			}
-			t = realloc(text, cap);
-			if (!t) {
-				rc = -ENOMEM;
-				break;
-			}
-			text = t;
-		}
-		r = read(fd, text + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			break;
-		}
-		if (!r)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	if (rc) {
-		free(text);
-		return rc;
-	}
-	text[len] = '\0';
-	*textp = text;
-	*lenp = len;
-	return 0;
-}
-
 int tn_config_load_file(const char *path, struct tn_config *out, struct tn_errors *errs)
 {
 	struct ctx x = { .errs = errs };
@@ -2063,7 +1914,7 @@ int tn_config_load_file(const char *path, struct tn_config *out, struct tn_error
 	size_t len = 0;
 	int rc;
 
-	rc = read_file(path, &text, &len);
+	rc = tn_file_read(path, FILE_MAX, &text, &len);
 	if (rc) {
 		fail(&x, path, "cannot read: %s", strerror(-rc));
 		return rc;
@@ -2073,104 +1924,20 @@ int tn_config_load_file(const char *path, struct tn_config *out, struct tn_error
 	return rc;
 }
 
-/* The whole buffer, retrying short writes. */
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, s, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		s += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		rc = -errno;
-	close(fd);
-	return rc;
-}
-
-/* "dir/.name.XXXXXX" next to path, so that rename() stays on one file system. */
-static int temp_name(const char *path, char **tmp, char **dir)
-{
-	const char *slash = strrchr(path, '/');
-	const char *base = slash ? slash + 1 : path;
-	int dlen = slash ? (int)(slash - path) : 1;
-
-	if (!*base)
-		return -EISDIR;
-	if (asprintf(dir, "%.*s", slash == path ? 1 : dlen, slash ? path : ".") < 0)
-		return -ENOMEM;
-	if (asprintf(tmp, "%s/.%s.XXXXXX", *dir, base) < 0) {
-		free(*dir);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int write_temp(int fd, const char *text, const char *path)
-{
-	struct stat st;
-	mode_t mode = 0644;
-	int rc;
-
-	/* keep the mode of the file being replaced */
-	if (!stat(path, &st))
-		mode = st.st_mode & 07777;
-	if (fchmod(fd, mode))
-		return -errno;
-	rc = write_all(fd, text, strlen(text));
-	if (!rc)
-		rc = write_all(fd, "\n", 1);
-	if (!rc && fsync(fd))
-		rc = -errno;
-	return rc;
-}
-
 int tn_config_save_file(const struct tn_config *c, const char *path)
 {
-	char *tmp = NULL, *dir = NULL;
-	json_object *j;
-	int fd, rc;
+	json_object *j = tn_config_to_json(c);
+	const char *text;
+	char *copy = NULL;
+	int rc;
 
-	j = tn_config_to_json(c);
 	if (!j)
 		return -ENOMEM;
-	rc = temp_name(path, &tmp, &dir);
-	if (rc)
-		goto out_json;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_names;
-	}
-	rc = write_temp(fd, json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							     JSON_C_TO_STRING_SPACED |
-							     JSON_C_TO_STRING_NOSLASHESCAPE), path);
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	else
-		rc = fsync_dir(dir); /* make the rename itself durable */
-out_names:
-	free(tmp);
-	free(dir);
-out_json:
+	text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	rc = text && asprintf(&copy, "%s\n", text) >= 0 ?
+	     tn_file_write_atomic(path, copy, strlen(copy), 0644) : -ENOMEM;
+	free(copy);
 	json_object_put(j);
 	return rc;
 }
@@ -2242,7 +2009,7 @@ static json_object *probe_json(const struct tn_probe_cfg *p)
 json_object *tn_server_to_json(const struct tn_server_cfg *s)
 {
 	json_object *o = json_object_new_object();
-	char mac[18];
+	char mac[TN_MAC_TEXT];
 
 	if (!o)
 		return NULL;
@@ -2254,8 +2021,7 @@ json_object *tn_server_to_json(const struct tn_server_cfg *s)
 	json_object_object_add(o, "status", json_object_new_string(s->active ? "active" : "inactive"));
 	json_object_object_add(o, "backup", json_object_new_boolean(s->backup));
 	json_object_object_add(o, "probe", json_object_new_boolean(s->probe));
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
-		 s->mac[0], s->mac[1], s->mac[2], s->mac[3], s->mac[4], s->mac[5]);
+	tn_mac_format(s->mac, mac);
 	json_object_object_add(o, "mac", s->has_mac ? json_object_new_string(mac) : NULL);
 	return o;
 }

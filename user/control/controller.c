@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "controller.h"
-#include "log.h"
-#include "probe.h"
+#include "control/controller.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/time.h"
+#include "probe/probe.h"
 
 #define ERR_MAX 200
 #define MAX_TASKS 256
@@ -103,23 +105,6 @@ struct tn_ctl {
 };
 
 /* ---- small helpers -------------------------------------------------------- */
-
-double tn_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-void tn_format_time(double t, char *buf, size_t len)
-{
-	time_t s = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static json_object *json_time(double t)
 {
@@ -1736,7 +1721,7 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 {
 	json_object *o = json_object_new_object();
 	struct server_view v;
-	char text[64], mac[20];
+	char text[64], mac[TN_MAC_TEXT];
 	const char *state;
 
 	server_view(ctl, f, s, &v);
@@ -1772,7 +1757,7 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 		const uint8_t *m = s->has_mac ? s->mac : v.res->info.mac;
 		char ifname[IF_NAMESIZE] = "";
 
-		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		tn_mac_format(m, mac);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		if (if_indextoname(v.res->info.ifindex, ifname))
 			json_object_object_add(o, "interface", json_object_new_string(ifname));
@@ -1909,61 +1894,22 @@ json_object *tn_ctl_stats_json(struct tn_ctl *ctl)
 	return o;
 }
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if (b->s && b->len + n < b->cap) {
-			b->len += n;
-			return;
-		}
-		size_t nc = (b->cap ? b->cap : 4096);
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *ns = realloc(b->s, nc);
-		if (!ns) {
-			b->failed = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = nc;
-	}
-}
-
 char *tn_ctl_metrics(struct tn_ctl *ctl)
 {
-	struct strbuf b = {0};
+	struct tn_buf b = {0};
 	size_t i, j;
 
-	sb_printf(&b, "# HELP tenace_packets_total Packets seen by the XDP program, by verdict reason.\n"
+	tn_buf_printf(&b, "# HELP tenace_packets_total Packets seen by the XDP program, by verdict reason.\n"
 		      "# TYPE tenace_packets_total counter\n");
 	for (i = 0; i < TN_R__COUNT; i++)
-		sb_printf(&b, "tenace_packets_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
+		tn_buf_printf(&b, "tenace_packets_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
 			  (unsigned long long)ctl->reasons[i].packets);
-	sb_printf(&b, "# HELP tenace_bytes_total Bytes seen by the XDP program, by verdict reason.\n"
+	tn_buf_printf(&b, "# HELP tenace_bytes_total Bytes seen by the XDP program, by verdict reason.\n"
 		      "# TYPE tenace_bytes_total counter\n");
 	for (i = 0; i < TN_R__COUNT; i++)
-		sb_printf(&b, "tenace_bytes_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
+		tn_buf_printf(&b, "tenace_bytes_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
 			  (unsigned long long)ctl->reasons[i].bytes);
-	sb_printf(&b, "# HELP tenace_vip_packets_total Packets forwarded per VIP.\n"
+	tn_buf_printf(&b, "# HELP tenace_vip_packets_total Packets forwarded per VIP.\n"
 		      "# TYPE tenace_vip_packets_total counter\n");
 	for (i = 0; i < TN_MAX_VIPS; i++) {
 		const struct vip_index *v = &ctl->vips[i];
@@ -1974,15 +1920,15 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 			continue;
 		fe = frontend_of_vip(ctl, v);
 		tn_addr_format(&v->addr, text, sizeof(text));
-		sb_printf(&b, "tenace_vip_packets_total{type=\"%s\",frontend=\"%u\",vip=\"%s\",port=\"%s\"} %llu\n",
+		tn_buf_printf(&b, "tenace_vip_packets_total{type=\"%s\",frontend=\"%u\",vip=\"%s\",port=\"%s\"} %llu\n",
 			  tn_l4_type_name(v->type), v->frontend_id, text, fe && fe->port ? fe->port : "*",
 			  (unsigned long long)v->cur.packets);
 	}
-	sb_printf(&b, "# HELP tenace_server_packets_total Packets forwarded per server.\n"
+	tn_buf_printf(&b, "# HELP tenace_server_packets_total Packets forwarded per server.\n"
 		      "# TYPE tenace_server_packets_total counter\n");
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1)
-			sb_printf(&b, "# HELP tenace_server_up 1 when the server takes traffic (resolved, healthy).\n"
+			tn_buf_printf(&b, "# HELP tenace_server_up 1 when the server takes traffic (resolved, healthy).\n"
 				      "# TYPE tenace_server_up gauge\n");
 		for (i = 0; i < ctl->applied.nfarms; i++) {
 			const struct tn_farm_cfg *f = &ctl->applied.farms[i];
@@ -1995,26 +1941,22 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 				server_view(ctl, f, s, &v);
 				tn_addr_format(&s->address, text, sizeof(text));
 				if (pass == 0)
-					sb_printf(&b, "tenace_server_packets_total{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %llu\n",
+					tn_buf_printf(&b, "tenace_server_packets_total{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %llu\n",
 						  tn_l4_type_name(f->type), f->farm_id, s->server_id, text,
 						  (unsigned long long)(v.st ? v.st->cur.packets : 0));
 				else
-					sb_printf(&b, "tenace_server_up{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %d\n",
+					tn_buf_printf(&b, "tenace_server_up{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %d\n",
 						  tn_l4_type_name(f->type), f->farm_id, s->server_id, text, v.up ? 1 : 0);
 			}
 		}
 	}
-	sb_printf(&b, "# HELP tenace_probe_transitions_total Server health changes seen by the probes.\n"
+	tn_buf_printf(&b, "# HELP tenace_probe_transitions_total Server health changes seen by the probes.\n"
 		      "# TYPE tenace_probe_transitions_total counter\n"
 		      "tenace_probe_transitions_total %llu\n", (unsigned long long)ctl->probe_transitions);
-	sb_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
+	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
 		      "# TYPE tenace_pending_changes gauge\n"
 		      "tenace_pending_changes %d\n", tn_ctl_pending_count(ctl, NULL));
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return tn_buf_take(&b);
 }
 
 /* ---- the production backend ------------------------------------------------------ */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "probe_proto.h"
+#include "probe/probe_proto.h"
 
 const uint8_t tn_pgsql_ssl_request[8] = { 0x00, 0x00, 0x00, 0x08, 0x04, 0xd2, 0x16, 0x2f };
 

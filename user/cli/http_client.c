@@ -4,33 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include "http_client.h"
-
-struct buf {
-	char *s;
-	size_t len;
-};
+#include "cli/http_client.h"
+#include "lib/buf.h"
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
 {
-	struct buf *b = arg;
-	size_t add = size * n;
-	char *ns = realloc(b->s, b->len + add + 1);
-
-	if (!ns)
-		return 0;
-	memcpy(ns + b->len, p, add);
-	b->s = ns;
-	b->len += add;
-	b->s[b->len] = 0;
-	return add;
+	return tn_buf_append(arg, p, size * n) ? 0 : size * n;
 }
 
 int tn_client_request(const struct tn_client *c, const char *method, const char *path,
 		      json_object *body, json_object **out, char **text, char *err, size_t errlen)
 {
 	struct curl_slist *h = NULL;
-	struct buf b = {0};
+	struct tn_buf b = {0};
 	char url[1024], auth[1100] = "";
 	const char *payload = NULL;
 	long status = 0;
@@ -92,6 +78,6 @@ int tn_client_request(const struct tn_client *c, const char *method, const char 
 		memset(auth, 0, sizeof(auth));
 	curl_slist_free_all(h);
 	curl_easy_cleanup(curl);
-	free(b.s);
+	tn_buf_free(&b);
 	return (int)status;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include "lib/net.h"
 
 #define TN_NAME_MAX 128
 
@@ -27,16 +28,6 @@ enum tn_probe_type {
 	TN_PROBE_TCP, TN_PROBE_HTTP, TN_PROBE_SMTP, TN_PROBE_MYSQL, TN_PROBE_PGSQL,
 };
 enum tn_http_match { TN_MATCH_DEFAULT = 0, TN_MATCH_STATUS, TN_MATCH_CONTAINS, TN_MATCH_MATCHES };
-
-struct tn_addr {
-	uint8_t family;    /* 4 or 6 */
-	uint8_t bytes[16]; /* IPv4 in the first 4 bytes, rest zero */
-};
-
-struct tn_cidr {
-	struct tn_addr addr; /* host bits cleared */
-	uint8_t prefixlen;
-};
 
 struct tn_port_range {
 	uint16_t first, last; /* inclusive; a single port has first == last */
@@ -185,11 +176,7 @@ struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t,
 struct tn_frontend_cfg *tn_config_frontend(const struct tn_config *c, enum tn_l4_type t, uint32_t id);
 struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t server_id);
 
-/* Small parsers shared with the CLI and API. */
-int tn_addr_parse(const char *s, struct tn_addr *out);          /* 0 or -EINVAL */
-void tn_addr_format(const struct tn_addr *a, char *buf, size_t len);
-int tn_cidr_parse(const char *s, struct tn_cidr *out);          /* "10.0.0.0/8", bare address = host */
-int tn_mac_parse(const char *s, uint8_t mac[6]);
+/* Small parsers shared with the CLI and API (addresses: lib/net.h). */
 int tn_port_spec_parse(const char *s, struct tn_port_range **out, size_t *n, char *err, size_t errlen);
 const char *tn_l4_type_name(enum tn_l4_type t);                  /* "tcp" / "udp" */
 uint16_t tn_server_port(const struct tn_farm_cfg *f, const struct tn_server_cfg *s); /* server's, else farm's */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
-#include "api.h"
-#include "cli.h"
-#include "http_client.h"
+#include "api/api.h"
+#include "cli/cli.h"
+#include "cli/http_client.h"
 
 /* ---- aligned tables ------------------------------------------------------------ */
 

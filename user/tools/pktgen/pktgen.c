@@ -28,8 +28,10 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "pktgen.skel.h"
-#include "pktgen.h"
-#include "log.h"
+#include "tools/pktgen/pktgen.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/num.h"
 
 /*
  * Frames per BPF_PROG_RUN call. A call with repeat > 1 swaps the program in
@@ -349,12 +351,9 @@ static void usage(FILE *f)
 
 static int parse_u64(const char *opt, const char *s, __u64 min, __u64 max, __u64 *out)
 {
-	unsigned long long v;
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+	if (tn_parse_u64(s, min, max, &v)) {
 		tn_err("%s: '%s' is not a number in %llu..%llu", opt, s,
 		       (unsigned long long)min, (unsigned long long)max);
 		return -EINVAL;
@@ -365,10 +364,7 @@ static int parse_u64(const char *opt, const char *s, __u64 min, __u64 max, __u64
 
 static int parse_mac(const char *opt, const char *s, __u8 mac[6])
 {
-	int n = 0;
-
-	if (sscanf(s, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx%n", &mac[0], &mac[1], &mac[2],
-		   &mac[3], &mac[4], &mac[5], &n) != 6 || s[n]) {
+	if (tn_mac_parse(s, mac)) {
 		tn_err("%s: '%s' is not a MAC address (like 02:00:00:00:00:01)", opt, s);
 		return -EINVAL;
 	}
@@ -378,13 +374,14 @@ static int parse_mac(const char *opt, const char *s, __u8 mac[6])
 /* 4 or 6, or 0 with an error printed. */
 static int parse_ip(const char *opt, const char *s, __u8 addr[16])
 {
-	memset(addr, 0, 16);
-	if (inet_pton(AF_INET, s, addr) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return 6;
-	tn_err("%s: '%s' is not an IPv4 or IPv6 address", opt, s);
-	return 0;
+	struct tn_addr a;
+
+	if (tn_addr_parse(s, &a)) {
+		tn_err("%s: '%s' is not an IPv4 or IPv6 address", opt, s);
+		return 0;
+	}
+	memcpy(addr, a.bytes, 16);
+	return a.family;
 }
 
 /* ifindex, MAC, MTU and flags of an interface. */

@@ -15,10 +15,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-c/json.h>
-#include "config.h"
-#include "dataplane.h"
-#include "neigh.h"
-#include "probe.h"
+#include "config/config.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/neigh.h"
+#include "probe/probe.h"
 
 struct tn_ctl;
 
@@ -130,9 +130,5 @@ char *tn_ctl_metrics(struct tn_ctl *ctl); /* Prometheus text, malloc'd */
 
 /* Slot of an applied farm, -1 if none (tests). */
 int tn_ctl_farm_slot(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
-
-/* ISO 8601 UTC time. */
-void tn_format_time(double t, char *buf, size_t len);
-double tn_now(void);
 
 #endif /* TENACE_CONTROLLER_H */

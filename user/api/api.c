@@ -12,8 +12,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <microhttpd.h>
-#include "api.h"
-#include "log.h"
+#include "api/api.h"
+#include "lib/buf.h"
+#include "lib/file.h"
+#include "lib/log.h"
+#include "lib/net.h"
+#include "lib/num.h"
 
 /* ---- responses ---------------------------------------------------------------- */
 
@@ -123,22 +127,9 @@ static json_object *parse_body(const char *body, size_t len, bool allow_empty, s
 	return o;
 }
 
-/* Decimal id in a URL segment; false when not one. */
 static bool parse_id(const char *s, uint32_t *out)
 {
-	unsigned long long v = 0;
-
-	if (!*s || strlen(s) > 10)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	if (v > UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
+	return tn_parse_id(s, out) == 0;
 }
 
 /* Overlay every field of `patch` onto a copy of `base`. */
@@ -701,8 +692,7 @@ struct tn_api {
 };
 
 struct conn {
-	char *buf;
-	size_t len, cap;
+	struct tn_buf body;
 	bool too_big;
 	bool refused;
 };
@@ -807,30 +797,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (*upload_size) {
 		size_t n = *upload_size;
 
-		if (cn->too_big || cn->len + n > TN_API_MAX_BODY) {
+		if (cn->too_big || cn->body.len + n > TN_API_MAX_BODY)
 			cn->too_big = true;
-		} else {
-			if (cn->len + n + 1 > cn->cap) {
-				size_t nc = cn->cap ? cn->cap : 4096;
-				char *nb;
-
-				while (nc < cn->len + n + 1)
-					nc *= 2;
-				nb = realloc(cn->buf, nc);
-				if (!nb)
-					return MHD_NO;
-				cn->buf = nb;
-				cn->cap = nc;
-			}
-			memcpy(cn->buf + cn->len, upload_data, n);
-			cn->len += n;
-		}
+		else if (tn_buf_append(&cn->body, upload_data, n))
+			return MHD_NO;
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (cn->too_big)
 		return simple_error(c, 413, "request body larger than 1 MiB");
-	tn_api_dispatch(api->ctl, method, url, cn->buf, cn->len, &r);
+	tn_api_dispatch(api->ctl, method, url, cn->body.s, cn->body.len, &r);
 	ret = send_response(c, &r);
 	tn_api_response_free(&r);
 	return ret;
@@ -841,7 +817,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	struct conn *cn = *con_cls;
 
 	if (cn) {
-		free(cn->buf);
+		tn_buf_free(&cn->body);
 		free(cn);
 		*con_cls = NULL;
 	}
@@ -852,22 +828,16 @@ static int unix_listener(const char *path)
 	mode_t old_mask;
 	int rc;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)], *slash;
-	int fd, probe;
+	int fd, probe, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		tn_err("socket path %s is too long", path);
 		return -ENAMETOOLONG;
 	}
 	strcpy(sa.sun_path, path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			tn_err("cannot create the socket directory %s: %s", dir, strerror(errno));
-			return -errno;
-		}
+	if ((err = tn_mkdir_parent(path, 0755))) {
+		tn_err("cannot create the directory of the socket %s: %s", path, strerror(-err));
+		return err;
 	}
 	/* a live socket means another controller: refuse; a stale one is removed */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -900,42 +870,17 @@ static int unix_listener(const char *path)
 
 static int tcp_listener(const char *spec)
 {
-	struct sockaddr_storage ss = {0};
-	char host[128], *colon;
+	struct sockaddr_storage ss;
+	struct tn_addr addr;
+	uint16_t port;
 	socklen_t sl;
-	long port;
 	int fd, one = 1;
 
-	if (strlen(spec) >= sizeof(host))
-		goto bad;
-	if (spec[0] == '[') {
-		snprintf(host, sizeof(host), "%s", spec + 1);
-		colon = strstr(host, "]:");
-		if (!colon)
-			goto bad;
-		*colon = 0;
-		colon++;
-	} else {
-		snprintf(host, sizeof(host), "%s", spec);
-		colon = strrchr(host, ':');
-		if (!colon)
-			goto bad;
-		*colon = 0;
+	if (tn_hostport_parse(spec, &addr, &port)) {
+		tn_err("--listen %s: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", spec);
+		return -EINVAL;
 	}
-	port = strtol(colon + 1, &colon, 10);
-	if (*colon || port < 1 || port > 65535)
-		goto bad;
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons(port);
-		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
-		sl = sizeof(struct sockaddr_in6);
-	} else {
-		goto bad;
-	}
+	sl = tn_sockaddr(&addr, port, &ss);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -948,9 +893,6 @@ static int tcp_listener(const char *spec)
 		return -e;
 	}
 	return fd;
-bad:
-	tn_err("--listen %s: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", spec);
-	return -EINVAL;
 }
 
 static struct MHD_Daemon *start_daemon(struct tn_api *api, int fd)
