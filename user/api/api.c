@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "lib/buf.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/net.h"
 #include "lib/num.h"
@@ -70,12 +71,13 @@ void tn_api_response_free(struct tn_api_response *r)
 
 /* ---- request helpers ------------------------------------------------------------- */
 
-/* Body as a JSON object (an empty body is {} when allow_empty). NULL: replied. */
+/* Body as a JSON object (an empty body is {} when allow_empty). NULL: replied.
+ * The configuration file's strict reader: what is accepted here loads again
+ * after a restart. */
 static json_object *parse_body(const char *body, size_t len, bool allow_empty, struct tn_api_response *r)
 {
-	struct json_tokener *tok;
+	char err[TN_ERROR_MESSAGE_MAX];
 	json_object *o;
-	enum json_tokener_error je;
 	size_t i;
 
 	for (i = 0; i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'); i++)
@@ -86,39 +88,11 @@ static json_object *parse_body(const char *body, size_t len, bool allow_empty, s
 		reply_error(r, 400, "", "a JSON object is required in the request body");
 		return NULL;
 	}
-	if (memchr(body, 0, len)) {
-		reply_error(r, 400, "", "invalid JSON: NUL byte in the body");
+	o = tn_json_parse(body, len, err, sizeof(err));
+	if (!o) {
+		reply_error(r, 400, "", "%s", err);
 		return NULL;
 	}
-	tok = json_tokener_new_ex(64);
-	if (!tok) {
-		reply_error(r, 500, NULL, "out of memory");
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	je = json_tokener_get_error(tok);
-	if (je == json_tokener_success && tok->char_offset < (int)len) {
-		/* trailing bytes after the document: only whitespace is fine */
-		for (i = tok->char_offset; i < len; i++)
-			if (body[i] != ' ' && body[i] != '\n' && body[i] != '\r' && body[i] != '\t')
-				break;
-		if (i < len) {
-			json_object_put(o);
-			json_tokener_free(tok);
-			reply_error(r, 400, "", "invalid JSON: unexpected data after the document at offset %zu", i);
-			return NULL;
-		}
-	}
-	if (je != json_tokener_success || !o) {
-		if (o)
-			json_object_put(o);
-		reply_error(r, 400, "", "invalid JSON: %s",
-			    je == json_tokener_continue ? "unexpected end of the document" :
-			    json_tokener_error_desc(je));
-		json_tokener_free(tok);
-		return NULL;
-	}
-	json_tokener_free(tok);
 	if (!json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		reply_error(r, 400, "", "the request body must be a JSON object");

@@ -22,6 +22,7 @@
 
 #include "tenace.h"
 #include "lib/file.h"
+#include "lib/json.h"
 #include "config/config.h"
 #include "dataplane/maglev.h"
 #include "probe/probe_proto.h"
@@ -1846,59 +1847,22 @@ bad:
 
 /* ---- text and files ------------------------------------------------------------- */
 
-static unsigned line_of(const char *text, size_t off)
-{
-	unsigned line = 1;
-	size_t i;
-
-	for (i = 0; i < off && text[i]; i++)
-		line += text[i] == '\n';
-	return line;
-}
-
-/* origin: the file name, or NULL for a string (the API's body). */
 static int parse_text(const char *text, size_t len, const char *origin, struct tn_config *out,
 		      struct tn_errors *errs)
 {
 	struct ctx x = { .errs = errs };
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
+	char err[TN_ERROR_MESSAGE_MAX];
 	json_object *root;
 	int rc;
 
-	if (len > INT_MAX) {
-		fail(&x, origin, "document too large");
+	/* the one strict reader files and API bodies share (lib/json.h) */
+	root = tn_json_parse(text, len, err, sizeof(err));
+	if (!root) {
+		fail(&x, origin, "%s", err);
 		return -EINVAL;
 	}
-	tok = json_tokener_new();
-	if (!tok) {
-		fail(&x, origin, "out of memory");
-		return -ENOMEM;
-	}
-	/* standard JSON only: no trailing commas, no text after the document */
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (!root || jerr != json_tokener_success) {
-		unsigned line = line_of(text, json_tokener_get_parse_end(tok));
-
-		if (jerr == json_tokener_continue || jerr == json_tokener_success)
-			fail(&x, origin, "line %u: invalid JSON: unexpected end of data", line);
-		else
-			fail(&x, origin, "line %u: invalid JSON: %s", line, json_tokener_error_desc(jerr));
-		json_object_put(root);
-		json_tokener_free(tok);
-		return -EINVAL;
-	}
-	if (json_tokener_get_parse_end(tok) < len) {
-		fail(&x, origin, "line %u: invalid JSON: unexpected text after the document",
-		     line_of(text, json_tokener_get_parse_end(tok)));
-		rc = -EINVAL;
-	} else {
-		rc = tn_config_from_json(root, out, errs);
-	}
+	rc = tn_config_from_json(root, out, errs);
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rc;
 }
 

@@ -108,9 +108,10 @@ struct tn_config {
 };
 
 /* Validation errors: every one names the JSON path and the rule. */
+#define TN_ERROR_MESSAGE_MAX 320
 struct tn_error {
 	char path[160];    /* "farms[0].servers[2].weight"; "" for the document */
-	char message[320]; /* "must be 0..256, got 300" */
+	char message[TN_ERROR_MESSAGE_MAX]; /* "must be 0..256, got 300" */
 };
 
 struct tn_errors {
