@@ -1983,31 +1983,7 @@ static int dp_vips_replace(void *ctx, const struct tn_vip_key *keys, const struc
 
 static int dp_vips_dump(void *ctx, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n)
 {
-	int fd = tn_dp_map_fd(ctx, "vips");
-	struct tn_vip_key cur, next;
-	size_t cap = TN_MAX_VIPS + 1, m = 0;
-	int more;
-
-	if (fd < 0)
-		return fd;
-	*keys = calloc(cap, sizeof(**keys));
-	*vals = calloc(cap, sizeof(**vals));
-	if (!*keys || !*vals) {
-		free(*keys);
-		free(*vals);
-		*keys = NULL;
-		*vals = NULL;
-		return -ENOMEM;
-	}
-	more = bpf_map_get_next_key(fd, NULL, &cur) == 0;
-	while (more && m < cap) {
-		if (bpf_map_lookup_elem(fd, &cur, &(*vals)[m]) == 0)
-			(*keys)[m++] = cur;
-		more = bpf_map_get_next_key(fd, &cur, &next) == 0;
-		cur = next;
-	}
-	*n = m;
-	return 0;
+	return tn_dp_vips_dump(ctx, keys, vals, n);
 }
 
 static int dp_filters_set(void *ctx, uint32_t idx, bool allow, const struct tn_dp_prefix *p, size_t n)

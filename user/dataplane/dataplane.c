@@ -731,6 +731,33 @@ out:
 	return err;
 }
 
+int tn_dp_vips_dump(struct tn_dp *dp, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n)
+{
+	int fd = bpf_map__fd(dp->skel->maps.vips);
+	struct tn_vip_key cur, next;
+	size_t cap = TN_MAX_VIPS + 1, m = 0;
+	int more;
+
+	*keys = calloc(cap, sizeof(**keys));
+	*vals = calloc(cap, sizeof(**vals));
+	if (!*keys || !*vals) {
+		free(*keys);
+		free(*vals);
+		*keys = NULL;
+		*vals = NULL;
+		return -ENOMEM;
+	}
+	more = bpf_map_get_next_key(fd, NULL, &cur) == 0;
+	while (more && m < cap) {
+		if (bpf_map_lookup_elem(fd, &cur, &(*vals)[m]) == 0)
+			(*keys)[m++] = cur;
+		more = bpf_map_get_next_key(fd, &cur, &next) == 0;
+		cur = next;
+	}
+	*n = m;
+	return 0;
+}
+
 static void filter_key(uint32_t vip_index, const struct tn_dp_prefix *p, struct tn_filter_key *k)
 {
 	memset(k, 0, sizeof(*k));

@@ -98,6 +98,8 @@ int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hd
  * fragments and malformed packets (pointing to the first port's farm). */
 int tn_dp_vip_set(struct tn_dp *dp, const struct tn_vip_key *key, const struct tn_vip *vip);
 int tn_dp_vip_delete(struct tn_dp *dp, const struct tn_vip_key *key);
+/* Every VIP entry in place (malloc'd arrays, free both): 0 or -ENOMEM. */
+int tn_dp_vips_dump(struct tn_dp *dp, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n);
 /* Replace the whole VIP set in one pass (stale keys deleted after new ones are in). */
 int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n);
 
