@@ -64,7 +64,14 @@ static void test_json_strict(void **state)
 	J("// c\n{\"a\": 1}", "invalid JSON");
 	J("{\"a\": 1} {}", "invalid JSON");
 	J("{\"a\": \"\xff\"}", "invalid JSON");
-	J("{\"a\": \"\xc3\"}", "invalid JSON");
+	J("{\"a\": \"\xc3\"}", "invalid UTF-8");
+	J("{\"a\": \"\xc0\xaf\"}", "invalid UTF-8");          /* overlong "/" */
+	J("{\"a\": \"\xe0\x80\xaf\"}", "invalid UTF-8");      /* overlong, three bytes */
+	J("{\"a\": \"\xed\xa0\x80\"}", "invalid UTF-8");      /* a UTF-16 surrogate */
+	J("{\"a\": \"\xf4\x90\x80\x80\"}", "invalid UTF-8");  /* above U+10FFFF */
+	J("{\"a\": \"\xf8\x88\x80\x80\x80\"}", "invalid UTF-8");
+	J("{\"a\": \"\x80\"}", "invalid UTF-8");
+	J("{\"a\": \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80\"}", NULL);
 	J("{\"a\": 1}\n\n", NULL);
 	J("{\"a\": \"x\0y\"}", "NUL byte");
 	J("{\"a\":", "unexpected end of data");
