@@ -258,10 +258,52 @@ static void test_speaker_no_bird(void **state)
 	free(saved);
 }
 
+/* What the decider returns; what it was told was announced when it first
+ * returned a new set. */
+static const char *decided_addr, *last_addr = "";
+static char seen_current[64];
+
+static int decider(void *arg, const struct tn_prefixes *current, struct tn_prefixes *out)
+{
+	const char *now = decided_addr ? decided_addr : "";
+
+	if (strcmp(now, last_addr)) {
+		seen_current[0] = 0;
+		if (current->n)
+			tn_prefix_format(&current->v[0], seen_current, sizeof(seen_current));
+		last_addr = now;
+	}
+	*out = set_of(decided_addr, NULL);
+	return 0;
+}
+
+static void test_speaker_decider(void **state)
+{
+	struct tn_bgp *b = NULL;
+
+	decided_addr = "10.2.2.1";
+	assert_int_equal(tn_bgp_new(&b, dir), 0);
+	tn_bgp_set_decider(b, decider, NULL);
+	assert_int_equal(tn_bgp_configure(b, &cfg), 0);
+	WAIT_FOR(10, routes_are("10.2.2.1/32", NULL, NULL));
+	assert_string_equal(seen_current, "");
+	/* decided again after a kick (and once a second), told what BIRD carries */
+	decided_addr = "10.2.2.2";
+	tn_bgp_kick(b);
+	WAIT_FOR(3, routes_are("10.2.2.2/32", NULL, "10.2.2.1/32"));
+	assert_string_equal(seen_current, "10.2.2.1/32");
+	decided_addr = NULL;
+	tn_bgp_kick(b);
+	WAIT_FOR(3, routes_are(NULL, NULL, "10.2.2.2/32"));
+	assert_string_equal(seen_current, "10.2.2.2/32");
+	tn_bgp_shutdown(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_speaker_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_speaker_decider, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_speaker_no_bird, setup, teardown),
 	};
 

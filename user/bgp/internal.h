@@ -25,6 +25,9 @@ struct tn_bgp {
 	uint64_t cfg_gen;
 	struct tn_prefixes want;
 	uint64_t want_gen;
+	tn_bgp_decide_fn decide;         /* NULL: tn_bgp_announce says */
+	void *decide_arg;
+	bool kicked;
 
 	/* the speaker thread's own */
 	struct tn_bgp_cfg *cfg;
@@ -34,7 +37,7 @@ struct tn_bgp {
 	bool routes_ok;                  /* sent == target and BIRD took it */
 	struct tn_bird_proc proc;
 	struct tn_birdc ctl;
-	double started_at, next_start, backoff, next_poll, next_retry;
+	double started_at, next_start, backoff, next_poll, next_retry, next_decide;
 	char logged_error[300];
 
 	/* what status and metrics show (under mu) */

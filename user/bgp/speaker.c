@@ -320,7 +320,9 @@ static void wait_for_work(struct tn_bgp *b)
 		wake = b->next_retry;
 	if (b->cfg && !tn_bgp_external(b->cfg) && !b->proc.pid && b->next_start < wake)
 		wake = b->next_start;
-	if (b->stop || b->cfg_gen != b->cfg_seen || b->want_gen != b->want_seen || wake <= now)
+	if (b->cfg && b->decide && b->next_decide < wake)
+		wake = b->next_decide;
+	if (b->stop || b->kicked || b->cfg_gen != b->cfg_seen || b->want_gen != b->want_seen || wake <= now)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	abs = ts.tv_sec + ts.tv_nsec / 1e9 + (wake - now);
@@ -356,6 +358,30 @@ static struct tn_bgp_cfg *take_requests(struct tn_bgp *b, bool *cfg_changed)
 	return next;
 }
 
+/* Ask the decider (no lock of ours held: it takes the controller's). */
+static void decide(struct tn_bgp *b)
+{
+	struct tn_prefixes out = {0};
+
+	b->next_decide = tn_monotonic() + 1;
+	if (b->decide(b->decide_arg, &b->target, &out)) {
+		tn_prefixes_free(&out);
+		return;
+	}
+	if (!tn_prefixes_equal(&out, &b->target)) {
+		pthread_mutex_lock(&b->mu);
+		tn_prefixes_free(&b->want);
+		if (tn_prefixes_copy(&b->want, &out) == 0)
+			b->want_seen = ++b->want_gen;
+		pthread_mutex_unlock(&b->mu);
+		tn_prefixes_free(&b->target);
+		b->target = out;
+		b->routes_ok = b->routes_ok && tn_prefixes_equal(&b->target, &b->sent);
+		return;
+	}
+	tn_prefixes_free(&out);
+}
+
 static void *speaker_main(void *arg)
 {
 	struct tn_bgp *b = arg;
@@ -363,14 +389,20 @@ static void *speaker_main(void *arg)
 	pthread_mutex_lock(&b->mu);
 	while (!b->stop) {
 		struct tn_bgp_cfg *next;
-		bool cfg_changed;
+		bool cfg_changed, kicked;
 
 		wait_for_work(b);
+		if (b->stop)
+			break;
 		next = take_requests(b, &cfg_changed);
+		kicked = b->kicked;
+		b->kicked = false;
 		pthread_mutex_unlock(&b->mu);
 		if (cfg_changed)
 			switch_config(b, next);
 		if (b->cfg) {
+			if (b->decide && (kicked || cfg_changed || tn_monotonic() >= b->next_decide))
+				decide(b);
 			supervise(b);
 			if (!b->routes_ok && tn_monotonic() >= b->next_retry) {
 				push_routes(b);
@@ -484,6 +516,26 @@ int tn_bgp_configure(struct tn_bgp *b, const struct tn_bgp_cfg *cfg)
 	pthread_cond_signal(&b->cv);
 	pthread_mutex_unlock(&b->mu);
 	return 0;
+}
+
+void tn_bgp_set_decider(struct tn_bgp *b, tn_bgp_decide_fn fn, void *arg)
+{
+	pthread_mutex_lock(&b->mu);
+	b->decide = fn;
+	b->decide_arg = arg;
+	b->kicked = true;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+}
+
+void tn_bgp_kick(struct tn_bgp *b)
+{
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->mu);
+	b->kicked = true;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
 }
 
 int tn_bgp_current(struct tn_bgp *b, struct tn_prefixes *out)

@@ -35,6 +35,17 @@ int tn_bgp_current(struct tn_bgp *b, struct tn_prefixes *out);
  * reconfigures BIRD at once. 0 or -ENOMEM. */
 int tn_bgp_announce(struct tn_bgp *b, const struct tn_prefixes *p);
 /*
+ * Or let a decider say: the speaker's thread calls it after each
+ * tn_bgp_kick and once a second, with the set announced now, and announces
+ * what it returns (0 with *out filled; an error keeps the set). It runs
+ * without any lock of the speaker's, so it may take the controller's.
+ */
+typedef int (*tn_bgp_decide_fn)(void *arg, const struct tn_prefixes *current, struct tn_prefixes *out);
+void tn_bgp_set_decider(struct tn_bgp *b, tn_bgp_decide_fn fn, void *arg);
+/* Something the decision depends on changed: decide again now. Never
+ * blocks (any thread, any lock held). */
+void tn_bgp_kick(struct tn_bgp *b);
+/*
  * Graceful stop: withdraw every route, wait (up to about 2 s) until BIRD
  * has sent the withdrawals, then stop our BIRD (an operator's keeps
  * running, without our routes). Frees b.
