@@ -225,3 +225,89 @@ fleet_down() {
 	mountpoint -q "$FLEET_DIR/bpf" && umount "$FLEET_DIR/bpf"
 	rm -rf "$FLEET_DIR"
 }
+
+# fleet_wait_nexthops "1 2 3" SECONDS: wait until the router's next hops for
+# the VIP are exactly those nodes ("" : no route); prints the seconds waited
+# (from $FLEET_T0 when set, else from the call). Fails on timeout.
+fleet_wait_nexthops() {
+	local want="$1" t0="${FLEET_T0:-$EPOCHREALTIME}" end=$((SECONDS + $2))
+	while [ "$SECONDS" -le "$end" ]; do
+		if [ "$(fleet_nexthop_nodes)" = "$want" ]; then
+			awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f\n", b - a}'
+			return 0
+		fi
+		sleep 0.02
+	done
+	return 1
+}
+
+# packets node N forwarded for the VIP (its per-VIP counter)
+fleet_vip_packets() {
+	fleet_tn "$1" -j stats 2>/dev/null |
+		jq --arg v "$FLEET_VIP" '[.vips[] | select(.vip == $v) | .packets] | add // 0'
+}
+
+# ---- load: one client loop per address (a new connection per request), and wrk
+FLEET_LOADER="$FLEET_ROOT/tests/integration/helpers/http_loader.py"
+FLEET_LOAD_PIDS=""
+FLEET_WRK_PID=""
+# fleet_load_start DIR NCLIENTS [wrk]: lines "START END server K" / "START END fail" in DIR/cN
+fleet_load_start() {
+	local d="$1" i specs=()
+	mkdir -p "$d"
+	rm -f "$d/stop"
+	for i in $(seq 1 "$2"); do specs+=("c$i=$(fleet_client_addr "$i")"); done
+	ip netns exec "$FLEET_P-cli" python3 "$FLEET_LOADER" "$d" "$d/stop" 0.3 "$FLEET_VIP" 80 "${specs[@]}" &
+	FLEET_LOAD_PIDS=$!
+	if [ "${3:-}" = wrk ]; then
+		# paced (2 ms between requests on each connection): CPU left to the nodes
+		echo 'function delay() return 2 end' >"$d/pace.lua"
+		ip netns exec "$FLEET_P-cli" wrk -t1 -c8 -d600s --timeout 3s -s "$d/pace.lua" "http://$FLEET_VIP/" \
+			>"$d/wrk.out" 2>&1 &
+		FLEET_WRK_PID=$!
+	fi
+}
+fleet_load_stop() {
+	touch "$1/stop"
+	[ -n "$FLEET_LOAD_PIDS" ] && wait "$FLEET_LOAD_PIDS" 2>/dev/null
+	FLEET_LOAD_PIDS=""
+	if [ -n "$FLEET_WRK_PID" ]; then
+		kill -INT "$FLEET_WRK_PID" 2>/dev/null
+		wait "$FLEET_WRK_PID" 2>/dev/null
+		FLEET_WRK_PID=""
+	fi
+}
+# every client of the load in DIR answered at least N times
+fleet_load_answered() {
+	local f
+	for f in "$1"/c[0-9]*; do
+		[ "$(grep -c ' server ' "$f")" -ge "$2" ] || return 1
+	done
+}
+# "REQUESTS ERRORS" of wrk in DIR (errors: socket errors + non-2xx)
+fleet_wrk_result() {
+	local f="$1/wrk.out" n e
+	n=$(awk '/requests in/ {print $1}' "$f")
+	e=$(awk '/Socket errors/ {gsub(",", ""); s = $4 + $6 + $8 + $10} /Non-2xx/ {s += $NF} END {print s + 0}' "$f")
+	echo "${n:-0} $e"
+}
+# clients of DIR answered by more than one server
+fleet_unsticky() {
+	local f n=0
+	for f in "$1"/c[0-9]*; do
+		[ "$(awk '$3 == "server" {print $4}' "$f" | sort -u | wc -l)" -le 1 ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+# failed requests of DIR that started after time T (all when T is 0)
+fleet_failures_after() {
+	cat "$1"/c[0-9]* | awk -v t="${2:-0}" '$3 == "fail" && $1 > t' | wc -l
+}
+fleet_requests() { cat "$1"/c[0-9]* | wc -l; }
+# "client server" for every client of DIR (its first answer)
+fleet_servers_of() {
+	local f
+	for f in "$1"/c[0-9]*; do
+		echo "$(basename "$f") $(awk '$3 == "server" {print $4; exit}' "$f")"
+	done | sort -V
+}

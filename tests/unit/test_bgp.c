@@ -487,6 +487,170 @@ static void test_decide(void **state)
 	tn_config_free(&c);
 }
 
+/* ---- the "bgp" object of the configuration ------------------------------------ */
+
+/* Single quotes for readability: turned into double quotes. */
+static char *dq(const char *s)
+{
+	char *t = strdup(s);
+
+	for (char *p = t; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	return t;
+}
+
+/* The document's errors, "path: message; ..." ("" when accepted). */
+static char *errors_of(const char *doc)
+{
+	struct tn_config c = {0};
+	struct tn_errors errs = {0};
+	char *text = dq(doc), *j;
+
+	if (tn_config_parse_string(text, &c, &errs) == 0) {
+		tn_config_free(&c);
+		j = strdup("");
+	} else {
+		j = tn_errors_join(&errs);
+	}
+	tn_errors_free(&errs);
+	free(text);
+	return j;
+}
+
+#define BGP(x) "{'interfaces':['eth0'],'bgp':" x "}"
+#define NB "'neighbors':[{'address':'10.77.0.1','remoteAs':65000}]"
+
+static void test_bgp_config(void **state)
+{
+	struct tn_config c = {0}, back = {0};
+	struct tn_errors errs = {0};
+	char *text = dq(BGP("{'localAs':65010,'routerId':'10.77.0.11','neighbors':[{'address':'10.77.0.1',"
+			    "'remoteAs':65000},{'address':'fd77::1','remoteAs':4200000000,'port':1179}],"
+			    "'holdTime':3,'announce':'always','gracefulRestart':true}"));
+	const char *json;
+	json_object *o;
+
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), 0);
+	free(text);
+	assert_non_null(c.bgp);
+	assert_int_equal(c.bgp->local_as, 65010);
+	assert_true(c.bgp->has_router_id);
+	assert_int_equal(c.bgp->nneighbors, 2);
+	assert_int_equal(c.bgp->neighbors[0].port, 179);
+	assert_int_equal(c.bgp->neighbors[1].port, 1179);
+	assert_int_equal(c.bgp->neighbors[1].remote_as, 4200000000u);
+	assert_int_equal(c.bgp->hold_time, 3);
+	assert_int_equal(c.bgp->announce, TN_BGP_ANNOUNCE_ALWAYS);
+	assert_true(c.bgp->graceful_restart);
+	assert_false(tn_bgp_external(c.bgp));
+	/* what GET /v1/config and the file show, read back the same */
+	o = tn_bgp_cfg_to_json(c.bgp);
+	json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	assert_string_equal(json, "{\"localAs\":65010,\"routerId\":\"10.77.0.11\",\"neighbors\":[{\"address\":"
+			    "\"10.77.0.1\",\"remoteAs\":65000,\"port\":179},{\"address\":\"fd77::1\",\"remoteAs\":"
+			    "4200000000,\"port\":1179}],\"holdTime\":3,\"gracefulRestart\":true,\"announce\":"
+			    "\"always\",\"bird\":{\"socket\":null,\"include\":null}}");
+	json_object_put(o);
+	o = tn_config_to_json(&c);
+	assert_int_equal(tn_config_from_json(o, &back, &errs), 0);
+	json_object_put(o);
+	assert_true(tn_config_equal(&c, &back));
+	back.bgp->hold_time = 4;
+	assert_false(tn_config_equal(&c, &back));
+	tn_config_free(&back);
+	assert_int_equal(tn_config_copy(&back, &c), 0);
+	assert_true(tn_config_equal(&c, &back));
+	tn_config_free(&back);
+	tn_config_free(&c);
+
+	/* defaults; no bgp object: no BGP */
+	text = dq(BGP("{'localAs':65010," NB "}"));
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), 0);
+	free(text);
+	assert_int_equal(c.bgp->hold_time, 9);
+	assert_int_equal(c.bgp->announce, TN_BGP_ANNOUNCE_HEALTHY);
+	assert_false(c.bgp->has_router_id);
+	assert_false(c.bgp->graceful_restart);
+	tn_config_free(&c);
+	text = dq("{'interfaces':['eth0']}");
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), 0);
+	free(text);
+	assert_null(c.bgp);
+	tn_config_free(&c);
+
+	/* an operator's BIRD */
+	text = dq(BGP("{'announce':'healthy','bird':{'socket':'/run/bird/bird.ctl','include':'/etc/bird/tenace.conf'}}"));
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), 0);
+	free(text);
+	assert_true(tn_bgp_external(c.bgp));
+	o = tn_bgp_cfg_to_json(c.bgp);
+	assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+			    "{\"announce\":\"healthy\",\"bird\":{\"socket\":\"/run/bird/bird.ctl\",\"include\":"
+			    "\"/etc/bird/tenace.conf\"}}");
+	json_object_put(o);
+	tn_config_free(&c);
+	tn_errors_free(&errs);
+}
+
+static void test_bgp_config_errors(void **state)
+{
+	static const struct { const char *doc, *want; } cases[] = {
+		{ BGP("[]"), "bgp: must be an object, got []" },
+		{ BGP("{}"), "bgp.localAs: is required (this node's AS number); bgp.neighbors: is required (the "
+			     "routers this node announces its VIPs to)" },
+		{ BGP("{'localAs':0," NB "}"), "bgp.localAs: must be 1..4294967295, got 0" },
+		{ BGP("{'localAs':'65010'," NB "}"), "bgp.localAs: must be an integer 1..4294967295, got \"65010\"" },
+		{ BGP("{'localAs':65010,'neighbors':[]}"), "bgp.neighbors: must hold 1..64 neighbors, got 0" },
+		{ BGP("{'localAs':65010,'neighbors':{}}"), "bgp.neighbors: must be an array of neighbors, got {}" },
+		{ BGP("{'localAs':65010,'neighbors':[{'remoteAs':1,'prot':179}]}"),
+		  "bgp.neighbors[0].prot: unknown field; bgp.neighbors[0].address: is required" },
+		{ BGP("{'localAs':65010,'neighbors':[{'address':'10.77.0.1'}]}"),
+		  "bgp.neighbors[0].remoteAs: is required" },
+		{ BGP("{'localAs':65010,'neighbors':[{'address':'router','remoteAs':1}]}"),
+		  "bgp.neighbors[0].address: must be an IPv4 or IPv6 address, got \"router\"" },
+		{ BGP("{'localAs':65010,'neighbors':[{'address':'fe80::1','remoteAs':1},{'address':'127.0.0.1',"
+		      "'remoteAs':1}]}"),
+		  "bgp.neighbors[0].address: must be a unicast address (not unspecified, loopback, link-local or "
+		  "multicast), got \"fe80::1\"; bgp.neighbors[1].address: must be a unicast address (not "
+		  "unspecified, loopback, link-local or multicast), got \"127.0.0.1\"" },
+		{ BGP("{'localAs':65010,'neighbors':[{'address':'10.77.0.1','remoteAs':1},{'address':'10.77.0.1',"
+		      "'remoteAs':2,'port':0}]}"),
+		  "bgp.neighbors[1].port: must be 1..65535, got 0; bgp.neighbors[1].address: 10.77.0.1 is already "
+		  "the address of bgp.neighbors[0]: one session per neighbor" },
+		{ BGP("{'localAs':65010," NB ",'holdTime':2}"), "bgp.holdTime: must be 3..65535, got 2" },
+		{ BGP("{'localAs':65010," NB ",'holdTime':65536}"), "bgp.holdTime: must be 3..65535, got 65536" },
+		{ BGP("{'localAs':65010," NB ",'routerId':'fd00::1'}"),
+		  "bgp.routerId: must be an IPv4 address other than 0.0.0.0 (a BGP identifier is 32 bits) or null, "
+		  "got \"fd00::1\"" },
+		{ BGP("{'localAs':65010," NB ",'announce':'sometimes'}"),
+		  "bgp.announce: must be one of \"healthy\", \"always\", got \"sometimes\"" },
+		{ BGP("{'localAs':65010," NB ",'gracefulRestart':1}"), "bgp.gracefulRestart: must be true or false, got 1" },
+		{ BGP("{'localAs':65010," NB ",'holdtime':3}"), "bgp.holdtime: unknown field" },
+		{ BGP("{'localAs':65010," NB ",'bird':{'socket':'/run/bird.ctl','include':null}}"),
+		  "bgp.bird: socket and include go together: both null (Tenace runs its own BIRD) or both set (an "
+		  "operator's BIRD reads include and is reconfigured through socket)" },
+		{ BGP("{'bird':{'socket':'bird.ctl','include':'/etc/bird/t\\\"x.conf','sock':1}}"),
+		  "bgp.bird.sock: unknown field; bgp.bird.socket: must be an absolute path of at most 1023 characters "
+		  "without quotes, backslashes or line breaks, got \"bird.ctl\"; bgp.bird.include: must be an absolute "
+		  "path of at most 1023 characters without quotes, backslashes or line breaks, got \"/etc/bird/t\\\"x.conf\"" },
+		{ BGP("{'localAs':65010,'holdTime':3,'bird':{'socket':'/run/bird.ctl','include':'/etc/bird/t.conf'}}"),
+		  "bgp.localAs: belongs to the operator's BIRD configuration (bird.socket is set): remove it here; "
+		  "bgp.holdTime: belongs to the operator's BIRD configuration (bird.socket is set): remove it here" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = errors_of(cases[i].doc);
+
+		bool same = !strcmp(got, cases[i].want);
+
+		if (!same)
+			print_error("%s\n  got:  %s\n  want: %s\n", cases[i].doc, got, cases[i].want);
+		free(got);
+		assert_true(same);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +661,8 @@ int main(void)
 		cmocka_unit_test(test_birdc),
 		cmocka_unit_test(test_birdc_failures),
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_bgp_config),
+		cmocka_unit_test(test_bgp_config_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,4 +68,14 @@ int tn_bgp_cfg_copy(struct tn_bgp_cfg *dst, const struct tn_bgp_cfg *src);
 void tn_bgp_cfg_free(struct tn_bgp_cfg *b);
 bool tn_bgp_cfg_equal(const struct tn_bgp_cfg *a, const struct tn_bgp_cfg *b);
 
+/* The "bgp" member of a whole configuration (config.c's hooks): the parse
+ * returns how many errors it added (0: c->bgp set, or left NULL when the
+ * document has no "bgp"). */
+struct tn_config;
+unsigned tn_config_bgp_parse(json_object *root, struct tn_config *c, struct tn_errors *errs);
+void tn_config_bgp_to_json(json_object *o, const struct tn_config *c);
+int tn_config_bgp_copy(struct tn_config *dst, const struct tn_config *src);
+void tn_config_bgp_free(struct tn_config *c);
+bool tn_config_bgp_equal(const struct tn_config *a, const struct tn_config *b);
+
 #endif /* TENACE_CONFIG_BGP_H */

@@ -1370,7 +1370,7 @@ int tn_frontend_from_json(json_object *o, const char *path, struct tn_frontend_c
 /* ---- whole document ----------------------------------------------------------- */
 
 static const char *const config_keys[] = {
-	"zone", "interfaces", "hashSeed", "tableSize", "conntrack", "farms", "frontends", NULL
+	"zone", "interfaces", "hashSeed", "tableSize", "conntrack", "farms", "frontends", "bgp", NULL
 };
 static const char *const conntrack_keys[] = { "size", "tcpTimeout", "udpTimeout", NULL };
 
@@ -1390,6 +1390,7 @@ void tn_config_free(struct tn_config *c)
 	for (i = 0; i < c->nfrontends; i++)
 		tn_frontend_free(&c->frontends[i]);
 	free(c->frontends);
+	tn_config_bgp_free(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1832,6 +1833,7 @@ int tn_config_from_json(json_object *root, struct tn_config *out, struct tn_erro
 	parse_settings(&x, root, &c);
 	parse_farms(&x, field(root, "farms"), &c, &m);
 	parse_frontends(&x, field(root, "frontends"), &c, &m);
+	x.failed += tn_config_bgp_parse(root, &c, x.errs);
 	assign_config_ids(&x, &c);
 	validate(&x, &c, &m);
 	free(m.farm_bad);
@@ -2064,6 +2066,7 @@ json_object *tn_config_to_json(const struct tn_config *c)
 	for (i = 0; i < c->nfrontends; i++)
 		json_object_array_add(arr, tn_frontend_to_json(&c->frontends[i]));
 	json_object_object_add(o, "frontends", arr);
+	tn_config_bgp_to_json(o, c);
 	return o;
 }
 
@@ -2159,6 +2162,7 @@ int tn_config_copy(struct tn_config *dst, const struct tn_config *src)
 	c.interfaces = NULL;
 	c.farms = NULL;
 	c.frontends = NULL;
+	c.bgp = NULL;
 	c.ninterfaces = c.nfarms = c.nfrontends = 0;
 	if (dup_str(&c.zone, src->zone))
 		goto nomem;
@@ -2177,6 +2181,8 @@ int tn_config_copy(struct tn_config *dst, const struct tn_config *src)
 	for (i = 0; i < src->nfrontends; i++, c.nfrontends++)
 		if (tn_frontend_copy(&c.frontends[i], &src->frontends[i]))
 			goto nomem;
+	if (tn_config_bgp_copy(&c, src))
+		goto nomem;
 	*dst = c;
 	return 0;
 nomem:
@@ -2268,7 +2274,7 @@ bool tn_config_equal(const struct tn_config *a, const struct tn_config *b)
 	    a->hash_seed != b->hash_seed || a->table_size != b->table_size ||
 	    a->ct_size != b->ct_size || a->tcp_timeout_s != b->tcp_timeout_s ||
 	    a->udp_timeout_s != b->udp_timeout_s || a->nfarms != b->nfarms ||
-	    a->nfrontends != b->nfrontends)
+	    a->nfrontends != b->nfrontends || !tn_config_bgp_equal(a, b))
 		return false;
 	for (i = 0; i < a->ninterfaces; i++)
 		if (!str_eq(a->interfaces[i], b->interfaces[i]))

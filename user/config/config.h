@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include "config/bgp.h"
 #include "lib/net.h"
 
 #define TN_NAME_MAX 128
@@ -105,6 +106,7 @@ struct tn_config {
 	size_t nfarms;
 	struct tn_frontend_cfg *frontends;
 	size_t nfrontends;
+	struct tn_bgp_cfg *bgp;  /* "bgp" (config/bgp.h); NULL: no BGP */
 };
 
 /* Validation errors: every one names the JSON path and the rule. */
