@@ -168,7 +168,7 @@ fleet_node_start() {
 	mkdir -p "$d"
 	[ -f "$d/tenace.json" ] || fleet_config "$d/tenace.json"
 	ip netns exec "$FLEET_P-n$1" "$FLEET_TENACE" run --config "$d/tenace.json" --socket "$d/tenace.sock" \
-		--state "$d/applied.json" --pin-dir "$(fleet_pin "$1")" 2>>"$d/controller.log" &
+		--state "$d/applied.json" --pin-dir "$(fleet_pin "$1")" </dev/null >/dev/null 2>>"$d/controller.log" &
 	echo $! >"$d/ctl.pid"
 }
 

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <microhttpd.h>
 #include "api/api.h"
+#include "api/internal.h"
 #include "lib/buf.h"
 #include "lib/file.h"
 #include "lib/json.h"
@@ -22,15 +23,13 @@
 
 /* ---- responses ---------------------------------------------------------------- */
 
-static void reply(struct tn_api_response *r, int status, json_object *j)
+void reply(struct tn_api_response *r, int status, json_object *j)
 {
 	r->status = status;
 	r->json = j;
 }
 
-static void reply_error(struct tn_api_response *r, int status, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void reply_error(struct tn_api_response *r, int status, const char *field, const char *fmt, ...)
+void reply_error(struct tn_api_response *r, int status, const char *field, const char *fmt, ...)
 {
 	json_object *o = json_object_new_object();
 	char buf[1024];
@@ -55,7 +54,7 @@ static void reply_errors(struct tn_api_response *r, int status, const struct tn_
 	reply(r, status, o);
 }
 
-static void method_not_allowed(struct tn_api_response *r, const char *method, const char *allow)
+void method_not_allowed(struct tn_api_response *r, const char *method, const char *allow)
 {
 	reply_error(r, 405, NULL, "method %s not allowed here (allowed: %s)", method, allow);
 	r->allow = allow;
@@ -635,6 +634,8 @@ static void dispatch_locked(struct tn_ctl *ctl, const char *method, const char *
 			return reply_error(r, 404, NULL, "no task %s", seg[2]);
 		return reply(r, 200, o);
 	}
+	if (node_route(ctl, method, seg, nseg, r))
+		return;
 	if (nseg >= 3 && (!strcmp(seg[1], "tcp") || !strcmp(seg[1], "udp"))) {
 		t = !strcmp(seg[1], "udp") ? TN_L4_UDP : TN_L4_TCP;
 		if (!strcmp(seg[2], "farm"))

@@ -485,6 +485,12 @@ int tn_bgp_configure(struct tn_bgp *b, const struct tn_bgp_cfg *cfg)
 {
 	struct tn_bgp_cfg *copy = NULL;
 
+	pthread_mutex_lock(&b->mu);
+	if (b->thread_started && tn_bgp_cfg_equal(b->want_cfg, cfg)) {
+		pthread_mutex_unlock(&b->mu);
+		return 0; /* BIRD is not reconfigured for nothing */
+	}
+	pthread_mutex_unlock(&b->mu);
 	if (cfg && (!(copy = calloc(1, sizeof(*copy))) || tn_bgp_cfg_copy(copy, cfg))) {
 		free(copy);
 		return -ENOMEM;

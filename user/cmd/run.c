@@ -19,6 +19,7 @@
 #include "cmd/cmd.h"
 #include "config/config.h"
 #include "control/controller.h"
+#include "control/node.h"
 #include "dataplane/dataplane.h"
 #include "lib/file.h"
 #include "lib/log.h"
@@ -29,6 +30,7 @@
 
 struct daemon {
 	struct tn_ctl *ctl;
+	struct tn_node *node;
 	struct tn_dp *dp;
 	struct tn_prober *prober;
 	const char *config_path;
@@ -163,9 +165,31 @@ static void reload(struct daemon *d)
 	detach_removed(d, &cfg);
 	tn_ctl_lock(d->ctl);
 	tn_ctl_reload(d->ctl, &cfg);
+	tn_node_configure(d->node, tn_ctl_applied(d->ctl)->bgp);
 	tn_ctl_unlock(d->ctl);
 	tn_config_free(&cfg);
 	sync_probes(d);
+}
+
+/* The node (drain state, BGP) with its files beside the state file. */
+static struct tn_node *node_start(struct tn_ctl *ctl, const char *state_path, const struct tn_bgp_cfg *bgp)
+{
+	const char *slash = strrchr(state_path, '/');
+	struct tn_node *n = NULL;
+	char dir[TN_BGP_PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - state_path) : 1, slash ? state_path : ".");
+	if (!dir[0])
+		snprintf(dir, sizeof(dir), "/");
+	if (tn_node_new(&n, ctl, dir))
+		return NULL;
+	tn_ctl_set_node(ctl, n);
+	if (tn_node_configure(n, bgp)) {
+		tn_ctl_set_node(ctl, NULL);
+		tn_node_shutdown(n);
+		return NULL;
+	}
+	return n;
 }
 
 /* <directory of the socket>/applied.json: /run/tenace/applied.json by
@@ -355,11 +379,18 @@ int cmd_run(int argc, char **argv)
 	if ((err = tn_mkdir_parent(state_path, 0755)))
 		tn_warn("cannot create the directory of the state file %s: %s", state_path, strerror(-err));
 	restored = restore_applied(state_path, pins_exist, d.config_path, &applied);
+	/* BGP is the node's, like its interfaces: the file's bgp object, even
+	 * over a restored state; its BIRD starts now, announcing nothing yet */
+	if (restored && (tn_config_bgp_free(&applied), tn_config_bgp_copy(&applied, &cfg)))
+		goto out;
+	if (!(d.node = node_start(d.ctl, state_path, cfg.bgp)))
+		goto out;
 	/* errors are logged; a partial start still serves */
 	if (restored)
 		tn_ctl_start(d.ctl, &applied, &cfg);
 	else
 		tn_ctl_start(d.ctl, &cfg, NULL);
+	tn_node_set_ready(d.node);
 	if (restored) {
 		int n;
 
@@ -446,6 +477,11 @@ int cmd_run(int argc, char **argv)
 out:
 	tn_api_stop(api);
 	tn_prober_free(d.prober);
+	/* routes withdrawn first: the data plane serves what arrives until routers converge */
+	if (d.node) {
+		tn_ctl_set_node(d.ctl, NULL);
+		tn_node_shutdown(d.node);
+	}
 	tn_ctl_free(d.ctl);
 	if (d.dp)
 		tn_dp_close(d.dp);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "control/controller.h"
+#include "control/node.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/time.h"
@@ -102,6 +103,7 @@ struct tn_ctl {
 	double sample_time, sample_interval;
 	uint64_t probe_transitions;
 	double started;
+	struct tn_node *node;    /* control/node.h; NULL: no fleet */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -401,6 +403,9 @@ void tn_ctl_set_runtime(struct tn_ctl *ctl, const char *pin_dir, bool skb_mode)
 	ctl->skb_mode = skb_mode;
 }
 
+void tn_ctl_set_node(struct tn_ctl *ctl, struct tn_node *node) { ctl->node = node; }
+struct tn_node *tn_ctl_node(struct tn_ctl *ctl) { return ctl->node; }
+
 int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path)
 {
 	char *p = path ? strdup(path) : NULL;
@@ -503,6 +508,27 @@ static void server_view(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 	else if (v->st && v->st->health == 0)
 		v->error = v->st->check.known && v->st->check.last_error[0] ? v->st->check.last_error :
 			   v->st->last_error;
+}
+
+void tn_ctl_farm_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, int *up, bool *pending)
+{
+	const struct tn_farm_cfg *f = tn_config_farm(&ctl->applied, t, farm_id);
+
+	*up = 0;
+	*pending = false;
+	for (size_t i = 0; f && i < f->nservers; i++) {
+		const struct tn_server_cfg *s = &f->servers[i];
+		struct server_view v;
+
+		server_view(ctl, f, s, &v);
+		if (!v.resolved || !s->active || !s->weight)
+			continue;
+		/* unknown is up for the data plane, not for announcing */
+		if (v.health == 1)
+			(*up)++;
+		else if (v.health < 0)
+			*pending = true;
+	}
 }
 
 static void tx_port_add(struct tn_ctl *ctl, uint32_t ifindex)
@@ -1050,6 +1076,7 @@ static void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc)
 	ctl->applied = *served;
 	memset(served, 0, sizeof(*served));
 	ctl->applied_version++;
+	tn_node_kick(ctl->node);
 	if (ctl->state_path && (err = tn_config_save_file(&ctl->applied, ctl->state_path)))
 		tn_err("cannot write the applied configuration to %s: %s (a restarted controller would "
 		       "apply the configuration file instead)", ctl->state_path, strerror(-err));
@@ -1546,6 +1573,7 @@ void tn_ctl_set_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, 
 	/* unknown counts as up: an unknown -> up change moves nothing */
 	if (f && tn_farm_server(f, server_id) && !(before == -1 && up))
 		write_farm(ctl, f);
+	tn_node_kick(ctl->node);
 }
 
 uint64_t tn_ctl_applied_version(struct tn_ctl *ctl)
@@ -1822,6 +1850,8 @@ json_object *tn_ctl_status_json(struct tn_ctl *ctl)
 		json_object_array_add(farms, x);
 	}
 	json_object_object_add(o, "farms", farms);
+	if (ctl->node)
+		json_object_object_add(o, "node", tn_node_status_json(ctl->node));
 	return o;
 }
 
@@ -1956,6 +1986,8 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
 		      "# TYPE tenace_pending_changes gauge\n"
 		      "tenace_pending_changes %d\n", tn_ctl_pending_count(ctl, NULL));
+	if (ctl->node)
+		tn_node_metrics(ctl->node, &b);
 	return tn_buf_take(&b);
 }
 
@@ -2017,6 +2049,20 @@ static int dp_server_counter(void *ctx, uint32_t farm_slot, uint32_t slot, struc
 	return tn_dp_server_counter(ctx, farm_slot, slot, out);
 }
 
+static int dp_farm_table(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
+			 uint16_t *table)
+{
+	return tn_dp_farm_read(ctx, slot, hdr, servers, table);
+}
+
+int tn_ctl_read_farm(struct tn_ctl *ctl, int slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
+		     uint16_t *table)
+{
+	if (!ctl->be.farm_table)
+		return -ENOTSUP;
+	return ctl->be.farm_table(ctl->be.ctx, (uint32_t)slot, hdr, servers, table);
+}
+
 void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 {
 	memset(be, 0, sizeof(*be));
@@ -2032,4 +2078,5 @@ void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 	be->reason_counters = dp_reason_counters;
 	be->vip_counter = dp_vip_counter;
 	be->server_counter = dp_server_counter;
+	be->farm_table = dp_farm_table;
 }

@@ -40,6 +40,9 @@ struct tn_ctl_backend {
 	int (*reason_counters)(void *ctx, struct tn_counter out[TN_R__COUNT]);
 	int (*vip_counter)(void *ctx, uint32_t vip_index, struct tn_counter *out);
 	int (*server_counter)(void *ctx, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
+	/* A slot's whole farm with its table (table_size entries): optional. */
+	int (*farm_table)(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
+			  uint16_t *table);
 };
 
 /* The production backend: tn_dp + rtnetlink. */
@@ -130,5 +133,23 @@ char *tn_ctl_metrics(struct tn_ctl *ctl); /* Prometheus text, malloc'd */
 
 /* Slot of an applied farm, -1 if none (tests). */
 int tn_ctl_farm_slot(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
+
+/* ---- the node in a fleet (control/node.h) ---- */
+struct tn_node;
+/* The node whose status and metrics the controller's include, and which it
+ * tells when health or the applied configuration change. */
+void tn_ctl_set_node(struct tn_ctl *ctl, struct tn_node *node);
+struct tn_node *tn_ctl_node(struct tn_ctl *ctl);
+/* For the BGP decision, lock held: *up = servers of the applied farm that
+ * take new clients with a known good health (probed up, or not probed;
+ * resolved, active, weight > 0); *pending = a probed server has no result
+ * yet. Both 0 for an unknown farm. */
+void tn_ctl_farm_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, int *up, bool *pending);
+/* A farm's table as the data plane holds it (control/table.c): lock held. */
+json_object *tn_ctl_farm_table_json(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id,
+				    char *err, size_t errlen);
+/* The backend's farm_table for a slot: 0 or -errno (-ENOTSUP without one). */
+int tn_ctl_read_farm(struct tn_ctl *ctl, int slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
+		     uint16_t *table);
 
 #endif /* TENACE_CONTROLLER_H */
