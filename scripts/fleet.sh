@@ -260,9 +260,9 @@ fleet_load_start() {
 	ip netns exec "$FLEET_P-cli" python3 "$FLEET_LOADER" "$d" "$d/stop" 0.3 "$FLEET_VIP" 80 "${specs[@]}" &
 	FLEET_LOAD_PIDS=$!
 	if [ "${3:-}" = wrk ]; then
-		# paced (2 ms between requests on each connection): CPU left to the nodes
-		echo 'function delay() return 2 end' >"$d/pace.lua"
-		ip netns exec "$FLEET_P-cli" wrk -t1 -c8 -d600s --timeout 3s -s "$d/pace.lua" "http://$FLEET_VIP/" \
+		# paced (5 ms between requests on each of 6 connections): CPU left to the nodes
+		echo 'function delay() return 5 end' >"$d/pace.lua"
+		ip netns exec "$FLEET_P-cli" wrk -t1 -c6 -d600s --timeout 3s -s "$d/pace.lua" "http://$FLEET_VIP/" \
 			>"$d/wrk.out" 2>&1 &
 		FLEET_WRK_PID=$!
 	fi

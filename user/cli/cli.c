@@ -11,24 +11,17 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/http_client.h"
+#include "cli/internal.h"
 
 /* ---- aligned tables ------------------------------------------------------------ */
 
-#define MAX_COLS 12
-
-struct table {
-	int ncols;
-	char **cells; /* rows * ncols */
-	size_t nrows;
-};
-
-static void table_init(struct table *t, int ncols)
+void table_init(struct table *t, int ncols)
 {
 	memset(t, 0, sizeof(*t));
 	t->ncols = ncols;
 }
 
-static void table_row(struct table *t, ...)
+void table_row(struct table *t, ...)
 {
 	char **nc = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
 	va_list ap;
@@ -45,7 +38,7 @@ static void table_row(struct table *t, ...)
 	t->nrows++;
 }
 
-static void table_print(struct table *t)
+void table_print(struct table *t)
 {
 	size_t w[MAX_COLS] = {0}, r;
 	int c;
@@ -75,7 +68,7 @@ static void table_print(struct table *t)
 
 /* ---- JSON access ------------------------------------------------------------------ */
 
-static json_object *jget(json_object *o, const char *k)
+json_object *jget(json_object *o, const char *k)
 {
 	json_object *v = NULL;
 
@@ -85,7 +78,7 @@ static json_object *jget(json_object *o, const char *k)
 }
 
 /* A field as text ("-" for null/absent); static ring of buffers. */
-static const char *jstr(json_object *o, const char *k)
+const char *jstr(json_object *o, const char *k)
 {
 	static char ring[16][256];
 	static int next;
@@ -110,7 +103,7 @@ static const char *jstr(json_object *o, const char *k)
 	return b;
 }
 
-static const char *fmt_num(double v)
+const char *fmt_num(double v)
 {
 	static char ring[16][32];
 	static int next;
@@ -127,7 +120,7 @@ static const char *fmt_num(double v)
 	return b;
 }
 
-static double jnum(json_object *o, const char *k)
+double jnum(json_object *o, const char *k)
 {
 	json_object *v = jget(o, k);
 
@@ -137,15 +130,15 @@ static double jnum(json_object *o, const char *k)
 /* ---- requests ------------------------------------------------------------------ */
 
 static struct tn_client client;
-static struct tn_cli_opts *opts;
+struct tn_cli_opts *opts;
 
-static void print_json(json_object *o)
+void print_json(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 /* The request; on failure prints the API's message and returns NULL. */
-static json_object *call(const char *method, const char *path, json_object *body, int *status)
+json_object *call(const char *method, const char *path, json_object *body, int *status)
 {
 	json_object *out = NULL;
 	char err[512];
@@ -350,7 +343,7 @@ static int check_type(void)
 	return 0;
 }
 
-static int setup_client(void)
+int setup_client(void)
 {
 	client.socket_path = opts->socket_path ? opts->socket_path : TN_SOCKET_DEFAULT;
 	client.url = opts->url;
@@ -442,7 +435,7 @@ static void print_object(json_object *o)
 
 /* ---- commands -------------------------------------------------------------------- */
 
-static int done(json_object *o, void (*human)(json_object *))
+int done(json_object *o, void (*human)(json_object *))
 {
 	if (!o)
 		return 1;
@@ -777,6 +770,8 @@ static void print_status(json_object *o)
 		}
 		table_print(&t);
 	}
+	if (jget(o, "node"))
+		print_node(jget(o, "node"));
 }
 
 static void print_stats(json_object *o)
@@ -870,6 +865,8 @@ static const struct {
 	{ "status", "interfaces, farms, servers' state and health" },
 	{ "stats", "counters and rates [--watch]" },
 	{ "config", "the staged configuration document" },
+	{ "node", "this node in a fleet: show|drain|resume (BGP announcements)" },
+	{ "table", "FARM: a farm's table and its digest (compare nodes)" },
 };
 
 bool tn_cli_is_command(const char *name)
@@ -910,6 +907,10 @@ int tn_cli_main(struct tn_cli_opts *g, int argc, char **argv)
 		rc = simple_get(argc, argv, "/v1/stats", print_stats, "stats [--watch]");
 	else if (!strcmp(cmd, "config"))
 		rc = simple_get(argc, argv, "/v1/config", print_config, "config");
+	else if (!strcmp(cmd, "node"))
+		rc = cli_node(argc, argv);
+	else if (!strcmp(cmd, "table"))
+		rc = cli_table(argc, argv);
 	else {
 		fprintf(stderr, "tenace: unknown command \"%s\"\n", cmd);
 		rc = 1;

@@ -104,23 +104,11 @@ int tn_node_configure(struct tn_node *n, const struct tn_bgp_cfg *bgp)
 
 int tn_node_set_drained(struct tn_node *n, bool drained, char *err, size_t errlen)
 {
+	double now = tn_now();
 	char text[64];
 	int e = 0;
-	double now = tn_now();
 
-	/* the mark first: a drain that would not survive a restart is refused */
-	if (drained) {
-		int len = snprintf(text, sizeof(text), "%.3f\n", now);
-
-		e = tn_file_write_atomic(n->drain_path, text, (size_t)len, 0644);
-	} else if (unlink(n->drain_path) && errno != ENOENT) {
-		e = -errno;
-	}
-	if (e) {
-		snprintf(err, errlen, "cannot %s the drain mark %s: %s", drained ? "write" : "remove", n->drain_path,
-			 strerror(-e));
-		return e;
-	}
+	/* at once in memory (the routes go now), then the mark a restart reads */
 	pthread_mutex_lock(&n->mu);
 	if (n->drained != drained) {
 		n->drained = drained;
@@ -130,7 +118,20 @@ int tn_node_set_drained(struct tn_node *n, bool drained, char *err, size_t errle
 	}
 	pthread_mutex_unlock(&n->mu);
 	tn_bgp_kick(n->bgp);
-	return 0;
+	if (drained) {
+		int len = snprintf(text, sizeof(text), "%.3f\n", now);
+
+		e = tn_file_write_atomic(n->drain_path, text, (size_t)len, 0644);
+	} else if (unlink(n->drain_path) && errno != ENOENT) {
+		e = -errno;
+	}
+	if (e) {
+		snprintf(err, errlen, "the node is %s, but the drain mark %s could not be %s (%s): a restarted "
+			 "controller would %s", drained ? "drained" : "resumed", n->drain_path,
+			 drained ? "written" : "removed", strerror(-e), drained ? "announce again" : "stay drained");
+		tn_err("%s", err);
+	}
+	return e;
 }
 
 bool tn_node_drained(struct tn_node *n)

@@ -28,7 +28,8 @@ void tn_node_set_ready(struct tn_node *n);
 /* The applied configuration's bgp object (NULL: none), at start and after
  * each change of it. 0 or -ENOMEM. */
 int tn_node_configure(struct tn_node *n, const struct tn_bgp_cfg *bgp);
-/* tenace node drain / resume: 0, or -errno with a sentence in err. */
+/* tenace node drain / resume, at once; then the mark for a restart: 0, or
+ * -errno with a sentence in err (the state changed, its mark did not). */
 int tn_node_set_drained(struct tn_node *n, bool drained, char *err, size_t errlen);
 bool tn_node_drained(struct tn_node *n);
 /* What the decision depends on changed (health, the applied configuration):
