@@ -1300,6 +1300,31 @@ static void test_enum_values(void **state)
 	}
 }
 
+/* ---- interfaces: required, not empty --------------------------------------------- */
+
+static const struct doc_case interface_cases[] = {
+	{ "{}", "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'zone':'rbx','farms':[" FARM1 "]}",
+	  "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':[]}",
+	  "interfaces: must list at least one interface the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':null}", "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':['eth0']}", "OK" },
+};
+
+static void test_interfaces_required(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+
+	RUN(interface_cases);
+	/* the example configuration shipped with Tenace names its interfaces */
+	assert_int_equal(tn_config_load_file("scripts/tenace.example.json", &c, &errs), 0);
+	assert_true(c.ninterfaces >= 1);
+	tn_config_free(&c);
+	tn_errors_free(&errs);
+}
+
 /* ---- did you mean: unknown fields and values close to a known one ----------------- */
 
 static const struct doc_case suggestion_cases[] = {
@@ -1507,6 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_next_ids),
 		cmocka_unit_test(test_probe_cfg_equal),
 		cmocka_unit_test(test_enum_values),
+		cmocka_unit_test(test_interfaces_required),
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_object_labels),
 		cmocka_unit_test(test_save_load),

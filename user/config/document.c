@@ -59,20 +59,29 @@ static void parse_interface(struct tn_jctx *x, json_object *e, const char *p, st
 		c->ninterfaces++;
 }
 
+/* Required and not empty: a controller attached to nothing serves nothing. */
 static void parse_interfaces(struct tn_jctx *x, json_object *v, struct tn_config *c)
 {
 	char p[TN_JPATH_LEN];
 	size_t i, n;
 
-	if (!v || !tn_jwant_array(x, v, "interfaces"))
+	if (!v) {
+		tn_jfail(x, "interfaces", "required: the interfaces the controller attaches to, "
+			 "e.g. [\"eth0\"]");
+		return;
+	}
+	if (!tn_jwant_array(x, v, "interfaces"))
 		return;
 	n = json_object_array_length(v);
 	if (n > TN_MAX_IFACES) {
 		tn_jfail(x, "interfaces", "at most %u interfaces, got %zu", TN_MAX_IFACES, n);
 		return;
 	}
-	if (!n)
+	if (!n) {
+		tn_jfail(x, "interfaces", "must list at least one interface the controller attaches to, "
+			 "e.g. [\"eth0\"]");
 		return;
+	}
 	c->interfaces = calloc(n, sizeof(*c->interfaces));
 	if (!c->interfaces) {
 		tn_jfail(x, "interfaces", "out of memory");
