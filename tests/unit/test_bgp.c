@@ -596,15 +596,15 @@ static void test_bgp_config(void **state)
 static void test_bgp_config_errors(void **state)
 {
 	static const struct { const char *doc, *want; } cases[] = {
-		{ BGP("[]"), "bgp: must be an object, got []" },
+		{ BGP("[]"), "bgp: must be an object, got an array" },
 		{ BGP("{}"), "bgp.localAs: is required (this node's AS number); bgp.neighbors: is required (the "
 			     "routers this node announces its VIPs to)" },
 		{ BGP("{'localAs':0," NB "}"), "bgp.localAs: must be 1..4294967295, got 0" },
 		{ BGP("{'localAs':'65010'," NB "}"), "bgp.localAs: must be an integer 1..4294967295, got \"65010\"" },
 		{ BGP("{'localAs':65010,'neighbors':[]}"), "bgp.neighbors: must hold 1..64 neighbors, got 0" },
-		{ BGP("{'localAs':65010,'neighbors':{}}"), "bgp.neighbors: must be an array of neighbors, got {}" },
+		{ BGP("{'localAs':65010,'neighbors':{}}"), "bgp.neighbors: must be an array, got an object" },
 		{ BGP("{'localAs':65010,'neighbors':[{'remoteAs':1,'prot':179}]}"),
-		  "bgp.neighbors[0].prot: unknown field; bgp.neighbors[0].address: is required" },
+		  "bgp.neighbors[0].prot: unknown field (did you mean \"port\"?); bgp.neighbors[0].address: is required" },
 		{ BGP("{'localAs':65010,'neighbors':[{'address':'10.77.0.1'}]}"),
 		  "bgp.neighbors[0].remoteAs: is required" },
 		{ BGP("{'localAs':65010,'neighbors':[{'address':'router','remoteAs':1}]}"),
@@ -624,31 +624,33 @@ static void test_bgp_config_errors(void **state)
 		  "bgp.routerId: must be an IPv4 address other than 0.0.0.0 (a BGP identifier is 32 bits) or null, "
 		  "got \"fd00::1\"" },
 		{ BGP("{'localAs':65010," NB ",'announce':'sometimes'}"),
-		  "bgp.announce: must be one of \"healthy\", \"always\", got \"sometimes\"" },
+		  "bgp.announce: must be \"healthy\" or \"always\", got \"sometimes\"" },
 		{ BGP("{'localAs':65010," NB ",'gracefulRestart':1}"), "bgp.gracefulRestart: must be true or false, got 1" },
-		{ BGP("{'localAs':65010," NB ",'holdtime':3}"), "bgp.holdtime: unknown field" },
+		{ BGP("{'localAs':65010," NB ",'holdtime':3}"), "bgp.holdtime: unknown field (did you mean \"holdTime\"?)" },
 		{ BGP("{'localAs':65010," NB ",'bird':{'socket':'/run/bird.ctl','include':null}}"),
 		  "bgp.bird: socket and include go together: both null (Tenace runs its own BIRD) or both set (an "
 		  "operator's BIRD reads include and is reconfigured through socket)" },
 		{ BGP("{'bird':{'socket':'bird.ctl','include':'/etc/bird/t\\\"x.conf','sock':1}}"),
-		  "bgp.bird.sock: unknown field; bgp.bird.socket: must be an absolute path of at most 1023 characters "
+		  "bgp.bird.sock: unknown field (did you mean \"socket\"?); bgp.bird.socket: must be an absolute path "
 		  "without quotes, backslashes or line breaks, got \"bird.ctl\"; bgp.bird.include: must be an absolute "
-		  "path of at most 1023 characters without quotes, backslashes or line breaks, got \"/etc/bird/t\\\"x.conf\"" },
+		  "path without quotes, backslashes or line breaks, got \"/etc/bird/t\\\"x.conf\"" },
 		{ BGP("{'localAs':65010,'holdTime':3,'bird':{'socket':'/run/bird.ctl','include':'/etc/bird/t.conf'}}"),
 		  "bgp.localAs: belongs to the operator's BIRD configuration (bird.socket is set): remove it here; "
 		  "bgp.holdTime: belongs to the operator's BIRD configuration (bird.socket is set): remove it here" },
 	};
 
+	size_t bad = 0;
+
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *got = errors_of(cases[i].doc);
 
-		bool same = !strcmp(got, cases[i].want);
-
-		if (!same)
+		if (strcmp(got, cases[i].want)) {
 			print_error("%s\n  got:  %s\n  want: %s\n", cases[i].doc, got, cases[i].want);
+			bad++;
+		}
 		free(got);
-		assert_true(same);
 	}
+	assert_int_equal(bad, 0);
 }
 
 int main(void)

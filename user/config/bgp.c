@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* The "bgp" object: model, copies, comparison and JSON emission. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config/bgp.h"
 #include "config/config.h"
+#include "lib/jsonget.h"
 
+/* in enum tn_bgp_announce order */
 static const char *const announce_names[] = { "healthy", "always", NULL };
 
 const char *tn_bgp_announce_name(enum tn_bgp_announce a)
@@ -123,211 +124,118 @@ json_object *tn_bgp_cfg_to_json(const struct tn_bgp_cfg *b)
 
 /* ---- parsing ------------------------------------------------------------------ */
 
-/* Counts what it reports, so the caller knows the object failed even when
- * errs is NULL or could not grow. */
-struct bctx {
-	struct tn_errors *errs;
-	unsigned failed;
-};
-
-__attribute__((format(printf, 3, 4)))
-static void bfail(struct bctx *x, const char *path, const char *fmt, ...)
-{
-	char msg[TN_ERROR_MESSAGE_MAX];
-	va_list ap;
-
-	x->failed++;
-	if (!x->errs)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	tn_errors_add(x->errs, path, "%s", msg);
-}
-
-/* The value as written, short enough for a message. */
-static const char *shown(json_object *v, char *buf, size_t len)
-{
-	const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-
-	if (strlen(s) < len)
-		snprintf(buf, len, "%s", s);
-	else
-		snprintf(buf, len, "%.*s...", (int)len - 4, s);
-	return buf;
-}
-
-static const char *at(char *buf, const char *parent, const char *key)
-{
-	snprintf(buf, 160, "%s.%s", parent, key);
-	return buf;
-}
-
-static bool want_uint(struct bctx *x, json_object *v, const char *path, uint32_t min, uint32_t max, uint32_t *out)
-{
-	char g[64];
-	int64_t i;
-
-	if (json_object_get_type(v) != json_type_int) {
-		bfail(x, path, "must be an integer %u..%u, got %s", min, max, shown(v, g, sizeof(g)));
-		return false;
-	}
-	i = json_object_get_int64(v);
-	if (i < min || i > max || json_object_get_uint64(v) == UINT64_MAX) {
-		bfail(x, path, "must be %u..%u, got %s", min, max, shown(v, g, sizeof(g)));
-		return false;
-	}
-	*out = (uint32_t)i;
-	return true;
-}
-
-static void check_keys(struct bctx *x, json_object *o, const char *path, const char *const *keys)
-{
-	char p[160];
-
-	json_object_object_foreach(o, name, val) {
-		const char *const *k;
-
-		(void)val;
-		for (k = keys; *k && strcmp(*k, name); k++)
-			;
-		if (!*k)
-			bfail(x, at(p, path, name), "unknown field");
-	}
-}
-
-static bool want_object(struct bctx *x, json_object *v, const char *path)
-{
-	char g[64];
-
-	if (json_object_get_type(v) == json_type_object)
-		return true;
-	bfail(x, path, "must be an object, got %s", shown(v, g, sizeof(g)));
-	return false;
-}
-
 /* A unicast address a BGP session can be opened with. */
-static void parse_neighbor_address(struct bctx *x, json_object *v, const char *path, struct tn_addr *a)
+static void parse_neighbor_address(struct tn_jctx *x, json_object *v, const char *path, struct tn_addr *a)
 {
-	char g[64];
+	char g[TN_JGOT_LEN];
 
 	if (json_object_get_type(v) != json_type_string || tn_addr_parse(json_object_get_string(v), a)) {
-		bfail(x, path, "must be an IPv4 or IPv6 address, got %s", shown(v, g, sizeof(g)));
+		tn_jfail(x, path, "must be an IPv4 or IPv6 address, got %s", tn_jgot(v, g));
+		a->family = 0;
 		return;
 	}
 	if ((a->family == 4 && (a->bytes[0] == 0 || a->bytes[0] == 127 || a->bytes[0] >= 224)) ||
 	    (a->family == 6 && (a->bytes[0] == 0xff || (a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80) ||
 				!memcmp(a->bytes, (uint8_t[16]){ 0 }, 15)))) {
-		/* link-local IPv6 needs an interface BIRD is not told: refused with the rest */
-		bfail(x, path, "must be a unicast address (not unspecified, loopback, link-local or multicast), got %s",
-		      shown(v, g, sizeof(g)));
+		/* a link-local neighbor needs an interface BIRD is not told */
+		tn_jfail(x, path, "must be a unicast address (not unspecified, loopback, link-local or multicast), "
+			 "got %s", tn_jgot(v, g));
 		a->family = 0;
 	}
 }
 
-static void parse_neighbors(struct bctx *x, json_object *v, const char *path, struct tn_bgp_cfg *b)
+static void parse_neighbor(struct tn_jctx *x, json_object *o, const char *p, struct tn_bgp_cfg *b)
 {
 	static const char *const keys[] = { "address", "remoteAs", "port", NULL };
-	char p[160], q[160], g[64];
+	struct tn_bgp_neighbor *nb = &b->neighbors[b->nneighbors];
+	char q[TN_JPATH_LEN], g[TN_ADDR_TEXT];
+
+	nb->port = TN_BGP_PORT_DEFAULT;
+	if (!tn_jwant_object(x, o, p))
+		return;
+	tn_jcheck_keys(x, o, p, keys);
+	if (!tn_jhas(o, "address"))
+		tn_jfail(x, tn_jpath_key(q, p, "address"), "is required");
+	else
+		parse_neighbor_address(x, tn_jfield(o, "address"), tn_jpath_key(q, p, "address"), &nb->address);
+	if (!tn_jhas(o, "remoteAs"))
+		tn_jfail(x, tn_jpath_key(q, p, "remoteAs"), "is required");
+	else
+		tn_jwant_u32(x, tn_jfield(o, "remoteAs"), tn_jpath_key(q, p, "remoteAs"), 1, UINT32_MAX, &nb->remote_as);
+	if (tn_jhas(o, "port"))
+		tn_jwant_u16(x, tn_jfield(o, "port"), tn_jpath_key(q, p, "port"), 1, 65535, &nb->port);
+	for (size_t j = 0; nb->address.family && j < b->nneighbors; j++) {
+		if (tn_addr_equal(&b->neighbors[j].address, &nb->address)) {
+			tn_addr_format(&nb->address, g, sizeof(g));
+			tn_jfail(x, tn_jpath_key(q, p, "address"), "%s is already the address of bgp.neighbors[%zu]: "
+				 "one session per neighbor", g, j);
+			nb->address.family = 0;
+		}
+	}
+}
+
+static void parse_neighbors(struct tn_jctx *x, json_object *v, const char *path, struct tn_bgp_cfg *b)
+{
+	char p[TN_JPATH_LEN];
 	size_t n;
 
-	if (json_object_get_type(v) != json_type_array) {
-		bfail(x, path, "must be an array of neighbors, got %s", shown(v, g, sizeof(g)));
+	if (!tn_jwant_array(x, v, path))
 		return;
-	}
 	n = json_object_array_length(v);
 	if (n < 1 || n > TN_BGP_NEIGHBORS_MAX) {
-		bfail(x, path, "must hold 1..%d neighbors, got %zu", TN_BGP_NEIGHBORS_MAX, n);
+		tn_jfail(x, path, "must hold 1..%d neighbors, got %zu", TN_BGP_NEIGHBORS_MAX, n);
 		return;
 	}
 	b->neighbors = calloc(n, sizeof(*b->neighbors));
 	if (!b->neighbors) {
-		bfail(x, path, "out of memory");
+		tn_jfail(x, path, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		json_object *o = json_object_array_get_idx(v, i), *f;
-		struct tn_bgp_neighbor *nb = &b->neighbors[b->nneighbors];
-		uint32_t port = TN_BGP_PORT_DEFAULT;
-
-		snprintf(p, sizeof(p), "%s[%zu]", path, i);
-		if (!want_object(x, o, p))
-			continue;
-		check_keys(x, o, p, keys);
-		if (!json_object_object_get_ex(o, "address", &f))
-			bfail(x, at(q, p, "address"), "is required");
-		else
-			parse_neighbor_address(x, f, at(q, p, "address"), &nb->address);
-		if (!json_object_object_get_ex(o, "remoteAs", &f))
-			bfail(x, at(q, p, "remoteAs"), "is required");
-		else
-			want_uint(x, f, at(q, p, "remoteAs"), 1, UINT32_MAX, &nb->remote_as);
-		if (json_object_object_get_ex(o, "port", &f))
-			want_uint(x, f, at(q, p, "port"), 1, 65535, &port);
-		nb->port = (uint16_t)port;
-		for (size_t j = 0; nb->address.family && j < b->nneighbors; j++) {
-			if (tn_addr_equal(&b->neighbors[j].address, &nb->address)) {
-				tn_addr_format(&nb->address, g, sizeof(g));
-				bfail(x, at(q, p, "address"), "%s is already the address of %s[%zu]: one session "
-				      "per neighbor", g, path, j);
-				nb->address.family = 0;
-			}
-		}
-		b->nneighbors++;
-	}
+	for (size_t i = 0; i < n; i++, b->nneighbors++)
+		parse_neighbor(x, json_object_array_get_idx(v, i), tn_jpath_idx(p, path, i), b);
 }
 
 /* bird.socket / bird.include: an absolute path BIRD can quote, or null. */
-static void parse_bird_path(struct bctx *x, json_object *o, const char *parent, const char *key, char **dst)
+static void parse_bird_path(struct tn_jctx *x, json_object *o, const char *parent, const char *key, char **dst)
 {
-	char p[160], g[64];
-	json_object *v;
+	char p[TN_JPATH_LEN], g[TN_JGOT_LEN];
+	json_object *v = tn_jfield(o, key);
 	const char *s;
 
-	if (!json_object_object_get_ex(o, key, &v) || json_object_get_type(v) == json_type_null)
+	tn_jpath_key(p, parent, key);
+	if (!v || !tn_jwant_str(x, v, p, true, TN_BGP_PATH_MAX - 1, &s) || !s)
 		return;
-	at(p, parent, key);
-	if (json_object_get_type(v) != json_type_string) {
-		bfail(x, p, "must be a path or null, got %s", shown(v, g, sizeof(g)));
-		return;
-	}
-	s = json_object_get_string(v);
-	if (s[0] != '/' || strlen(s) >= TN_BGP_PATH_MAX || strpbrk(s, "\"\\\n\r") ||
-	    strlen(s) != (size_t)json_object_get_string_len(v)) {
-		bfail(x, p, "must be an absolute path of at most %d characters without quotes, backslashes or "
-		      "line breaks, got %s", TN_BGP_PATH_MAX - 1, shown(v, g, sizeof(g)));
+	if (s[0] != '/' || strpbrk(s, "\"\\\n\r")) {
+		tn_jfail(x, p, "must be an absolute path without quotes, backslashes or line breaks, got %s",
+			 tn_jgot(v, g));
 		return;
 	}
 	if (!strcmp(key, "socket") && strlen(s) >= 108) {
-		bfail(x, p, "must be at most 107 characters (a Unix socket's path), got %zu", strlen(s));
+		tn_jfail(x, p, "must be at most 107 characters (a Unix socket's path), got %zu", strlen(s));
 		return;
 	}
-	if (!(*dst = strdup(s)))
-		bfail(x, p, "out of memory");
+	tn_jset_str(x, p, dst, s);
 }
 
 /* Returns whether an operator's BIRD is meant (a socket or include given,
  * valid or not), so that its errors are not followed by our own BIRD's. */
-static bool parse_bird(struct bctx *x, json_object *o, const char *path, struct tn_bgp_cfg *b)
+static bool parse_bird(struct tn_jctx *x, json_object *o, const char *path, struct tn_bgp_cfg *b)
 {
 	static const char *const keys[] = { "socket", "include", NULL };
-	json_object *v, *f;
+	json_object *v = tn_jfield(o, "bird");
 	bool meant = false;
-	char p[160];
+	char p[TN_JPATH_LEN];
 
-	if (!json_object_object_get_ex(o, "bird", &v) || json_object_get_type(v) == json_type_null)
-		return false;
-	at(p, path, "bird");
-	if (!want_object(x, v, p))
+	if (!v || json_object_get_type(v) == json_type_null || !tn_jwant_object(x, v, tn_jpath_key(p, path, "bird")))
 		return false;
 	for (const char *const *k = keys; *k; k++)
-		meant |= json_object_object_get_ex(v, *k, &f) && json_object_get_type(f) != json_type_null;
-	check_keys(x, v, p, keys);
+		meant |= tn_jfield(v, *k) && json_object_get_type(tn_jfield(v, *k)) != json_type_null;
+	tn_jcheck_keys(x, v, p, keys);
 	parse_bird_path(x, v, p, "socket", &b->bird_socket);
 	parse_bird_path(x, v, p, "include", &b->bird_include);
 	if (!b->bird_socket != !b->bird_include) {
-		bfail(x, p, "socket and include go together: both null (Tenace runs its own BIRD) or both set "
-		      "(an operator's BIRD reads include and is reconfigured through socket)");
+		tn_jfail(x, p, "socket and include go together: both null (Tenace runs its own BIRD) or both set "
+			 "(an operator's BIRD reads include and is reconfigured through socket)");
 		free(b->bird_socket);
 		free(b->bird_include);
 		b->bird_socket = b->bird_include = NULL;
@@ -336,70 +244,64 @@ static bool parse_bird(struct bctx *x, json_object *o, const char *path, struct 
 }
 
 /* The sessions and timers: Tenace's own BIRD only. */
-static void parse_sessions(struct bctx *x, json_object *o, const char *path, struct tn_bgp_cfg *b)
+static void parse_sessions(struct tn_jctx *x, json_object *o, const char *path, struct tn_bgp_cfg *b)
 {
 	json_object *v;
-	char p[160], g[64];
-	uint32_t hold;
+	char p[TN_JPATH_LEN], g[TN_JGOT_LEN];
 
-	if (!json_object_object_get_ex(o, "localAs", &v))
-		bfail(x, at(p, path, "localAs"), "is required (this node's AS number)");
+	if (!tn_jhas(o, "localAs"))
+		tn_jfail(x, tn_jpath_key(p, path, "localAs"), "is required (this node's AS number)");
 	else
-		want_uint(x, v, at(p, path, "localAs"), 1, UINT32_MAX, &b->local_as);
-	if (json_object_object_get_ex(o, "routerId", &v) && json_object_get_type(v) != json_type_null) {
+		tn_jwant_u32(x, tn_jfield(o, "localAs"), tn_jpath_key(p, path, "localAs"), 1, UINT32_MAX, &b->local_as);
+	v = tn_jfield(o, "routerId");
+	if (v && json_object_get_type(v) != json_type_null) {
 		if (json_object_get_type(v) != json_type_string ||
 		    tn_addr_parse(json_object_get_string(v), &b->router_id) || b->router_id.family != 4 ||
 		    !memcmp(b->router_id.bytes, (uint8_t[4]){ 0 }, 4))
-			bfail(x, at(p, path, "routerId"), "must be an IPv4 address other than 0.0.0.0 (a BGP "
-			      "identifier is 32 bits) or null, got %s", shown(v, g, sizeof(g)));
+			tn_jfail(x, tn_jpath_key(p, path, "routerId"), "must be an IPv4 address other than 0.0.0.0 "
+				 "(a BGP identifier is 32 bits) or null, got %s", tn_jgot(v, g));
 		else
 			b->has_router_id = true;
 	}
-	if (!json_object_object_get_ex(o, "neighbors", &v))
-		bfail(x, at(p, path, "neighbors"), "is required (the routers this node announces its VIPs to)");
+	if (!tn_jhas(o, "neighbors"))
+		tn_jfail(x, tn_jpath_key(p, path, "neighbors"), "is required (the routers this node announces its "
+			 "VIPs to)");
 	else
-		parse_neighbors(x, v, at(p, path, "neighbors"), b);
-	if (json_object_object_get_ex(o, "holdTime", &v) &&
-	    want_uint(x, v, at(p, path, "holdTime"), 3, 65535, &hold))
-		b->hold_time = (uint16_t)hold;
-	if (json_object_object_get_ex(o, "gracefulRestart", &v)) {
-		if (json_object_get_type(v) != json_type_boolean)
-			bfail(x, at(p, path, "gracefulRestart"), "must be true or false, got %s", shown(v, g, sizeof(g)));
-		else
-			b->graceful_restart = json_object_get_boolean(v);
-	}
+		parse_neighbors(x, tn_jfield(o, "neighbors"), tn_jpath_key(p, path, "neighbors"), b);
+	if (tn_jhas(o, "holdTime"))
+		tn_jwant_u16(x, tn_jfield(o, "holdTime"), tn_jpath_key(p, path, "holdTime"), 3, 65535, &b->hold_time);
+	if (tn_jhas(o, "gracefulRestart"))
+		tn_jwant_bool(x, tn_jfield(o, "gracefulRestart"), tn_jpath_key(p, path, "gracefulRestart"),
+			      &b->graceful_restart);
 }
 
-int tn_bgp_cfg_from_json(json_object *o, const char *path, struct tn_bgp_cfg *out, struct tn_errors *errs)
+static int parse_bgp(struct tn_jctx *x, json_object *o, const char *path, struct tn_bgp_cfg *out)
 {
 	static const char *const keys[] = { "localAs", "routerId", "neighbors", "holdTime", "announce",
 					    "gracefulRestart", "bird", NULL };
 	static const char *const own_only[] = { "localAs", "routerId", "neighbors", "holdTime", "gracefulRestart",
 						NULL };
-	struct bctx ctx = { errs, 0 }, *x = &ctx;
 	struct tn_bgp_cfg b = { .hold_time = TN_BGP_HOLD_DEFAULT };
-	json_object *v;
-	char p[160], g[64];
+	unsigned before = x->failed;
+	char p[TN_JPATH_LEN];
+	int a;
 
-	if (!want_object(x, o, path))
+	if (!tn_jwant_object(x, o, path))
 		return -EINVAL;
-	check_keys(x, o, path, keys);
-	if (json_object_object_get_ex(o, "announce", &v)) {
-		if (json_object_get_type(v) == json_type_string && !strcmp(json_object_get_string(v), "always"))
-			b.announce = TN_BGP_ANNOUNCE_ALWAYS;
-		else if (json_object_get_type(v) != json_type_string || strcmp(json_object_get_string(v), "healthy"))
-			bfail(x, at(p, path, "announce"), "must be one of \"healthy\", \"always\", got %s",
-			      shown(v, g, sizeof(g)));
-	}
+	tn_jcheck_keys(x, o, path, keys);
+	if (tn_jhas(o, "announce") &&
+	    (a = tn_jwant_enum(x, tn_jfield(o, "announce"), tn_jpath_key(p, path, "announce"), announce_names,
+			       false)) >= 0)
+		b.announce = (enum tn_bgp_announce)a;
 	if (!parse_bird(x, o, path, &b)) {
 		parse_sessions(x, o, path, &b);
 	} else if (tn_bgp_external(&b)) {
 		for (const char *const *k = own_only; *k; k++)
-			if (json_object_object_get_ex(o, *k, NULL))
-				bfail(x, at(p, path, *k), "belongs to the operator's BIRD configuration (bird.socket "
-				      "is set): remove it here");
+			if (tn_jhas(o, *k))
+				tn_jfail(x, tn_jpath_key(p, path, *k), "belongs to the operator's BIRD configuration "
+					 "(bird.socket is set): remove it here");
 	}
-	if (x->failed) {
+	if (x->failed != before) {
 		tn_bgp_cfg_free(&b);
 		return -EINVAL;
 	}
@@ -407,31 +309,30 @@ int tn_bgp_cfg_from_json(json_object *o, const char *path, struct tn_bgp_cfg *ou
 	return 0;
 }
 
+int tn_bgp_cfg_from_json(json_object *o, const char *path, struct tn_bgp_cfg *out, struct tn_errors *errs)
+{
+	struct tn_jctx x = { .errs = errs };
+
+	return parse_bgp(&x, o, path, out);
+}
+
 /* ---- the hooks of a whole configuration -------------------------------------------- */
 
-unsigned tn_config_bgp_parse(json_object *root, struct tn_config *c, struct tn_errors *errs)
+void tn_config_bgp_parse(struct tn_jctx *x, json_object *root, struct tn_config *c)
 {
-	size_t before = errs ? errs->n : 0;
+	json_object *v = tn_jfield(root, "bgp");
 	struct tn_bgp_cfg b, *p;
-	json_object *v;
 
 	c->bgp = NULL;
-	if (!json_object_object_get_ex(root, "bgp", &v) || json_object_get_type(v) == json_type_null)
-		return 0;
-	if (tn_bgp_cfg_from_json(v, "bgp", &b, errs)) {
-		size_t n = errs ? errs->n - before : 0;
-
-		return n ? (unsigned)n : 1;
-	}
+	if (!v || json_object_get_type(v) == json_type_null || parse_bgp(x, v, "bgp", &b))
+		return;
 	if (!(p = malloc(sizeof(*p)))) {
 		tn_bgp_cfg_free(&b);
-		if (errs)
-			tn_errors_add(errs, "bgp", "out of memory");
-		return 1;
+		tn_jfail(x, "bgp", "out of memory");
+		return;
 	}
 	*p = b;
 	c->bgp = p;
-	return 0;
 }
 
 void tn_config_bgp_to_json(json_object *o, const struct tn_config *c)

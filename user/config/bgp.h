@@ -68,11 +68,11 @@ int tn_bgp_cfg_copy(struct tn_bgp_cfg *dst, const struct tn_bgp_cfg *src);
 void tn_bgp_cfg_free(struct tn_bgp_cfg *b);
 bool tn_bgp_cfg_equal(const struct tn_bgp_cfg *a, const struct tn_bgp_cfg *b);
 
-/* The "bgp" member of a whole configuration (config.c's hooks): the parse
- * returns how many errors it added (0: c->bgp set, or left NULL when the
- * document has no "bgp"). */
+/* The "bgp" member of a whole configuration (the document's hooks): the
+ * parse reports through x (c->bgp left NULL when absent or wrong). */
 struct tn_config;
-unsigned tn_config_bgp_parse(json_object *root, struct tn_config *c, struct tn_errors *errs);
+struct tn_jctx;
+void tn_config_bgp_parse(struct tn_jctx *x, json_object *root, struct tn_config *c);
 void tn_config_bgp_to_json(json_object *o, const struct tn_config *c);
 int tn_config_bgp_copy(struct tn_config *dst, const struct tn_config *src);
 void tn_config_bgp_free(struct tn_config *c);
