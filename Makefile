@@ -4,6 +4,7 @@
 #   make test     deps (when missing) + build + every test, ends "N passed, N failed"
 #   make bench    benchmarks -> build/bench.json, a table on stdout, docs/bench.png
 #   make demo     the demo (namespaces, real servers, real traffic)
+#   make demo-fleet  three balancers behind a BGP router doing ECMP (BIRD)
 #   make install  PREFIX=/usr/local DESTDIR=
 
 .DELETE_ON_ERROR:
@@ -53,7 +54,7 @@ VG_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/vg/%,$(wildcard tests/unit/*.c))
 BINS := $(BUILD)/tenace $(BUILD)/tenace-pktgen $(BUILD)/tenace-bench
 SAN_BINS := $(BUILD)/tenace-san $(BUILD)/tenace-pktgen-san $(BUILD)/tenace-bench-san
 
-.PHONY: all deps test bench demo install clean check-deps
+.PHONY: all deps test bench demo demo-fleet install clean check-deps
 all: $(BINS) $(SAN_BINS) $(BPF_OBJS) $(TEST_BINS) $(VG_BINS)
 
 deps:
@@ -132,6 +133,11 @@ demo:
 	@scripts/deps.sh --check >/dev/null || scripts/deps.sh
 	$(MAKE) all
 	scripts/demo.sh
+
+demo-fleet:
+	@scripts/deps.sh --check >/dev/null || scripts/deps.sh
+	$(MAKE) all
+	scripts/demo-fleet.sh
 
 install: $(BUILD)/tenace $(BUILD)/tenace-pktgen $(BUILD)/tenace-bench
 	install -D -m 0755 $(BUILD)/tenace $(DESTDIR)$(PREFIX)/sbin/tenace

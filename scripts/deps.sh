@@ -1,11 +1,14 @@
 #!/bin/sh
 # Install (or, with --check, look for) every Debian package Tenace's build,
 # tests, demo and benchmarks need. Idempotent and non-interactive.
+# bird2: Tenace starts its own BIRD for BGP (and the fleet lab's router is
+# one); Debian's package also enables a system bird service, which Tenace
+# neither uses nor disturbs (every instance has its own -c, -s and -P).
 set -e
 PKGS="clang llvm gcc make pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool
 libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
 iproute2 ethtool curl nginx-light wrk gnuplot-nox valgrind python3 procps
-jq tcpdump util-linux"
+jq tcpdump util-linux bird2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

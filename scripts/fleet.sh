@@ -142,6 +142,7 @@ fleet_config() {
   "zone": "fleet",
   "interfaces": ["eth0"],
   "hashSeed": 7,
+  "conntrack": { "size": 65536 },
   "farms": [{
     "farmId": 1, "type": "tcp", "displayName": "web", "port": 80,
     "balance": "source", "stickiness": "sourceIp",
@@ -192,6 +193,8 @@ fleet_node_kill() {
 	b=$(fleet_node_bird_pid "$1")
 	[ -n "$c" ] && kill -KILL "$c" 2>/dev/null
 	[ -n "$b" ] && kill -KILL "$b" 2>/dev/null
+	# reaped here when it is this shell's child: no "Killed" job notice
+	[ -n "$c" ] && wait "$c" 2>/dev/null
 	rm -f "$FLEET_DIR/n$1/ctl.pid"
 }
 
@@ -251,11 +254,13 @@ fleet_vip_packets() {
 FLEET_LOADER="$FLEET_ROOT/tests/integration/helpers/http_loader.py"
 FLEET_LOAD_PIDS=""
 FLEET_WRK_PID=""
+FLEET_LOAD_N=0
 # fleet_load_start DIR NCLIENTS [wrk]: lines "START END server K" / "START END fail" in DIR/cN
 fleet_load_start() {
 	local d="$1" i specs=()
 	mkdir -p "$d"
 	rm -f "$d/stop"
+	FLEET_LOAD_N=$2
 	for i in $(seq 1 "$2"); do specs+=("c$i=$(fleet_client_addr "$i")"); done
 	ip netns exec "$FLEET_P-cli" python3 "$FLEET_LOADER" "$d" "$d/stop" 0.3 "$FLEET_VIP" 80 "${specs[@]}" &
 	FLEET_LOAD_PIDS=$!
@@ -279,10 +284,12 @@ fleet_load_stop() {
 }
 # every client of the load in DIR answered at least N times
 fleet_load_answered() {
-	local f
+	local f n=0
 	for f in "$1"/c[0-9]*; do
-		[ "$(grep -c ' server ' "$f")" -ge "$2" ] || return 1
+		[ -f "$f" ] && [ "$(grep -c ' server ' "$f")" -ge "$2" ] || return 1
+		n=$((n + 1))
 	done
+	[ "$n" -eq "$FLEET_LOAD_N" ]
 }
 # "REQUESTS ERRORS" of wrk in DIR (errors: socket errors + non-2xx)
 fleet_wrk_result() {

@@ -456,8 +456,12 @@ static void test_decide(void **state)
 	in.bgp = NULL;
 	assert_string_equal(decided(&in, NULL), "");
 	in.bgp = &bgp;
+	/* not serving yet: what is announced stays (a BIRD taken over), nothing more */
 	in.ready = false;
+	assert_string_equal(decided(&in, NULL), "192.0.2.1/32 192.0.2.9/32 2001:db8::1/128");
+	in.current = NULL;
 	assert_string_equal(decided(&in, NULL), "");
+	in.current = &cur;
 	in.ready = true;
 	in.drained = true;
 	assert_string_equal(decided(&in, NULL), "");

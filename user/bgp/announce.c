@@ -140,8 +140,16 @@ int tn_bgp_decide(const struct tn_bgp_inputs *in, struct tn_prefixes *out)
 	struct tn_prefixes next = {0};
 	const struct tn_config *c = in->applied;
 
-	if (!in->bgp || !in->ready || in->drained || !c) {
+	if (!in->bgp || in->drained || (in->ready && !c)) {
 		tn_prefixes_free(out);
+		return 0;
+	}
+	/* a restarted controller loading: what a BIRD it took over carries stays */
+	if (!in->ready) {
+		if (tn_prefixes_copy(&next, in->current))
+			return -ENOMEM;
+		tn_prefixes_free(out);
+		*out = next;
 		return 0;
 	}
 	for (size_t i = 0; i < c->nfrontends; i++) {

@@ -47,7 +47,9 @@ struct tn_bgp_inputs {
  * farm with a server up; an address whose farms have no server up but are
  * still waiting for their first probe result keeps its current state (so a
  * restarted controller neither announces early nor withdraws a route BIRD
- * still carries). Nothing before ready, nothing while drained.
+ * still carries). Before ready, the current set stays (nothing for a fresh
+ * start; what a BIRD taken over carries for a restart over a running data
+ * plane). Nothing while drained, nothing without bgp.
  * 0 (out replaced; free with tn_prefixes_free), or -ENOMEM (out untouched).
  */
 int tn_bgp_decide(const struct tn_bgp_inputs *in, struct tn_prefixes *out);

@@ -172,7 +172,7 @@ static void reload(struct daemon *d)
 }
 
 /* The node (drain state, BGP) with its files beside the state file. */
-static struct tn_node *node_start(struct tn_ctl *ctl, const char *state_path, const struct tn_bgp_cfg *bgp)
+static struct tn_node *node_start(const char *state_path, const struct tn_bgp_cfg *bgp)
 {
 	const char *slash = strrchr(state_path, '/');
 	struct tn_node *n = NULL;
@@ -181,11 +181,9 @@ static struct tn_node *node_start(struct tn_ctl *ctl, const char *state_path, co
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - state_path) : 1, slash ? state_path : ".");
 	if (!dir[0])
 		snprintf(dir, sizeof(dir), "/");
-	if (tn_node_new(&n, ctl, dir))
+	if (tn_node_new(&n, dir))
 		return NULL;
-	tn_ctl_set_node(ctl, n);
 	if (tn_node_configure(n, bgp)) {
-		tn_ctl_set_node(ctl, NULL);
 		tn_node_shutdown(n);
 		return NULL;
 	}
@@ -357,6 +355,11 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		state_path = state_default;
 	}
+	if ((err = tn_mkdir_parent(state_path, 0755)))
+		tn_warn("cannot create the directory of the state file %s: %s", state_path, strerror(-err));
+	/* BIRD first, announcing nothing yet: its sessions come up while the data plane loads */
+	if (!(d.node = node_start(state_path, cfg.bgp)))
+		goto out;
 	want.table_size = cfg.table_size;
 	want.ct_size = cfg.ct_size;
 	want.tcp_timeout_s = cfg.tcp_timeout_s;
@@ -376,15 +379,12 @@ int cmd_run(int argc, char **argv)
 	tn_ctl_set_runtime(d.ctl, tn_dp_pin_dir(d.dp), d.skb);
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	tn_ctl_set_wakeup_fd(d.ctl, efd);
-	if ((err = tn_mkdir_parent(state_path, 0755)))
-		tn_warn("cannot create the directory of the state file %s: %s", state_path, strerror(-err));
 	restored = restore_applied(state_path, pins_exist, d.config_path, &applied);
 	/* BGP is the node's, like its interfaces: the file's bgp object, even
-	 * over a restored state; its BIRD starts now, announcing nothing yet */
+	 * over a restored state */
 	if (restored && (tn_config_bgp_free(&applied), tn_config_bgp_copy(&applied, &cfg)))
 		goto out;
-	if (!(d.node = node_start(d.ctl, state_path, cfg.bgp)))
-		goto out;
+	tn_node_attach(d.node, d.ctl);
 	/* errors are logged; a partial start still serves */
 	if (restored)
 		tn_ctl_start(d.ctl, &applied, &cfg);
@@ -478,10 +478,7 @@ out:
 	tn_api_stop(api);
 	tn_prober_free(d.prober);
 	/* routes withdrawn first: the data plane serves what arrives until routers converge */
-	if (d.node) {
-		tn_ctl_set_node(d.ctl, NULL);
-		tn_node_shutdown(d.node);
-	}
+	tn_node_shutdown(d.node);
 	tn_ctl_free(d.ctl);
 	if (d.dp)
 		tn_dp_close(d.dp);

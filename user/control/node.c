@@ -14,10 +14,11 @@
 #include "lib/time.h"
 
 struct tn_node {
-	struct tn_ctl *ctl;
+	struct tn_ctl *ctl;      /* set once the controller exists (tn_node_attach) */
 	struct tn_bgp *bgp;
-	pthread_mutex_t mu;      /* drained, since, ready */
+	pthread_mutex_t mu;      /* drained, since, ready, cfg */
 	bool drained, ready, has_bgp;
+	struct tn_bgp_cfg cfg;   /* what the speaker was given, while has_bgp */
 	double drained_since;
 	char drain_path[TN_BGP_PATH_MAX];
 };
@@ -35,8 +36,15 @@ static int decide(void *arg, const struct tn_prefixes *current, struct tn_prefix
 	int e;
 
 	pthread_mutex_lock(&n->mu);
-	in.ready = n->ready;
+	in.ready = n->ready && n->ctl;
 	in.drained = n->drained;
+	if (!in.ready) {
+		/* before the data plane serves: nothing new (see tn_bgp_decide) */
+		in.bgp = n->has_bgp ? &n->cfg : NULL;
+		e = tn_bgp_decide(&in, out);
+		pthread_mutex_unlock(&n->mu);
+		return e;
+	}
 	pthread_mutex_unlock(&n->mu);
 	tn_ctl_lock(n->ctl);
 	in.applied = tn_ctl_applied(n->ctl);
@@ -61,7 +69,7 @@ static void read_drain(struct tn_node *n)
 		n->drain_path);
 }
 
-int tn_node_new(struct tn_node **out, struct tn_ctl *ctl, const char *state_dir)
+int tn_node_new(struct tn_node **out, const char *state_dir)
 {
 	struct tn_node *n = calloc(1, sizeof(*n));
 	int e;
@@ -78,7 +86,6 @@ int tn_node_new(struct tn_node **out, struct tn_ctl *ctl, const char *state_dir)
 		free(n);
 		return e;
 	}
-	n->ctl = ctl;
 	pthread_mutex_init(&n->mu, NULL);
 	read_drain(n);
 	tn_bgp_set_decider(n->bgp, decide, n);
@@ -86,17 +93,31 @@ int tn_node_new(struct tn_node **out, struct tn_ctl *ctl, const char *state_dir)
 	return 0;
 }
 
+void tn_node_attach(struct tn_node *n, struct tn_ctl *ctl)
+{
+	pthread_mutex_lock(&n->mu);
+	n->ctl = ctl;
+	pthread_mutex_unlock(&n->mu);
+	tn_ctl_set_node(ctl, n);
+}
+
 void tn_node_set_ready(struct tn_node *n)
 {
 	pthread_mutex_lock(&n->mu);
-	n->ready = true;
+	n->ready = n->ctl != NULL;
 	pthread_mutex_unlock(&n->mu);
 	tn_bgp_kick(n->bgp);
 }
 
 int tn_node_configure(struct tn_node *n, const struct tn_bgp_cfg *bgp)
 {
+	struct tn_bgp_cfg copy = {0};
+
+	if (bgp && tn_bgp_cfg_copy(&copy, bgp))
+		return -ENOMEM;
 	pthread_mutex_lock(&n->mu);
+	tn_bgp_cfg_free(&n->cfg);
+	n->cfg = copy;
 	n->has_bgp = bgp != NULL;
 	pthread_mutex_unlock(&n->mu);
 	return tn_bgp_configure(n->bgp, bgp);
@@ -154,7 +175,10 @@ void tn_node_shutdown(struct tn_node *n)
 {
 	if (!n)
 		return;
+	if (n->ctl)
+		tn_ctl_set_node(n->ctl, NULL);
 	tn_bgp_shutdown(n->bgp);
+	tn_bgp_cfg_free(&n->cfg);
 	pthread_mutex_destroy(&n->mu);
 	free(n);
 }

@@ -21,8 +21,12 @@ struct tn_node;
 
 #define TN_DRAIN_FILE "drained"
 
-/* state_dir: the drain mark and Tenace's own BIRD's files. 0 or -errno (logged). */
-int tn_node_new(struct tn_node **out, struct tn_ctl *ctl, const char *state_dir);
+/* state_dir: the drain mark and Tenace's own BIRD's files. Made before the
+ * data plane loads, so that BIRD's sessions come up meanwhile. 0 or -errno
+ * (logged). */
+int tn_node_new(struct tn_node **out, const char *state_dir);
+/* The controller, once it exists: it shows the node and kicks it. */
+void tn_node_attach(struct tn_node *n, struct tn_ctl *ctl);
 /* The data plane serves the applied configuration: announcing may begin. */
 void tn_node_set_ready(struct tn_node *n);
 /* The applied configuration's bgp object (NULL: none), at start and after
@@ -36,7 +40,7 @@ bool tn_node_drained(struct tn_node *n);
  * decide again now. Never blocks; any lock may be held. NULL: nothing. */
 void tn_node_kick(struct tn_node *n);
 /* SIGTERM: withdraw every route (the data plane keeps forwarding what still
- * arrives), stop our BIRD, free n. */
+ * arrives), stop our BIRD, detach from the controller, free n. */
 void tn_node_shutdown(struct tn_node *n);
 
 /* {"drained", "drainedSince", "ready", "bgp": {...} or null} */
