@@ -25,10 +25,14 @@ FLEET_SERVERS="${FLEET_SERVERS:-3}"
 FLEET_CLIENTS="${FLEET_CLIENTS:-60}"
 FLEET_DIR="${FLEET_DIR:-/run/tenace-fleet-$FLEET_P}"
 FLEET_HOLD="${FLEET_HOLD:-3}"       # BGP hold time of the nodes (s)
+FLEET_V6="${FLEET_V6:-0}"           # 1: IPv6 too (addresses, sessions, a second VIP)
+FLEET_NET6="${FLEET_NET6:-fd77}"
 FLEET_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FLEET_TENACE="${FLEET_TENACE:-$FLEET_ROOT/build/tenace}"
 FLEET_VIP="$FLEET_NET.100.1"
 FLEET_ROUTER="$FLEET_NET.0.1"
+FLEET_VIP6="$FLEET_NET6:100::1"
+FLEET_ROUTER6="$FLEET_NET6::1"
 FLEET_AS_ROUTER=65000
 FLEET_AS_NODES=65010
 
@@ -41,6 +45,8 @@ fleet_ns() { ip netns exec "$FLEET_P-$1" "${@:2}"; }
 fleet_node_addr() { echo "$FLEET_NET.0.$((10 + $1))"; }
 fleet_server_addr() { echo "$FLEET_NET.0.$((20 + $1))"; }
 fleet_client_addr() { echo "$FLEET_NET.2.$1"; }
+fleet_node_addr6() { echo "$FLEET_NET6::$((10 + $1))"; }
+fleet_server_addr6() { echo "$FLEET_NET6::$((20 + $1))"; }
 fleet_sock() { echo "$FLEET_DIR/n$1/tenace.sock"; }
 fleet_pin() { echo "$FLEET_DIR/bpf/n$1"; }
 # the CLI against node N
@@ -66,16 +72,29 @@ protocol kernel {
 	ipv4 { import none; export all; };
 	merge paths on;
 }
+protocol kernel {
+	ipv6 { import none; export all; };
+	merge paths on;
+}
 template bgp node {
 	local $FLEET_ROUTER as $FLEET_AS_ROUTER;
 	passive on;
 	error wait time 1, 4;
 	ipv4 { import all; export none; };
 }
+template bgp node6 {
+	local $FLEET_ROUTER6 as $FLEET_AS_ROUTER;
+	passive on;
+	error wait time 1, 4;
+	ipv6 { import all; export none; };
+}
 CONF
 	for i in $(seq 1 "$FLEET_NODES"); do
 		echo "protocol bgp n$i from node { neighbor $(fleet_node_addr "$i") as $FLEET_AS_NODES; }"
+		[ "$FLEET_V6" = 1 ] &&
+			echo "protocol bgp n${i}v6 from node6 { neighbor $(fleet_node_addr6 "$i") as $FLEET_AS_NODES; }"
 	done
+	return 0
 }
 
 fleet_up() {
@@ -96,6 +115,7 @@ fleet_up() {
 		ip -n "$FLEET_P-sw" link set dev "pn$i" xdpdrv obj "$FLEET_ROOT/build/helpers.bpf.o" program pass_xdp
 		ip -n "$FLEET_P-n$i" addr add "$(fleet_node_addr "$i")/24" dev eth0
 		ip -n "$FLEET_P-n$i" route add default via "$FLEET_ROUTER"
+		[ "$FLEET_V6" = 1 ] && ip -n "$FLEET_P-n$i" addr add "$(fleet_node_addr6 "$i")/64" dev eth0 nodad
 	done
 	for i in $(seq 1 "$FLEET_SERVERS"); do
 		_fleet_port "s$i" eth0 "ps$i"
@@ -105,6 +125,11 @@ fleet_up() {
 		# the VIP lives on lo: never answer ARP for it on the wire
 		fleet_ns "s$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
 			net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+		if [ "$FLEET_V6" = 1 ]; then
+			ip -n "$FLEET_P-s$i" addr add "$(fleet_server_addr6 "$i")/64" dev eth0 nodad
+			ip -n "$FLEET_P-s$i" addr add "$FLEET_VIP6/128" dev lo
+			ip -n "$FLEET_P-s$i" -6 route add default via "$FLEET_ROUTER6"
+		fi
 	done
 	# the clients, behind the router
 	ip link add eth1 netns "$FLEET_P-rt" type veth peer name eth0 netns "$FLEET_P-cli"
@@ -112,6 +137,7 @@ fleet_up() {
 	ip -n "$FLEET_P-cli" link set eth0 up
 	ip -n "$FLEET_P-cli" link set lo up
 	ip -n "$FLEET_P-rt" addr add "$FLEET_ROUTER/24" dev eth0
+	[ "$FLEET_V6" = 1 ] && ip -n "$FLEET_P-rt" addr add "$FLEET_ROUTER6/64" dev eth0 nodad
 	ip -n "$FLEET_P-rt" addr add "$FLEET_NET.1.1/24" dev eth1
 	ip -n "$FLEET_P-rt" route add "$FLEET_NET.2.0/24" dev eth1
 	ip -n "$FLEET_P-cli" addr add "$FLEET_NET.1.2/24" dev eth0
@@ -124,7 +150,8 @@ fleet_up() {
 	fleet_ns rt ethtool -K eth0 tx off >/dev/null
 	# the router forwards, and spreads flows over the next hops by their ports too
 	fleet_ns rt sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv6.conf.all.forwarding=1 net.ipv6.fib_multipath_hash_policy=1
 	_fleet_router_conf >"$FLEET_DIR/rt/bird.conf"
 	fleet_ns rt bird -c "$FLEET_DIR/rt/bird.conf" -s "$FLEET_DIR/rt/bird.ctl" -P "$FLEET_DIR/rt/bird.pid" \
 		2>>"$FLEET_DIR/rt/bird.log"
@@ -132,11 +159,22 @@ fleet_up() {
 
 # fleet_config FILE [ANNOUNCE]: the one configuration every node runs
 fleet_config() {
-	local i servers=""
+	local i servers="" servers6="" v6farm="" v6front="" v6nb=""
 	for i in $(seq 1 "$FLEET_SERVERS"); do
 		servers="$servers${servers:+,}
       { \"serverId\": $i, \"address\": \"$(fleet_server_addr "$i")\", \"weight\": 1 }"
+		servers6="$servers6${servers6:+,} { \"serverId\": $i, \"address\": \"$(fleet_server_addr6 "$i")\" }"
 	done
+	if [ "$FLEET_V6" = 1 ]; then
+		v6farm=", {
+    \"farmId\": 2, \"type\": \"tcp\", \"displayName\": \"web6\", \"port\": 80, \"stickiness\": \"sourceIp\",
+    \"probe\": { \"type\": \"tcp\", \"interval\": 0.5, \"timeout\": 0.4, \"rise\": 2, \"fall\": 2 },
+    \"servers\": [$servers6 ]
+  }"
+		v6front=",
+    { \"frontendId\": 2, \"type\": \"tcp\", \"vip\": [\"$FLEET_VIP6\"], \"port\": \"80\", \"defaultFarmId\": 2 }"
+		v6nb=", { \"address\": \"$FLEET_ROUTER6\", \"remoteAs\": $FLEET_AS_ROUTER }"
+	fi
 	cat >"$1" <<JSON
 {
   "zone": "fleet",
@@ -149,13 +187,13 @@ fleet_config() {
     "probe": { "type": "http", "url": "/health", "interval": 0.5, "timeout": 0.4, "rise": 2, "fall": 2 },
     "servers": [$servers
     ]
-  }],
+  }$v6farm],
   "frontends": [
-    { "frontendId": 1, "type": "tcp", "displayName": "www", "vip": ["$FLEET_VIP"], "port": "80", "defaultFarmId": 1 }
+    { "frontendId": 1, "type": "tcp", "displayName": "www", "vip": ["$FLEET_VIP"], "port": "80", "defaultFarmId": 1 }$v6front
   ],
   "bgp": {
     "localAs": $FLEET_AS_NODES,
-    "neighbors": [{ "address": "$FLEET_ROUTER", "remoteAs": $FLEET_AS_ROUTER }],
+    "neighbors": [{ "address": "$FLEET_ROUTER", "remoteAs": $FLEET_AS_ROUTER }$v6nb],
     "holdTime": $FLEET_HOLD,
     "announce": "${2:-healthy}"
   }
@@ -202,6 +240,11 @@ fleet_node_kill() {
 fleet_nexthops() {
 	ip -n "$FLEET_P-rt" route show "$FLEET_VIP/32" 2>/dev/null |
 		grep -oE 'via [0-9.]+' | awk '{print $2}' | sort -V | tr '\n' ' ' | sed 's/ $//'
+}
+# the same for the IPv6 VIP
+fleet_nexthops6() {
+	ip -n "$FLEET_P-rt" -6 route show "$FLEET_VIP6/128" 2>/dev/null |
+		grep -oE 'via [0-9a-f:]+' | awk '{print $2}' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 # the node numbers behind those next hops: "1 3"
 fleet_nexthop_nodes() {
