@@ -650,7 +650,7 @@ static void test_http(void **state)
 	t[7].cfg.pattern = "maintenance";
 	t[7].cfg.negate = true;
 	strcpy(t[11].cfg.method, "HEAD");
-	t[11].cfg.url = "http://www.example.com/ping";
+	t[11].cfg.url = "/ping";
 	strcpy(t[12].cfg.method, "OPTIONS");
 	t[13].cfg.match = TN_MATCH_STATUS;    /* negated: anything but a 200 */
 	t[13].cfg.pattern = "200";
@@ -702,6 +702,15 @@ static void test_http_bad_config(void **state)
 	assert_has(err, "target 0x1: http method \"POST\"");
 	assert_int_equal(tn_prober_count(P), 1);
 	strcpy(t[0].cfg.method, "GET");
+	/* config.c allows a path only: an absolute URL or a space is refused, not guessed at */
+	t[0].cfg.url = "http://www.example.com/ping";
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "target 0x1: http url \"http://www.example.com/ping\" must be a path");
+	t[0].cfg.url = "/a b";
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "must be a path starting with \"/\"");
+	assert_int_equal(tn_prober_state(P, 1, &st), -ENOENT);
+	t[0].cfg.url = "/ping";
 	t[1].key = 1;
 	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
 	assert_has(err, "given twice");
