@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include "tenace.h"
 #include "lib/log.h"
 #include "probe/internal.h"
@@ -23,6 +24,7 @@ struct http {
 	char *body;
 	size_t body_len, body_cap;
 	bool body_cut;             /* we stopped the transfer on purpose */
+	int socket_errno;          /* socket() failed in http_socket: why (libcurl does not say) */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -90,6 +92,22 @@ static char *http_url(const struct probe *pr)
 	return url;
 }
 
+/* libcurl's socket, opened here: when socket() fails, libcurl reports only
+ * "couldn't connect" (CURLINFO_OS_ERRNO 0), but EMFILE is ours, not the server's. */
+static curl_socket_t http_socket(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct probe *pr = userp;
+	int fd;
+
+	(void)purpose;
+	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0) {
+		pr->http->socket_errno = errno;
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
 static void http_options(struct probe *pr, CURL *e)
 {
 	long tmo = (long)(pr->timeout_ns / 1000000);
@@ -102,6 +120,8 @@ static void http_options(struct probe *pr, CURL *e)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, pr);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, pr->http->errbuf);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, http_socket);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, pr);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tmo);
 	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);   /* every check tests a fresh connection */
@@ -153,13 +173,18 @@ static void http_start(struct tn_prober *P, struct probe *pr)
 
 	if (!pr->http && http_setup(pr) < 0) {
 		http_release(pr); /* the next check tries again */
-		tn_probe_finish(P, pr, false, K_ERROR, "http: cannot set up libcurl (out of memory)");
+		tn_probe_local_error(P, pr, ENOMEM, "http: libcurl set-up");
 		return;
 	}
 	pr->http->body_len = 0;
 	pr->http->body_cut = false;
+	pr->http->socket_errno = 0;
 	pr->http->errbuf[0] = '\0';
 	mc = curl_multi_add_handle(P->multi, pr->http->easy);
+	if (mc == CURLM_OUT_OF_MEMORY) {
+		tn_probe_local_error(P, pr, ENOMEM, "http: curl_multi_add_handle");
+		return;
+	}
 	if (mc != CURLM_OK) {
 		tn_probe_finish(P, pr, false, K_ERROR, "http: %s", curl_multi_strerror(mc));
 		return;
@@ -176,6 +201,14 @@ static void http_failed(struct tn_prober *P, struct probe *pr, CURLcode rc)
 	const char *msg = h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc);
 	long oserr = 0;
 
+	if (h->socket_errno && tn_probe_errno_is_local(h->socket_errno)) {
+		tn_probe_local_error(P, pr, h->socket_errno, "http: socket");
+		return;
+	}
+	if (rc == CURLE_OUT_OF_MEMORY) {
+		tn_probe_local_error(P, pr, ENOMEM, "http");
+		return;
+	}
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		tn_probe_finish(P, pr, false, K_TIMEOUT, "timeout after %.1f s, waiting for the http reply",
@@ -183,7 +216,9 @@ static void http_failed(struct tn_prober *P, struct probe *pr, CURLcode rc)
 		return;
 	case CURLE_COULDNT_CONNECT:
 		curl_easy_getinfo(h->easy, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr)
+		if (oserr && tn_probe_errno_is_local((int)oserr))
+			tn_probe_local_error(P, pr, (int)oserr, "tcp connect");
+		else if (oserr)
 			tn_probe_finish(P, pr, false, tn_probe_errno_kind((int)oserr), "tcp connect: %s",
 					strerror((int)oserr));
 		else

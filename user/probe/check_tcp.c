@@ -18,7 +18,10 @@ static bool watch(struct tn_prober *P, struct probe *pr, uint32_t events, int op
 
 	if (epoll_ctl(P->epfd, op, pr->fd, &ev) == 0)
 		return true;
-	tn_probe_finish(P, pr, false, K_ERROR, "epoll_ctl: %s", strerror(errno));
+	if (tn_probe_errno_is_local(errno))
+		tn_probe_local_error(P, pr, errno, "epoll_ctl");
+	else
+		tn_probe_finish(P, pr, false, K_ERROR, "epoll_ctl: %s", strerror(errno));
 	return false;
 }
 
@@ -40,21 +43,27 @@ void tn_tcp_start(struct tn_prober *P, struct probe *pr)
 	if (pr->chk->needs_buf && !pr->buf) {
 		pr->buf = malloc(RAW_BUF);
 		if (!pr->buf) {
-			tn_probe_finish(P, pr, false, K_ERROR, "out of memory");
+			tn_probe_local_error(P, pr, ENOMEM, "reply buffer");
 			return;
 		}
 	}
 	pr->len = 0;
 	pr->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (pr->fd < 0) {
-		tn_probe_finish(P, pr, false, K_ERROR, "socket: %s", strerror(errno));
+		if (tn_probe_errno_is_local(errno))
+			tn_probe_local_error(P, pr, errno, "socket");
+		else
+			tn_probe_finish(P, pr, false, K_ERROR, "socket: %s", strerror(errno));
 		return;
 	}
 	pr->phase = PH_CONNECT;
 	if (connect(pr->fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		int err = errno;
 
-		tn_probe_finish(P, pr, false, tn_probe_errno_kind(err), "tcp connect: %s", strerror(err));
+		if (tn_probe_errno_is_local(err))
+			tn_probe_local_error(P, pr, err, "tcp connect");
+		else
+			tn_probe_finish(P, pr, false, tn_probe_errno_kind(err), "tcp connect: %s", strerror(err));
 		return;
 	}
 	watch(P, pr, EPOLLOUT, EPOLL_CTL_ADD);
@@ -66,6 +75,10 @@ bool tn_tcp_send(struct tn_prober *P, struct probe *pr, const void *data, size_t
 
 	if (n == (ssize_t)len)
 		return true;
+	if (n < 0 && tn_probe_errno_is_local(errno)) {
+		tn_probe_local_error(P, pr, errno, what);
+		return false;
+	}
 	/* a few bytes on a fresh connection: a short write means trouble */
 	tn_probe_finish(P, pr, false, n < 0 ? tn_probe_errno_kind(errno) : K_ERROR, "%s: send: %s", what,
 			n < 0 ? strerror(errno) : "short write");

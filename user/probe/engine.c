@@ -22,6 +22,8 @@
 #include "probe/internal.h"
 
 #define MAX_EVENTS      512
+/* a local-error episode ends after this long without one */
+#define LOCAL_QUIET_NS  (10 * NS_PER_S)
 
 static const char *const kind_names[] = {
 	"ok", "timeout", "refused", "reset", "closed", "bad-reply", "error",
@@ -251,6 +253,62 @@ enum kind tn_probe_errno_kind(int err)
 	}
 }
 
+bool tn_probe_errno_is_local(int err)
+{
+	switch (err) {
+	case EMFILE: case ENFILE:     /* descriptors: ours or the system's */
+	case ENOBUFS: case ENOMEM:    /* kernel or process memory */
+	case ENOSPC:                  /* epoll: max_user_watches */
+	case EADDRNOTAVAIL:           /* connect: no ephemeral port left */
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- local errors: the balancer's own, logged once per episode ---------------- */
+
+void tn_probe_local_error(struct tn_prober *P, struct probe *pr, int err, const char *what)
+{
+	struct tn_probe_local_error *le = &P->local;
+	struct tn_probe_state *st = &pr->st;
+	uint64_t now = tn_probe_now_ns();
+
+	snprintf(le->reason, sizeof(le->reason), "%s: %s", what, strerror(err));
+	le->count++;
+	le->last = realtime_s();
+	st->local_errors++;
+	snprintf(st->local_error, sizeof(st->local_error), "%s", le->reason);
+	snprintf(st->last_result, sizeof(st->last_result), "local-error");
+	snprintf(st->last_reason, sizeof(st->last_reason), "not checked: %s (the balancer's own error)",
+		 le->reason);
+	if (!le->active) {
+		le->active = true;
+		le->since = le->last;
+		P->local_logged_count = le->count - 1;
+		tn_warn("probe: checks cannot run: %s (first: %s); they are skipped, server states are kept%s",
+			le->reason, pr->label ? pr->label : "a target",
+			err == EMFILE || err == ENFILE ? "; raise the descriptor limit (LimitNOFILE=)" : "");
+	}
+	P->local_last_ns = now;
+	tn_probe_cancel(P, pr);
+	/* retry at a random point of the next interval: on the usual cadence, the
+	 * same targets would keep finding every descriptor taken */
+	tn_probe_reschedule(P, pr, now + 1 + tn_probe_mix(pr->key ^ le->count) % pr->interval_ns);
+}
+
+/* An episode is over once a while passed without a local error. */
+static void local_error_quiet(struct tn_prober *P, uint64_t now)
+{
+	struct tn_probe_local_error *le = &P->local;
+
+	if (!le->active || now < P->local_last_ns + LOCAL_QUIET_NS)
+		return;
+	le->active = false;
+	tn_info("probe: checks run again; %llu were skipped for local errors (last: %s)",
+		(unsigned long long)(le->count - P->local_logged_count), le->reason);
+}
+
 /* ---- scheduling ----------------------------------------------------------------- */
 
 static void start_check(struct tn_prober *P, struct probe *pr, uint64_t now)
@@ -285,6 +343,7 @@ static void run_due(struct tn_prober *P)
 		else
 			expire(P, pr);
 	}
+	local_error_quiet(P, now);
 }
 
 static void dispatch(struct tn_prober *P, const struct epoll_event *ev)
@@ -335,6 +394,11 @@ int tn_prober_state(const struct tn_prober *P, uint64_t key, struct tn_probe_sta
 		return -ENOENT;
 	*out = pr->st;
 	return 0;
+}
+
+void tn_prober_local_error(const struct tn_prober *P, struct tn_probe_local_error *out)
+{
+	*out = P->local;
 }
 
 size_t tn_prober_count(const struct tn_prober *P)

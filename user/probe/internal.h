@@ -45,7 +45,7 @@ struct http;
 struct checker {
 	const char *name;   /* "smtp": in reasons ("smtp: read: ...") */
 	bool needs_buf;     /* reads a reply into probe.buf (RAW_BUF bytes) */
-	/* Begin a check: on return it is in flight, or over (tn_probe_finish called). */
+	/* Begin a check: on return it is in flight, or over (finish/local_error called). */
 	void (*start)(struct tn_prober *P, struct probe *pr);
 	/* Socket checkers: connected; send what the protocol opens with, set the step. */
 	void (*connected)(struct tn_prober *P, struct probe *pr);
@@ -101,6 +101,10 @@ struct tn_prober {
 	uint64_t armed;            /* timerfd expiry, NEVER if disarmed */
 	uint64_t seed;
 	bool dispatching;
+	struct tn_probe_local_error local;
+	uint64_t local_last_ns;    /* CLOCK_MONOTONIC of the last local error */
+	uint64_t local_logged_ns;  /* of the last log line about them */
+	uint64_t local_logged_count;
 	char why[TN_REASON_MAX];   /* scratch for reasons */
 };
 
@@ -118,11 +122,16 @@ void tn_probe_record(struct tn_prober *P, struct probe *pr, bool up, enum kind k
 /* Record (unless already recorded: PH_LINGER), then end the check. */
 void tn_probe_finish(struct tn_prober *P, struct probe *pr, bool up, enum kind k, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The check could not run for a reason of the balancer's own (err: EMFILE,
+ * ENOMEM, ...): no verdict on the server, counted and logged as a local error. */
+void tn_probe_local_error(struct tn_prober *P, struct probe *pr, int err, const char *what);
 /* Free what the check in flight holds, without recording anything. */
 void tn_probe_cancel(struct tn_prober *P, struct probe *pr);
 /* The check is over: free its resources, plan the next one on the cadence. */
 void tn_probe_end_check(struct tn_prober *P, struct probe *pr, uint64_t now);
 enum kind tn_probe_errno_kind(int err);
+/* EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL: the balancer's problem, not the server's. */
+bool tn_probe_errno_is_local(int err);
 
 /* targets.c */
 void tn_probe_free(struct probe *pr);
