@@ -890,6 +890,7 @@ static void test_local_errors(void **state)
 	assert_has(le.reason, "Too many open files");
 	assert_int_equal(lines, 1);
 	assert_has(logbuf, "they are skipped, server states are kept");
+	assert_has(logbuf, "(first: target 0x");
 	free(t);
 	assert_int_equal(open_fds(), fds_before);
 }

@@ -283,11 +283,14 @@ void tn_probe_local_error(struct tn_prober *P, struct probe *pr, int err, const 
 	snprintf(st->last_reason, sizeof(st->last_reason), "not checked: %s (the balancer's own error)",
 		 le->reason);
 	if (!le->active) {
+		char who[48];
+
 		le->active = true;
 		le->since = le->last;
 		P->local_logged_count = le->count - 1;
+		snprintf(who, sizeof(who), "target %#llx", (unsigned long long)pr->key);
 		tn_warn("probe: checks cannot run: %s (first: %s); they are skipped, server states are kept%s",
-			le->reason, pr->label ? pr->label : "a target",
+			le->reason, pr->label ? pr->label : who,
 			err == EMFILE || err == ENFILE ? "; raise the descriptor limit (LimitNOFILE=)" : "");
 	}
 	P->local_last_ns = now;

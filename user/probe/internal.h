@@ -103,8 +103,7 @@ struct tn_prober {
 	bool dispatching;
 	struct tn_probe_local_error local;
 	uint64_t local_last_ns;    /* CLOCK_MONOTONIC of the last local error */
-	uint64_t local_logged_ns;  /* of the last log line about them */
-	uint64_t local_logged_count;
+	uint64_t local_logged_count; /* local.count when the episode started */
 	char why[TN_REASON_MAX];   /* scratch for reasons */
 };
 
