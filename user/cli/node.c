@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* tenace node [show|drain|resume], tenace table FARM: this node in a fleet. */
-#include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/internal.h"
+#include "cli/table.h"
 #include "lib/num.h"
 #include "lib/time.h"
 
@@ -20,30 +21,23 @@ static const char table_usage[] =
 	"  share of the entries) and its digest: the same configuration and hashSeed give the\n"
 	"  same digest on every node of a fleet. -j prints every entry.\n";
 
-/* -j, --type, -h after the command; the positional arguments are left at argv[optind..]. */
-static int own_options(int argc, char **argv, const char *usage)
+/* Options after the command (-j, --type, -h; no object options); the
+ * positional arguments are left at argv[optind..]. 0 go on, 1 error, 2 help shown. */
+static int own_options(struct cli *c, int argc, char **argv, const char *cmd, const char *usage)
 {
-	static const struct option o[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "type", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	struct cli_options o = {0};
+	json_object *body = json_object_new_object();
+	int rc = cli_parse_options(c, argc, argv, body, body, &o);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+jh", o, NULL)) != -1) {
-		switch (c) {
-		case 'j': opts->json = true; break;
-		case 't': opts->type = optarg; break;
-		case 'h': printf("usage: tenace %s", usage); return 2;
-		default:
-			fprintf(stderr, "tenace: unknown option %s\nusage: tenace %s", argv[optind - 1], usage);
-			return 1;
-		}
+	if (!rc && !o.help && cli_stray_options(cmd, body, &o))
+		rc = 1;
+	json_object_put(body);
+	cli_options_free(&o);
+	if (o.help) {
+		printf("usage: tenace %s", usage);
+		return 2;
 	}
-	return 0;
+	return rc;
 }
 
 static const char *duration(double s)
@@ -63,49 +57,47 @@ static const char *duration(double s)
 	return b;
 }
 
-void print_node(json_object *n)
+#define S(o, k) tn_term_safe(cli_str((o), (k)))
+
+void cli_print_node(json_object *n)
 {
-	json_object *bgp = jget(n, "bgp"), *bird = jget(bgp, "bird"), *sess = jget(bgp, "sessions");
-	struct table t;
+	json_object *bgp = cli_get(n, "bgp"), *bird = cli_get(bgp, "bird"), *sess = cli_get(bgp, "sessions");
+	bool own = !strcmp(cli_str(bird, "mode"), "own");
+	struct tn_table t;
 	char since[32] = "";
 
-	if (jget(n, "drainedSince"))
-		tn_format_time(jnum(n, "drainedSince"), since, sizeof(since));
-	printf("\nnode: %s%s%s\n", jget(n, "drained") && json_object_get_boolean(jget(n, "drained")) ? "drained" : "in service",
+	if (cli_get(n, "drainedSince"))
+		tn_format_time(cli_num(n, "drainedSince"), since, sizeof(since));
+	printf("\nnode: %s%s%s\n", json_object_get_boolean(cli_get(n, "drained")) ? "drained" : "in service",
 	       since[0] ? " since " : "", since);
 	if (!bgp) {
 		printf("bgp: not configured (no \"bgp\" object)\n");
 		return;
 	}
-	printf("bgp: %s BIRD%s%s%s (%s), announce %s; announcing: %s\n",
-	       !strcmp(jstr(bird, "mode"), "own") ? "own" : "operator's",
-	       jget(bird, "pid") ? " pid " : "", jget(bird, "pid") ? jstr(bird, "pid") : "",
-	       !strcmp(jstr(bird, "mode"), "own") ? "" : jstr(bird, "socket"),
-	       json_object_get_boolean(jget(bird, "running")) ? "running" : "NOT RUNNING",
-	       jstr(bgp, "announce"), json_object_array_length(jget(bgp, "announced")) ? jstr(bgp, "announced") : "nothing");
-	if (jget(bird, "lastError"))
-		printf("bgp: last error: %s\n", jstr(bird, "lastError"));
-	table_init(&t, 7);
-	table_row(&t, "NEIGHBOR", "AS", "PROTOCOL", "STATE", "UPTIME", "PREFIXES", "LAST ERROR");
+	printf("bgp: %s BIRD%s%s%s%s (%s), announce %s; announcing: %s\n", own ? "own" : "operator's",
+	       cli_get(bird, "pid") ? " pid " : "", cli_get(bird, "pid") ? S(bird, "pid") : "", own ? "" : " at ",
+	       own ? "" : S(bird, "socket"), json_object_get_boolean(cli_get(bird, "running")) ? "running" : "NOT RUNNING",
+	       S(bgp, "announce"),
+	       json_object_array_length(cli_get(bgp, "announced")) ? S(bgp, "announced") : "nothing");
+	if (cli_get(bird, "lastError"))
+		printf("bgp: last error: %s\n", S(bird, "lastError"));
+	tn_table_init(&t, 7);
+	tn_table_colour_states(&t, 3);
+	tn_table_row(&t, "NEIGHBOR", "AS", "PROTOCOL", "STATE", "UPTIME", "PREFIXES", "LAST ERROR");
 	for (size_t i = 0; sess && i < json_object_array_length(sess); i++) {
-		json_object *s = json_object_array_get_idx(sess, i);
+		json_object *x = json_object_array_get_idx(sess, i);
 
-		table_row(&t, jstr(s, "neighbor"), jstr(s, "remoteAs"), jstr(s, "protocol"), jstr(s, "state"),
-			  jget(s, "uptime") ? duration(jnum(s, "uptime")) : "-", jstr(s, "prefixesAnnounced"),
-			  jstr(s, "lastError"));
+		tn_table_row(&t, cli_str(x, "neighbor"), cli_str(x, "remoteAs"), cli_str(x, "protocol"),
+			     cli_str(x, "state"), cli_get(x, "uptime") ? duration(cli_num(x, "uptime")) : "-",
+			     cli_str(x, "prefixesAnnounced"), cli_str(x, "lastError"));
 	}
-	table_print(&t);
+	tn_table_print(&t);
 }
 
-static void print_node_only(json_object *n)
-{
-	print_node(n);
-}
-
-int cli_node(int argc, char **argv)
+int cli_node(struct cli *c, int argc, char **argv)
 {
 	const char *sub;
-	int rc = own_options(argc, argv, node_usage);
+	int rc = own_options(c, argc, argv, "node", node_usage);
 	json_object *o;
 
 	if (rc)
@@ -115,45 +107,47 @@ int cli_node(int argc, char **argv)
 		fprintf(stderr, "usage: tenace %s", node_usage);
 		return 1;
 	}
-	if ((rc = setup_client()))
-		return rc;
+	if (cli_setup_client(c))
+		return 1;
 	if (!strcmp(sub, "show"))
-		return done(call("GET", "/v1/node", NULL, NULL), print_node_only);
-	o = call("POST", !strcmp(sub, "drain") ? "/v1/node/drain" : "/v1/node/resume", NULL, NULL);
-	if (o && !opts->json)
+		return cli_done(c, cli_call(c, "GET", "/v1/node", NULL), cli_print_node);
+	o = cli_call(c, "POST", !strcmp(sub, "drain") ? "/v1/node/drain" : "/v1/node/resume", NULL);
+	if (o && !c->opts->json)
 		printf(!strcmp(sub, "drain") ? "node drained: its routes are withdrawn now; the data plane keeps "
 					       "serving what still arrives\n"
 					     : "node resumed: its VIP addresses are announced again as their farms' "
 					       "health says\n");
-	return done(o, print_node_only);
+	return cli_done(c, o, cli_print_node);
 }
 
 static void print_table(json_object *o)
 {
-	json_object *srv = jget(o, "servers");
-	double size = jnum(o, "tableSize");
-	struct table t;
+	json_object *srv = cli_get(o, "servers");
+	double size = cli_num(o, "tableSize");
+	struct tn_table t;
 
-	printf("%s farm %s: %s entries, generation %s\ndigest %s\n\n", jstr(o, "type"), jstr(o, "farmId"),
-	       jstr(o, "tableSize"), jstr(o, "generation"), jstr(o, "digest"));
-	table_init(&t, 8);
-	table_row(&t, "SERVER", "ADDRESS", "PORT", "WEIGHT", "STATE", "BACKUP", "ENTRIES", "SHARE");
+	printf("%s farm %s: %s entries, generation %s\ndigest %s\n\n", S(o, "type"), S(o, "farmId"),
+	       S(o, "tableSize"), S(o, "generation"), S(o, "digest"));
+	tn_table_init(&t, 8);
+	tn_table_colour_states(&t, 4);
+	tn_table_row(&t, "SERVER", "ADDRESS", "PORT", "WEIGHT", "STATE", "BACKUP", "ENTRIES", "SHARE");
 	for (size_t i = 0; srv && i < json_object_array_length(srv); i++) {
 		json_object *s = json_object_array_get_idx(srv, i);
 		char share[16];
 
-		snprintf(share, sizeof(share), "%.1f%%", size > 0 ? 100.0 * jnum(s, "entries") / size : 0);
-		table_row(&t, jstr(s, "serverId"), jstr(s, "address"), jstr(s, "port"), jstr(s, "weight"),
-			  jstr(s, "state"), jstr(s, "backup"), jstr(s, "entries"), share);
+		snprintf(share, sizeof(share), "%.1f%%", size > 0 ? 100.0 * cli_num(s, "entries") / size : 0);
+		tn_table_row(&t, cli_str(s, "serverId"), cli_str(s, "address"), cli_str(s, "port"),
+			     cli_str(s, "weight"), cli_str(s, "state"), cli_str(s, "backup"), cli_str(s, "entries"),
+			     share);
 	}
-	table_print(&t);
+	tn_table_print(&t);
 }
 
-int cli_table(int argc, char **argv)
+int cli_table(struct cli *c, int argc, char **argv)
 {
 	char path[128];
 	uint32_t id;
-	int rc = own_options(argc, argv, table_usage);
+	int rc = own_options(c, argc, argv, "table", table_usage);
 
 	if (rc)
 		return rc == 2 ? 0 : rc;
@@ -162,11 +156,12 @@ int cli_table(int argc, char **argv)
 		return 1;
 	}
 	if (tn_parse_id(argv[optind], &id)) {
-		fprintf(stderr, "tenace: FARM must be a farm id (1..4294967295), got \"%s\"\n", argv[optind]);
+		fprintf(stderr, "tenace: FARM must be a farm id (1..4294967295), got \"%s\"\n",
+			tn_term_safe(argv[optind]));
 		return 1;
 	}
-	if ((rc = setup_client()))
-		return rc;
-	snprintf(path, sizeof(path), "/v1/%s/farm/%u/table", opts->type, id);
-	return done(call("GET", path, NULL, NULL), print_table);
+	if (cli_setup_client(c))
+		return 1;
+	snprintf(path, sizeof(path), "/v1/%s/farm/%u/table", c->opts->type, id);
+	return cli_done(c, cli_call(c, "GET", path, NULL), print_table);
 }
