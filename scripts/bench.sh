@@ -3,6 +3,7 @@
 # stdout, docs/bench.png. Needs root (BPF, namespaces).
 #   scripts/bench.sh                 all sections
 #   scripts/bench.sh -s ns,maglev    some sections (others kept in build/bench.json)
+#   scripts/bench.sh -s fleet        BGP convergence of three nodes (scripts/bench_fleet.sh)
 #   scripts/bench.sh --quick         fewer, shorter runs
 # Any other option goes to `tenace bench` (see `build/tenace bench --help`).
 set -u
@@ -27,10 +28,43 @@ if ! "$TENACE" bench --help >/dev/null 2>&1; then
 	exit 1
 fi
 
+# Section "fleet" (BGP convergence, scripts/bench_fleet.sh) runs after the
+# others; `-s fleet` alone runs only it, `-s ns,fleet` both.
+args=() fleet=1 only_fleet=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-s | --section)
+		list=",$2,"
+		case "$list" in *,fleet,*) fleet=1 ;; *) fleet=0 ;; esac
+		list=$(echo "$list" | sed 's/,fleet,/,/g; s/^,//; s/,$//')
+		if [ -n "$list" ]; then args+=("$1" "$list"); else only_fleet=1; fi
+		shift 2
+		;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+
 # the table is also kept in build/bench.txt: the README quotes it verbatim
 mkdir -p build
-"$TENACE" bench -o "$OUT" "$@" | tee build/bench.txt
-status=${PIPESTATUS[0]}
+status=0
+if [ "$only_fleet" = 0 ]; then
+	"$TENACE" bench -o "$OUT" "${args[@]}" | tee build/bench.txt
+	status=${PIPESTATUS[0]}
+elif [ ! -s build/bench.txt ]; then
+	: >build/bench.txt
+fi
+if [ "$fleet" = 1 ]; then
+	TENACE="$TENACE" scripts/bench_fleet.sh build/bench-fleet.json | tee build/bench-fleet.txt
+	if [ -s build/bench-fleet.json ]; then
+		# the fleet's rows in the same JSON and table as the others
+		[ -s "$OUT" ] || echo '{}' >"$OUT"
+		jq --slurpfile f build/bench-fleet.json '.fleet = $f[0]' "$OUT" >"$OUT.new" && mv "$OUT.new" "$OUT"
+		[ "$only_fleet" = 1 ] && sed -i '/^== fleet:/,$d' build/bench.txt
+		cat build/bench-fleet.txt >>build/bench.txt
+	else
+		status=1
+	fi
+fi
 
 if [ -s "$OUT" ]; then
 	"$TENACE" bench --plot-data "$OUT" build

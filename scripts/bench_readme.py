@@ -74,6 +74,19 @@ What the figures say, and where the targets are missed:
 - **Memory**: {total:.0f} MiB of BPF maps at the default settings, {ct:.0f} MiB of it
   the 1,000,000-entry conntrack (`conntrack.size` scales it)."""
 
+if "fleet" in d:
+    fl = {r["name"]: r for r in d["fleet"]["rows"]}
+    fast = [fl[k] for k in ("drain", "resume", "sigterm", "all_servers_down", "servers_back")]
+    section += f"""
+- **Fleet (targets: withdrawals and announcements within 2 s, a restarted node
+  within 10 s, a dead node within the hold time + 1 s — {verdict(all(r["pass"] for r in fl.values()))}).** With three
+  nodes behind a BIRD router, a drain is withdrawn in {fl["drain"]["median_s"]:.2f} s (median, from the
+  command), a resume in {fl["resume"]["median_s"]:.2f} s, a SIGTERM in {fl["sigterm"]["median_s"]:.2f} s; a node whose link
+  goes down is withdrawn by the hold timer in {fl["node_death"]["median_s"]:.2f} s (hold time
+  {d["fleet"]["hold_time_s"]} s), a restarted controller is announced {fl["node_restart"]["median_s"]:.2f} s after it starts;
+  the slowest of these events took {max(r["max_s"] for r in fast):.2f} s. The three nodes' table
+  digests {"agree" if d["fleet"]["digest"]["pass"] else "DISAGREE"}."""
+
 text = open(readme).read()
 new, n = re.subn(r"(<!-- bench:begin -->\n).*?(<!-- bench:end -->)",
                  lambda m: m.group(1) + section + "\n" + m.group(2), text, flags=re.S)
