@@ -98,7 +98,7 @@ for n in 1 2 3; do q0[$n]=$(fleet_vip_packets "$n"); done
 c7=""
 for _ in $(seq 30); do c7="$c7$(fleet_request 7)\n"; done
 sleep 1.2
-seen=$(printf "$c7" | sort | uniq -c | awk '{printf "%s%s %s (%d times)", NR > 1 ? ", " : "", $2, $3, $1}')
+seen=$(printf "$c7" | sort | uniq -c | awk '{printf "%s%s %s (%d times)", (NR > 1) ? ", " : "", $2, $3, $1}')
 note "client $(fleet_client_addr 7), 30 new connections: answered by $seen"
 note "  carried by node 1: +$(($(fleet_vip_packets 1) - q0[1])) packets, node 2: +$(($(fleet_vip_packets 2) - q0[2])), node 3: +$(($(fleet_vip_packets 3) - q0[3]))"
 [ "$(printf "$c7" | sort -u | wc -l)" -eq 1 ] || bad "client 7 was answered by several servers"
