@@ -3,6 +3,7 @@
 #   - a bgp object with errors is refused, every error on its JSON path;
 #   - IPv4 and IPv6 VIPs announced over their own sessions, the node's own
 #     addresses as next hops; the generated BIRD configuration on disk;
+#   - a refresh adding or removing a frontend adds or removes its route;
 #   - SIGHUP with a broken bgp object: refused, the session not even touched;
 #     with a new holdTime: BIRD reconfigured;
 #   - BIRD killed: started again by the controller, routes back;
@@ -82,6 +83,19 @@ check "BIRD's socket, pid file and configuration are beside the state file" \
 	bash -c "test -S $D/bird.ctl && test -s $D/bird.pid && test -s $D/bird.conf"
 check "the router's session with the node does not offer graceful restart to keep routes" \
 	bash -c "! birdc -s $FLEET_DIR/rt/bird.ctl show protocols all n1 | sed -n '/Neighbor capabilities/,/Session/p' | grep -q 'Graceful restart'"
+
+# ---- a refresh that adds or removes a frontend adds or removes its route ----------------------
+VIP2="$FLEET_NET.100.2"
+has_vip2() { [ -n "$(ip -n "$FLEET_P-rt" route show "$VIP2/32")" ]; }
+fleet_tn 1 frontend add --id 9 --vip "$VIP2" --port 80 --farm 1 >/dev/null
+sleep 1
+check "a staged frontend is not announced before the refresh" bash -c "[ -z \"\$(ip -n $FLEET_P-rt route show $VIP2/32)\" ]"
+fleet_tn 1 refresh --wait >/dev/null
+check "refresh adding a frontend on $VIP2: announced" wait_for 10 has_vip2
+fleet_tn 1 frontend del 9 >/dev/null
+fleet_tn 1 refresh --wait >/dev/null
+check "refresh removing it: withdrawn" wait_for 10 bash -c "[ -z \"\$(ip -n $FLEET_P-rt route show $VIP2/32)\" ]"
+check_eq "the other VIP stays announced" "$(fleet_node_addr 1)" "$(fleet_nexthops)"
 
 # ---- SIGHUP: a broken bgp object changes nothing; a new hold time reconfigures BIRD ----------
 pid0=$(bird_pid)
