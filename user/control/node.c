@@ -19,6 +19,7 @@ struct tn_node {
 	pthread_mutex_t mu;      /* drained, since, ready, cfg */
 	bool drained, ready, has_bgp;
 	struct tn_bgp_cfg cfg;   /* what the speaker was given, while has_bgp */
+	bool warned[2];          /* an IPv4 / IPv6 VIP without a neighbor of its family */
 	double drained_since;
 	char drain_path[TN_BGP_PATH_MAX];
 };
@@ -26,6 +27,32 @@ struct tn_node {
 static void farm_health(void *ctx, enum tn_l4_type t, uint32_t farm_id, struct tn_bgp_farm_health *out)
 {
 	tn_ctl_farm_health(ctx, t, farm_id, &out->up, &out->pending);
+}
+
+/* Own BIRD: a VIP of a family no neighbor speaks reaches no router (said once). */
+static void warn_unannounced(struct tn_node *n, const struct tn_prefixes *p)
+{
+	bool has[2] = { false, false }, want[2] = { false, false };
+	char text[TN_ADDR_TEXT + 8];
+
+	pthread_mutex_lock(&n->mu);
+	if (!n->has_bgp || tn_bgp_external(&n->cfg)) {
+		pthread_mutex_unlock(&n->mu);
+		return;
+	}
+	for (size_t i = 0; i < n->cfg.nneighbors; i++)
+		has[n->cfg.neighbors[i].address.family == 6] = true;
+	for (size_t i = 0; i < p->n; i++) {
+		int f = p->v[i].family == 6;
+
+		if (has[f] || want[f] || n->warned[f])
+			continue;
+		want[f] = n->warned[f] = true;
+		tn_prefix_format(&p->v[i], text, sizeof(text));
+		tn_warn("bgp: %s reaches no router: no IPv%d neighbor in bgp.neighbors (IPv4 VIPs go to IPv4 "
+			"neighbors, IPv6 VIPs to IPv6 ones)", text, f ? 6 : 4);
+	}
+	pthread_mutex_unlock(&n->mu);
 }
 
 /* The speaker's decider: the controller's state lock, briefly. */
@@ -51,6 +78,8 @@ static int decide(void *arg, const struct tn_prefixes *current, struct tn_prefix
 	in.bgp = in.applied->bgp;
 	e = tn_bgp_decide(&in, out);
 	tn_ctl_unlock(n->ctl);
+	if (!e)
+		warn_unannounced(n, out);
 	return e;
 }
 
