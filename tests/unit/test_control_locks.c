@@ -7,6 +7,9 @@
  * - a change staged during a refresh is not lost: it stays pending, GET
  *   /v1/config and the configuration file both hold it, the next refresh
  *   applies it;
+ * - four API clients staging, reading and queueing refreshes while the
+ *   writer runs tasks, ticks and health changes: every answer within the
+ *   contract, every created server staged and in the file, then applied;
  * - 100 of 1,000 servers of one farm going down in one batch cost exactly one
  *   farm write (one at a time they cost one each);
  * - the debug assertions fire when a lock is misused.
@@ -378,6 +381,103 @@ static void a_stage_during_a_refresh_is_not_lost(void **state)
 	assert_true(file_equals_staged());
 }
 
+/* ---- clients and writers together ------------------------------------------------------- */
+
+#define CLIENTS 4
+#define ROUNDS 40
+
+static bool clients_done;
+
+struct client_stats {
+	int id, created, refreshed, bad;
+};
+
+static void *busy_client(void *arg)
+{
+	struct client_stats *s = arg;
+	char body[128];
+
+	for (int i = 0; i < ROUNDS; i++) {
+		int code;
+
+		snprintf(body, sizeof(body), "{\"address\": \"10.3.%d.%d\"}", s->id, i + 1);
+		code = req("POST", "/v1/tcp/farm/1/server", body, NULL);
+		s->created += code == 201;
+		s->bad += code != 201;
+		s->bad += req("GET", "/v1/status", NULL, NULL) != 200;
+		s->bad += req("GET", "/v1/config", NULL, NULL) != 200;
+		snprintf(body, sizeof(body), "{\"weight\": %d}", i % 5 + 1);
+		s->bad += req("PUT", "/v1/tcp/farm/1/server/1", body, NULL) != 200;
+		code = req("POST", "/v1/refresh", "{}", NULL);
+		s->refreshed += code == 200;
+		s->bad += code != 200 && code != 409;
+	}
+	return NULL;
+}
+
+/* The main loop's work meanwhile: tasks, ticks, health changes. */
+static void *busy_writer(void *arg)
+{
+	uint64_t *keys = arg;
+	bool up = false;
+
+	while (!__atomic_load_n(&clients_done, __ATOMIC_ACQUIRE)) {
+		struct tn_health_change c[2] = { { .key = keys[0], .up = up }, { .key = keys[1], .up = !up } };
+
+		tn_ctl_run_tasks(ctl);
+		tn_ctl_health_apply(ctl, c, 2);
+		tn_ctl_tick(ctl);
+		tn_ctl_prime_staged(ctl);
+		up = !up;
+	}
+	return NULL;
+}
+
+static void clients_and_writers_together(void **state)
+{
+	struct client_stats s[CLIENTS];
+	pthread_t t[CLIENTS], w;
+	struct tn_probe_target *targets = NULL;
+	uint64_t keys[2];
+	size_t n = 0;
+	int created = 0;
+
+	/* farm 1 gets a probe so that health changes rewrite it */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1", "{\"probe\": {\"type\": \"tcp\"}}", NULL), 200);
+	assert_int_equal(req("POST", "/v1/refresh", "{}", NULL), 200);
+	tn_ctl_run_tasks(ctl);
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_ctl_probe_targets(ctl, &targets, &n), 0);
+	tn_ctl_unlock(ctl);
+	assert_int_equal(n, 2);
+	keys[0] = targets[0].key;
+	keys[1] = targets[1].key;
+	tn_ctl_probe_targets_free(targets, n);
+	clients_done = false;
+	assert_int_equal(pthread_create(&w, NULL, busy_writer, keys), 0);
+	for (int i = 0; i < CLIENTS; i++) {
+		s[i] = (struct client_stats){ .id = i };
+		assert_int_equal(pthread_create(&t[i], NULL, busy_client, &s[i]), 0);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(s[i].bad, 0);
+		created += s[i].created;
+	}
+	__atomic_store_n(&clients_done, true, __ATOMIC_RELEASE);
+	pthread_join(w, NULL);
+	/* every created server is staged, in the file too; one more refresh applies them all */
+	assert_int_equal(created, CLIENTS * ROUNDS);
+	tn_ctl_lock(ctl);
+	assert_int_equal(tn_config_farm(tn_ctl_staged(ctl), TN_L4_TCP, 1)->nservers, 2 + CLIENTS * ROUNDS);
+	tn_ctl_unlock(ctl);
+	assert_true(file_equals_staged());
+	assert_int_equal(req("POST", "/v1/refresh", "{}", NULL), 200);
+	tn_ctl_run_tasks(ctl);
+	assert_int_equal(pending(), 0);
+	assert_int_equal(applied_servers(), 2 + CLIENTS * ROUNDS);
+}
+
 /* ---- health batches ------------------------------------------------------------------- */
 
 static char *big_config(void)
@@ -529,6 +629,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(reads_answer_during_a_farm_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_stage_during_a_refresh_is_not_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(clients_and_writers_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(health_batch_costs_one_write_per_farm, setup, teardown),
 		cmocka_unit_test_setup_teardown(misused_locks_are_caught, setup, teardown),
 	};

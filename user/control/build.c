@@ -127,8 +127,9 @@ static void record_server_slots(struct tn_ctl *ctl, const struct farm_job *j)
 	for (size_t i = 0; i < f->nservers; i++)
 		if ((st = srv_find(ctl, f->type, f->farm_id, f->servers[i].server_id)))
 			st->dp_slot = -1;
+	/* the slot holds exactly f's servers: it was just written from f */
 	for (int k = 0; k < TN_MAX_SERVERS; k++)
-		if ((j->back[k].flags & TN_SRV_F_USED) && tn_farm_server(f, j->back[k].server_id) &&
+		if ((j->back[k].flags & TN_SRV_F_USED) &&
 		    (st = srv_find(ctl, f->type, f->farm_id, j->back[k].server_id)))
 			st->dp_slot = k;
 }

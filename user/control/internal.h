@@ -300,7 +300,4 @@ int apply_config(struct tn_ctl *ctl, const struct tn_config *prev, const struct 
  * previous one stays), then the state file is written. */
 void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc);
 
-/* ---- lowest free ids (ids.c) ---- */
-/* tn_ctl_next_*_id: moving to config as tn_config_next_*_id. */
-
 #endif /* TENACE_CONTROL_INTERNAL_H */
