@@ -98,9 +98,10 @@ const struct tn_config *tn_ctl_staged(const struct tn_ctl *ctl);
  * left to the caller. Staging lock held (since the snapshot), state lock not. */
 int tn_ctl_stage(struct tn_ctl *ctl, struct tn_config *candidate, struct tn_errors *errs);
 
-/* Pure functions of a configuration. Lowest free id (from 1) for a new farm / frontend (per type) or server
- * (per farm): never past 4294967295; a deleted object's id is used again.
- * 0 only when every id is taken (out of memory with id 4294967295 used). */
+/* No lock (functions of a configuration). Lowest free id (from 1) for a
+ * new farm / frontend (per type) or server (per farm): never past
+ * 4294967295; a deleted object's id is used again. 0 only when every id is
+ * taken (out of memory with id 4294967295 used). */
 uint32_t tn_ctl_next_farm_id(const struct tn_config *c, enum tn_l4_type t);
 uint32_t tn_ctl_next_frontend_id(const struct tn_config *c, enum tn_l4_type t);
 uint32_t tn_ctl_next_server_id(const struct tn_farm_cfg *f);
