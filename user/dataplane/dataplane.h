@@ -6,6 +6,9 @@
  * without a gap, write whole farms and swap them atomically, set VIPs and
  * source filters, read counters.
  *
+ * Files: load.c (open, settings), pins.c (bpffs, pin directories), attach.c,
+ * farm.c, vips.c, counters.c.
+ *
  * Every function returns 0 or a negative errno and, on failure, logs one
  * sentence naming the object and the reason.
  */
@@ -94,13 +97,11 @@ int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hd
 		    struct tn_server *servers /* TN_MAX_SERVERS or NULL */,
 		    uint16_t *table /* table_size or NULL */);
 
-/* VIPs. tn_dp_vip_set also maintains the per-address entry used for
- * fragments and malformed packets (pointing to the first port's farm). */
-int tn_dp_vip_set(struct tn_dp *dp, const struct tn_vip_key *key, const struct tn_vip *vip);
-int tn_dp_vip_delete(struct tn_dp *dp, const struct tn_vip_key *key);
 /* Every VIP entry in place (malloc'd arrays, free both): 0 or -ENOMEM. */
 int tn_dp_vips_dump(struct tn_dp *dp, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n);
-/* Replace the whole VIP set in one pass (stale keys deleted after new ones are in). */
+/* Replace the whole VIP set in one pass (stale keys deleted after new ones
+ * are in), with the per-address entry of each address used for fragments
+ * and malformed packets (pointing to its lowest port's farm). */
 int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n);
 
 /* Source filters of one VIP index: replace its allow or deny list. */

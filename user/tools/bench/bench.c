@@ -313,19 +313,21 @@ static int farm_write(struct tn_dp *dp, struct tn_dp_server *s, int n)
 	return tn_dp_farm_write(dp, 0, &farm, NULL);
 }
 
-static int vip_add(struct tn_dp *dp, const char *addr, uint32_t index)
+/* VIP4:80 and VIP6:80 (UDP) on farm slot 0, VIP indexes 0 and 1. */
+static int vips_set(struct tn_dp *dp)
 {
-	struct tn_vip_key k = { .port = htons(80), .proto = IPPROTO_UDP };
-	struct tn_vip v = { .farm_slot = 0, .vip_index = index, .frontend_id = index + 1 };
+	struct tn_vip_key k[2] = {
+		{ .family = TN_FAMILY_V4, .port = htons(80), .proto = IPPROTO_UDP },
+		{ .family = TN_FAMILY_V6, .port = htons(80), .proto = IPPROTO_UDP },
+	};
+	struct tn_vip v[2] = {
+		{ .farm_slot = 0, .vip_index = 0, .frontend_id = 1 },
+		{ .farm_slot = 0, .vip_index = 1, .frontend_id = 2 },
+	};
 
-	if (strchr(addr, ':')) {
-		k.family = TN_FAMILY_V6;
-		inet_pton(AF_INET6, addr, k.addr);
-	} else {
-		k.family = TN_FAMILY_V4;
-		inet_pton(AF_INET, addr, k.addr);
-	}
-	return tn_dp_vip_set(dp, &k, &v);
+	inet_pton(AF_INET, VIP4, k[0].addr);
+	inet_pton(AF_INET6, VIP6, k[1].addr);
+	return tn_dp_vips_replace(dp, k, v, 2);
 }
 
 /* A data plane with one UDP farm of BENCH_SERVERS servers (sourceIp
@@ -343,8 +345,7 @@ static int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const
 	if ((err = tn_dp_open(dp, "", &st)))
 		return err;
 	make_servers(srv, BENCH_SERVERS, ifindex, src_mac);
-	if ((err = farm_write(*dp, srv, BENCH_SERVERS)) || (err = vip_add(*dp, VIP4, 0)) ||
-	    (err = vip_add(*dp, VIP6, 1))) {
+	if ((err = farm_write(*dp, srv, BENCH_SERVERS)) || (err = vips_set(*dp))) {
 		tn_err("bench: cannot configure the data plane: %s", strerror(-err));
 		tn_dp_close(*dp);
 		*dp = NULL;
