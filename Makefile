@@ -82,13 +82,13 @@ $(BUILD)/san/%.o: user/%.c | $(SKELS)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(BUILD)/libtenace.a: $(call obj,obj,$(LIB_SRCS))
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
 $(BUILD)/libtenace-san.a: $(call obj,san,$(LIB_SRCS))
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
 $(BUILD)/libpktgen.a: $(call obj,obj,$(PKTGEN_SRCS))
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
 $(BUILD)/libpktgen-san.a: $(call obj,san,$(PKTGEN_SRCS))
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/tenace: $(call obj,obj,$(CMD_SRCS)) $(BUILD)/libtenace.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
