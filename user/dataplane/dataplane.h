@@ -35,9 +35,12 @@ void tn_dp_settings_default(struct tn_dp_settings *s);
 
 /*
  * Open and load the data plane. pin_dir: NULL for TN_PIN_DIR_DEFAULT, "" for
- * no pinning (tests). When pinned maps exist they are reused, and their
- * recorded settings win over `want` unless they conflict (then -EEXIST with
- * a message saying to unload first). want may be NULL (pinned or defaults).
+ * no pinning (tests), else an absolute path (see tn_dp_pin_dir_ensure). When
+ * pinned maps exist they are reused, and their recorded settings win over
+ * `want` unless they conflict (then -EEXIST with a message saying to unload
+ * first). want may be NULL (pinned or defaults). Settings pinned by an older
+ * Tenace (version 1) are read and recorded again in the current layout; maps
+ * of any other layout are refused (-EEXIST, "unload ... --all").
  */
 int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_settings *want);
 void tn_dp_close(struct tn_dp *dp);  /* pinned maps and attached programs stay */
@@ -45,14 +48,32 @@ const struct tn_dp_settings *tn_dp_get_settings(const struct tn_dp *dp);
 int tn_dp_prog_fd(const struct tn_dp *dp);
 const char *tn_dp_pin_dir(const struct tn_dp *dp);
 
-/* Settings recorded by an earlier load in pin_dir: 0, or -ENOENT. */
+/* Settings recorded by an earlier load in pin_dir (either version): 0, or -ENOENT. */
 int tn_dp_read_pinned_settings(const char *pin_dir, struct tn_dp_settings *out);
 
 /* Mount bpffs at /sys/fs/bpf when nothing is mounted there. */
 int tn_dp_ensure_bpffs(void);
+/*
+ * Make pin_dir (absolute, < TN_SETTINGS_PIN_DIR_LEN bytes; "" is a no-op) a
+ * directory on a bpffs: under /sys/fs/bpf, a bpffs there as above; elsewhere,
+ * a directory on a bpffs is created as needed, and when the path is on no
+ * bpffs (a fresh /sys inside `ip netns exec`, a tmp directory) one is
+ * mounted on the pin directory itself (created, and refused when not empty),
+ * with a warning that pinned state lasts only as long as that mount (a
+ * private mount namespace drops it when it ends). 0 or -errno (logged).
+ * Call it before taking a lock on the directory: the mount hides what was
+ * there. tn_dp_open calls it too.
+ */
+int tn_dp_pin_dir_ensure(const char *pin_dir);
 
-/* Attach to an interface (native XDP, or generic with skb_mode). An existing
- * XDP program there is replaced atomically (XDP_FLAGS_REPLACE): no gap. */
+/*
+ * Attach to an interface (native XDP, or generic with skb_mode). Only this
+ * instance's own program (one using these pinned maps) is replaced, in place
+ * (XDP_FLAGS_REPLACE: no gap). Refused with -EBUSY and a message saying what
+ * to do: another tool's program (either mode); another Tenace instance (its
+ * pin directory named, read from its settings map); this instance in the
+ * other mode (never a detach-then-attach gap).
+ */
 int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode);
 /* Detach whatever XDP program is on the interface (both modes). */
 int tn_dp_detach_ifindex(int ifindex);

@@ -24,15 +24,25 @@ struct tn_dp {
 	struct tn_dp_settings settings;
 	uint32_t value_size;   /* inner farm map value size */
 	int ncpus;
+	/* kernel ids of the maps above once loaded: what identifies this
+	 * instance in a program attached to an interface */
+	uint32_t map_ids[TN_DP_NPINNED];
+	int old_settings_fd;   /* settings of an older layout moved aside during a load, or -1 */
 };
 
 /* The name of an interface, or "#N" when it has none (buf: IF_NAMESIZE). */
 const char *tn_dp_ifname(int ifindex, char *buf);
 
 /* Pin directories (pins.c), the steps of tn_dp_open that touch bpffs. */
-/* The pin directory exists and is on a bpffs: 0 or -errno (logged). */
-int tn_dp_pin_dir_check(const struct tn_dp *dp);
-/* Point every pinned map of the skeleton at pin_dir. 0 or -errno (logged). */
+/* Point every pinned map of the skeleton at pin_dir; migrate or refuse
+ * pinned maps of another layout. 0 or -errno (logged). */
 int tn_dp_pins_prepare(struct tn_dp *dp);
+/* After a failed load: put back what tn_dp_pins_prepare moved aside. */
+void tn_dp_pins_restore(struct tn_dp *dp);
+/* After a successful load: forget what was moved aside. */
+void tn_dp_pins_commit(struct tn_dp *dp);
+/* The value of a settings map, version 1 or 2 (version 1 reads with an
+ * empty pin_dir): 0, -ENOENT (never written), -EPROTO (unknown layout). */
+int tn_dp_settings_read_fd(int fd, struct tn_settings *out);
 
 #endif /* TENACE_DATAPLANE_INTERNAL_H */

@@ -49,6 +49,7 @@ static struct tn_dp *dp_new(const char *pin_dir)
 	if (!dp)
 		return NULL;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT);
+	dp->old_settings_fd = -1;
 	tn_dp_settings_default(&dp->settings);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
@@ -66,7 +67,7 @@ static int choose_settings(struct tn_dp *dp, const struct tn_dp_settings *want)
 	int err;
 
 	if (dp->pin_dir[0]) {
-		if (strncmp(dp->pin_dir, "/sys/fs/bpf", 11) == 0 && (err = tn_dp_ensure_bpffs()))
+		if ((err = tn_dp_pin_dir_ensure(dp->pin_dir)))
 			return err;
 		have_pins = tn_dp_read_pinned_settings(dp->pin_dir, &pinned) == 0;
 		if (have_pins)
@@ -108,14 +109,18 @@ static int skel_load(struct tn_dp *dp)
 {
 	int err;
 
-	if (dp->pin_dir[0] && ((err = tn_dp_pin_dir_check(dp)) || (err = tn_dp_pins_prepare(dp))))
+	if (dp->pin_dir[0] && (err = tn_dp_pins_prepare(dp))) {
+		tn_dp_pins_restore(dp);
 		return err;
+	}
 	err = tenace__load(dp->skel);
 	if (err) {
+		tn_dp_pins_restore(dp);
 		tn_err("cannot load the XDP program%s%s: %s", dp->pin_dir[0] ? " with the maps pinned in " : "",
 		       dp->pin_dir, strerror(-err));
 		return err;
 	}
+	tn_dp_pins_commit(dp);
 	return 0;
 }
 
@@ -131,11 +136,42 @@ static int write_settings(struct tn_dp *dp)
 	};
 	__u32 zero = 0;
 
+	snprintf(s.pin_dir, sizeof(s.pin_dir), "%s", dp->pin_dir);
 	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.settings), &zero, &s, BPF_ANY)) {
 		int err = -errno;
 
 		tn_err("cannot record settings: %s", strerror(errno));
 		return err;
+	}
+	return 0;
+}
+
+/*
+ * The program never reads its settings: bind the map to it, so that it is
+ * among the program's maps and another instance finding the program on an
+ * interface can read the pin directory recorded there (tn_dp_attach).
+ */
+static void bind_settings(struct tn_dp *dp)
+{
+	if (bpf_prog_bind_map(tn_dp_prog_fd(dp), bpf_map__fd(dp->skel->maps.settings), NULL))
+		tn_warn("cannot bind the settings map to the XDP program (%s): another Tenace instance will "
+			"not be able to name this one's pin directory", strerror(errno));
+}
+
+/* The kernel ids of the maps that make this instance (see tn_dp_attach). */
+static int remember_map_ids(struct tn_dp *dp)
+{
+	for (int i = 0; i < TN_DP_NPINNED; i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(dp->skel->obj, tn_dp_pinned_maps[i]);
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (!map || bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len)) {
+			tn_err("cannot read the id of map %s: %s", tn_dp_pinned_maps[i], map ? strerror(errno) :
+			       "not in the BPF object");
+			return map ? -errno : -ENOENT;
+		}
+		dp->map_ids[i] = info.id;
 	}
 	return 0;
 }
@@ -148,10 +184,11 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 	if (!dp)
 		return -ENOMEM;
 	if ((err = choose_settings(dp, want)) || (err = skel_open(dp)) || (err = skel_load(dp)) ||
-	    (err = write_settings(dp))) {
+	    (err = write_settings(dp)) || (err = remember_map_ids(dp))) {
 		tn_dp_close(dp);
 		return err;
 	}
+	bind_settings(dp);
 	*out = dp;
 	return 0;
 }
