@@ -4,6 +4,8 @@
 #    ours in the other mode is refused (no detach-then-attach gap);
 #  - an interface served by another Tenace instance (another pin directory)
 #    is refused, naming that directory, and the first keeps serving;
+#  - a veth whose peer has no XDP program: `load` and `pktgen` warn, and the
+#    driver's XDP TX error counter counts exactly the frames it dropped;
 #  - a pin directory on no bpffs (inside `ip netns exec`): Tenace mounts one
 #    and warns that it lasts only as long as that mount;
 #  - settings pinned by an older Tenace (version 1) are carried over; pinned
@@ -18,6 +20,8 @@ PIN1=/sys/fs/bpf/tenace-attach-$$-1
 PIN2=/sys/fs/bpf/tenace-attach-$$-2
 TMP=$(mktemp -d /tmp/tenace-attach-XXXXXX)
 HELPERS="$TN_ROOT/build/helpers.bpf.o"
+LINK_INFO="$TN_ROOT/build/tests/helpers/link_info"
+VETH_HELPER="$TN_ROOT/build/tests/helpers/dataplane_veth"
 cleanup() {
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
@@ -116,6 +120,55 @@ settings_pin_dir=$(bpftool map dump pinned "$PIN1/settings" -j | jq -r '.[0].for
 check_eq "the pinned settings record the pin directory" "$PIN1" "$settings_pin_dir"
 tn_a unload a0 --all --pin-dir "$PIN1" >/dev/null 2>&1
 rm -rf "$PIN2"
+
+# ---- c. a veth whose peer has no XDP program ---------------------------------------
+tn_a load a0 --pin-dir "$PIN1" >"$TMP/veth.log" 2>&1
+check "a native load on a veth whose peer has no XDP program warns with the fix" \
+	grep -qF "the veth peer of a0 (b0, in another network namespace) has no XDP program: frames sent with XDP_TX are dropped; attach one to the peer (any XDP_PASS program) or use --skb" "$TMP/veth.log"
+A_MAC=$(ip -n "$NS_A" -j link show a0 | jq -r '.[0].address')
+B_MAC=$(ip -n "$NS_B" -j link show b0 | jq -r '.[0].address')
+ip netns exec "$NS_A" "$TN_BIN" pktgen -i a0 --dst-mac "$B_MAC" --dst 10.98.1.1 -n 10 -q >/dev/null 2>"$TMP/pg.log"
+check "pktgen from a veth whose peer has no XDP program warns" \
+	grep -qF "the veth peer of a0 (b0, in another network namespace) has no XDP program" "$TMP/pg.log"
+tn_a unload a0 --all --pin-dir "$PIN1" >/dev/null 2>&1
+tn_a load a0 --skb --pin-dir "$PIN1" >"$TMP/veth-skb.log" 2>&1
+check "in skb mode there is no such warning" bash -c "! grep -q 'veth peer' '$TMP/veth-skb.log'"
+tn_a unload a0 --all --pin-dir "$PIN1" >/dev/null 2>&1
+
+# Tenace answering on a0 (servers on b0's side, fake MACs): every frame it
+# sends back with XDP_TX is dropped by the veth, and only the driver counts it
+ip -n "$NS_A" addr add 10.98.0.2/24 dev a0
+ip -n "$NS_B" addr add 10.98.0.100/24 dev b0
+ip -n "$NS_B" route add 10.98.1.1/32 via 10.98.0.2
+ip netns exec "$NS_B" ethtool -K b0 tx off >/dev/null
+ip netns exec "$NS_A" "$VETH_HELPER" a0 "$A_MAC" 10.98.1.1 5000 8080 \
+	10.98.0.11 02:54:4e:00:aa:11 10.98.0.12 02:54:4e:00:aa:12 >"$TMP/helper.log" 2>&1
+check "Tenace configured and attached natively on a0" [ "$(prog_name "$(prog_id 1)")" = tenace_xdp ]
+read -r _ rc0 errors0 < <(ip netns exec "$NS_A" "$LINK_INFO" a0 | grep '^xdp_tx_errors')
+check_eq "tn_dp_xdp_tx_errors reads the veth driver's counter" 0 "$rc0"
+send_udp() { ip netns exec "$NS_B" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])):
+    s.sendto(b"x" * 18, ("10.98.1.1", 5000))' "$1"; }
+send_udp 50
+sleep 0.5
+read -r _ _ errors1 < <(ip netns exec "$NS_A" "$LINK_INFO" a0 | grep '^xdp_tx_errors')
+check_eq "the driver counted each of the 50 frames Tenace sent as an XDP TX error" 50 "$((errors1 - errors0))"
+read -r _ rc warn < <(ip netns exec "$NS_A" "$LINK_INFO" a0 | grep '^veth_peer_check')
+check_eq "tn_dp_veth_peer_check says so (1)" 1 "$rc"
+ip -n "$NS_B" link set dev b0 xdpdrv obj "$HELPERS" sec xdp program pass_xdp
+read -r _ rc warn < <(ip netns exec "$NS_A" "$LINK_INFO" a0 | grep '^veth_peer_check')
+check_eq "with pass_xdp on the peer, nothing to say (0)" "0 " "$rc $warn"
+rx0=$(ip -n "$NS_B" -j -s link show b0 | jq '.[0].stats64.rx.packets')
+send_udp 50
+sleep 0.5
+read -r _ _ errors2 < <(ip netns exec "$NS_A" "$LINK_INFO" a0 | grep '^xdp_tx_errors')
+rx1=$(ip -n "$NS_B" -j -s link show b0 | jq '.[0].stats64.rx.packets')
+check_eq "with pass_xdp on the peer no frame is dropped" "$errors1" "$errors2"
+check "and the 50 frames reach the peer ($((rx1 - rx0)) received)" [ "$((rx1 - rx0))" -ge 50 ]
+ip -n "$NS_A" link set dev a0 xdpdrv off
+ip -n "$NS_B" link set dev b0 xdpdrv off
 
 # ---- d. a pin directory on no bpffs --------------------------------------------------
 NSPIN="$TMP/fresh/pins"

@@ -142,6 +142,15 @@ static int load_settings(const struct load_args *a, struct tn_dp_settings *want,
 	return 0;
 }
 
+/* Native XDP on a veth whose peer drops what XDP sends: say so, with the fix. */
+static void warn_veth_peer(int ifindex)
+{
+	char warn[512];
+
+	if (tn_dp_veth_peer_check(ifindex, warn, sizeof(warn)) == 1)
+		tn_warn("%s or use --skb", warn);
+}
+
 int cmd_load(int argc, char **argv)
 {
 	struct load_args a = { 0 };
@@ -162,6 +171,8 @@ int cmd_load(int argc, char **argv)
 	if (!err) {
 		tn_info("Tenace attached to %s (%s mode), maps in %s", a.iface, a.skb ? "skb" : "native",
 			tn_dp_pin_dir(dp)[0] ? tn_dp_pin_dir(dp) : "(not pinned)");
+		if (!a.skb)
+			warn_veth_peer(ifindex);
 	} else if (!pinned && tn_dp_pin_dir(dp)[0]) {
 		/* a refused first load leaves no pinned maps behind */
 		tn_dp_unpin(tn_dp_pin_dir(dp));

@@ -4,10 +4,11 @@
  * its maps. Open/load the skeleton with settings, pin and reuse maps under a
  * bpffs directory (so conntrack survives restarts), attach to interfaces
  * without a gap, write whole farms and swap them atomically, set VIPs and
- * source filters, read counters.
+ * source filters, read counters, and say what an interface's driver does
+ * with the frames XDP sends.
  *
  * Files: load.c (open, settings), pins.c (bpffs, pin directories), attach.c,
- * farm.c, vips.c, counters.c.
+ * link.c (veth peers, driver counters), farm.c, vips.c, counters.c.
  *
  * Every function returns 0 or a negative errno and, on failure, logs one
  * sentence naming the object and the reason.
@@ -81,6 +82,25 @@ int tn_dp_detach_ifindex(int ifindex);
 int tn_dp_query(int ifindex, uint32_t *prog_id, const char **mode);
 /* Remove the pin directory and everything in it. */
 int tn_dp_unpin(const char *pin_dir);
+
+/*
+ * A veth delivers frames sent by XDP (XDP_TX, redirects) only when its peer
+ * runs a native XDP program (or has GRO on); otherwise the driver drops them
+ * while the data plane counts them as sent. Returns 0 when there is nothing
+ * to say (not a veth, or its peer takes such frames); 1 with a sentence in
+ * warn ("the veth peer of X (Y) has no XDP program: frames sent with XDP_TX
+ * are dropped; attach one to the peer (any XDP_PASS program)", or that the
+ * peer, in another namespace, cannot be checked); -errno when the interface
+ * cannot be read. Callers attaching in native mode may add their own
+ * alternative (" or use --skb": generic XDP transmits through the stack).
+ */
+int tn_dp_veth_peer_check(int ifindex, char *warn, size_t len);
+/*
+ * The driver's count of frames sent by XDP that it dropped (ethtool
+ * statistics named like xdp_tx_errors, tx_xdp_err, xdp_xmit_errors, summed
+ * over queues). 0, -EOPNOTSUPP when the driver reports none, or -errno.
+ */
+int tn_dp_xdp_tx_errors(int ifindex, uint64_t *out);
 
 /* One server as the data plane needs it. */
 struct tn_dp_server {

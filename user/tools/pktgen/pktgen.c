@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include "pktgen.skel.h"
 #include "tools/pktgen/internal.h"
+#include "dataplane/dataplane.h"
 #include "lib/log.h"
 
 /* ifindex, MAC, MTU and flags of an interface. */
@@ -111,10 +112,15 @@ static void print_summary(bool json, __u64 packets, double seconds, int threads,
 	json_object_put(o);
 }
 
-/* The interface: its index, its MAC as the default source, up, room for the frame. */
+/*
+ * The interface: its index, its MAC as the default source, up, room for the
+ * frame; and a warning when it is a veth whose peer drops what XDP sends
+ * (frames would vanish with nothing counting them).
+ */
 static int iface_check(struct pg_args *a, int *ifindex)
 {
 	__u8 mac[6];
+	char warn[512];
 	int mtu = 0, room;
 	bool up = false;
 
@@ -131,6 +137,8 @@ static int iface_check(struct pg_args *a, int *ifindex)
 		tn_err("frame size %u exceeds what the MTU %d of '%s' allows (%d)", a->spec.size, mtu, a->iface, room);
 		return -EMSGSIZE;
 	}
+	if (tn_dp_veth_peer_check(*ifindex, warn, sizeof(warn)) == 1)
+		tn_warn("%s", warn);
 	return 0;
 }
 
