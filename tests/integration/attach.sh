@@ -184,9 +184,20 @@ check "a later ip netns exec finds the pins gone and says what to do" \
 	grep -qF "interface a0 runs a Tenace data plane pinned in $NSPIN, but those pins are gone" <<<"$out"
 check_eq "and leaves the running program alone" "$nsprog" "$(prog_id 1)"
 ip netns exec "$NS_A" "$TN_BIN" unload a0 >/dev/null 2>&1
-out=$(ip netns exec "$NS_A" bash -c "'$TN_BIN' load a0 --pin-dir '$NSPIN' 2>&1 && '$TN_BIN' load a0 --pin-dir '$NSPIN' 2>&1")
+out=$(ip netns exec "$NS_A" bash -c "'$TN_BIN' load a0 --pin-dir '$NSPIN' 2>&1 && '$TN_BIN' load a0 --pin-dir '$NSPIN' 2>&1 &&
+	'$TN_BIN' unload a0 --all --pin-dir '$NSPIN' 2>&1 && echo UNLOADED")
 check_eq "within one mount namespace a second load reuses the mounted pins" 2 \
 	"$(grep -c 'Tenace attached to a0' <<<"$out")"
+check "unload --all there succeeds" grep -q UNLOADED <<<"$out"
+check "and removes the pins, the mount and the directory" [ ! -e "$NSPIN" ]
+
+# the default place inside ip netns exec: a fresh /sys, a bpffs of its own at /sys/fs/bpf
+NSPIN2=/sys/fs/bpf/tenace-attach-$$-ns
+out=$(ip netns exec "$NS_A" bash -c "'$TN_BIN' load a0 --pin-dir '$NSPIN2' 2>&1 && test -e '$NSPIN2/conntrack' && echo PINNED")
+check "inside ip netns exec, a load under /sys/fs/bpf mounts a bpffs there and pins" grep -q PINNED <<<"$out"
+check "and warns that this bpffs is not the host's and goes away with the namespace" \
+	grep -qF "/sys/fs/bpf was on no bpffs: mounted one there, in a mount namespace of this process's own" <<<"$out"
+check "the host's /sys/fs/bpf has no such pins" [ ! -e "$NSPIN2" ]
 ip netns exec "$NS_A" "$TN_BIN" unload a0 >/dev/null 2>&1
 
 mkdir -p "$TMP/opfs"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/magic.h>
@@ -53,23 +54,30 @@ static void unescape(char *s)
 }
 
 /*
- * Whether init's mount namespace has a bpffs at dir: a mount made in a
- * namespace of our own (ip netns exec, unshare -m) is not there, and goes
- * away when that namespace ends.
+ * Whether init's mount namespace has this very bpffs (same device) at dir.
+ * A mount made in a namespace of our own (ip netns exec, unshare -m) is not
+ * there and goes away when that namespace ends; the host's own bpffs at the
+ * same path is another instance, with other pins.
  */
 static bool bpffs_seen_by_init(const char *dir)
 {
 	char line[4096], point[PATH_MAX], *sep;
-	FILE *f = fopen("/proc/1/mountinfo", "r");
+	unsigned int maj, min;
+	struct stat st;
+	FILE *f;
 	bool seen = false;
 
+	if (stat(dir, &st))
+		return false;
+	f = fopen("/proc/1/mountinfo", "r");
 	while (f && !seen && fgets(line, sizeof(line), f)) {
 		/* ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE ... */
 		sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+		if (!sep || sscanf(line, "%*s %*s %u:%u %*s %4095s", &maj, &min, point) != 3)
 			continue;
 		unescape(point);
-		seen = !strcmp(point, dir) && !strncmp(sep + 3, "bpf ", 4);
+		seen = !strcmp(point, dir) && !strncmp(sep + 3, "bpf ", 4) &&
+		       maj == major(st.st_dev) && min == minor(st.st_dev);
 	}
 	if (f)
 		fclose(f);
@@ -213,7 +221,15 @@ int tn_dp_unpin(const char *pin_dir)
 		unlink(path);
 	}
 	closedir(d);
-	return rmdir(pin_dir) ? -errno : 0;
+	if (rmdir(pin_dir) == 0)
+		return 0;
+	if (errno != EBUSY || !on_bpffs(pin_dir))
+		return -errno;
+	/* a bpffs mounted on the directory itself (tn_dp_pin_dir_ensure): the
+	 * pins are gone; the mount and the directory go too when nothing holds them */
+	if (umount(pin_dir) == 0)
+		rmdir(pin_dir);
+	return 0;
 }
 
 /* ---- the settings map --------------------------------------------------------- */
