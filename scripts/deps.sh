@@ -3,7 +3,7 @@
 # tests, demo and benchmarks need. Idempotent and non-interactive.
 set -e
 PKGS="clang llvm gcc make pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool
-libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
+libmnl-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
 iproute2 ethtool curl nginx-light wrk gnuplot-nox valgrind python3 procps
 jq tcpdump util-linux"
 missing=""

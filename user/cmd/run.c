@@ -342,7 +342,7 @@ static int lock_pin_dir(const char *pin_dir)
 {
 	int fd;
 
-	if (strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 && tn_dp_ensure_bpffs())
+	if (tn_dp_pin_dir_ensure(pin_dir))
 		return -1;
 	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
 		tn_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
