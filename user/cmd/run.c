@@ -359,32 +359,6 @@ static bool restore_applied(const char *state_path, bool pins_exist, const char 
  * taken before anything is touched and held (the fd stays open) for the
  * life of the process. Returns the fd, or -1 (logged).
  */
-static int lock_pin_dir(const char *pin_dir)
-{
-	int fd;
-
-	if (tn_dp_pin_dir_ensure(pin_dir))
-		return -1;
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		tn_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		tn_err("cannot open pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK)
-			tn_err("another tenace controller is running on pin directory %s", pin_dir);
-		else
-			tn_err("cannot lock pin directory %s: %s", pin_dir, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The token, the pin directory's lock, the signals, the configuration file. */
 static int open_inputs(struct daemon *d)
 {
@@ -396,7 +370,7 @@ static int open_inputs(struct daemon *d)
 	if (tn_api_preflight(&d->api_opts))
 		return -1;
 	if (!d->pin_dir || d->pin_dir[0]) {
-		d->lock_fd = lock_pin_dir(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT);
+		d->lock_fd = cmd_lock_pin_dir(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT, "a second controller");
 		if (d->lock_fd < 0)
 			return -1;
 	}
