@@ -44,7 +44,7 @@ cat >"$CFG" <<JSON
   ]
 }
 JSON
-printf 'cli-secret-%s\n' "$$" >"$TMP/token"
+printf 'cli-secret-token-%s\n' "$$" >"$TMP/token"
 chmod 600 "$TMP/token"
 
 "$TN_BIN" run --config "$CFG" --socket "$SOCK" --pin-dir "$PIN" --listen "127.0.0.1:$PORT" \

@@ -24,6 +24,7 @@ struct tn_api {
 	struct MHD_Daemon *unix_d, *tcp_d;
 	char *socket_path;
 	char *token;
+	char *tls_cert, *tls_key;  /* PEM text, for the TCP daemon's lifetime */
 };
 
 struct conn {
@@ -158,32 +159,50 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	}
 }
 
-static int unix_listener(const char *path)
+/* The socket's path may be taken: too long, a live socket (another
+ * controller), or something that is not a socket (never removed). */
+static int check_socket_path(const char *path, struct sockaddr_un *sa)
 {
-	mode_t old_mask;
-	int rc;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe, err;
+	struct stat st;
+	int probe;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) >= sizeof(sa->sun_path)) {
 		tn_err("socket path %s is too long", path);
 		return -ENAMETOOLONG;
 	}
-	strcpy(sa.sun_path, path);
-	if ((err = tn_mkdir_parent(path, 0755))) {
-		tn_err("cannot create the directory of the socket %s: %s", path, strerror(-err));
-		return err;
+	strcpy(sa->sun_path, path);
+	if (lstat(path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		tn_err("%s exists and is not a socket: not removed (give --socket another path, or remove it)", path);
+		return -EEXIST;
 	}
-	/* a live socket means another controller: refuse; a stale one is removed */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0) {
-		if (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		if (connect(probe, (struct sockaddr *)sa, sizeof(*sa)) == 0) {
 			close(probe);
 			tn_err("another controller is listening on %s", path);
 			return -EADDRINUSE;
 		}
 		close(probe);
 	}
+	return 0;
+}
+
+static int unix_listener(const char *path)
+{
+	mode_t old_mask;
+	int rc;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if ((err = tn_mkdir_parent(path, 0755))) {
+		tn_err("cannot create the directory of the socket %s: %s", path, strerror(-err));
+		return err;
+	}
+	if ((err = check_socket_path(path, &sa)))
+		return err;
+	/* a stale socket (its controller gone) is removed */
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -230,15 +249,102 @@ static int tcp_listener(const char *spec)
 	return fd;
 }
 
-static struct MHD_Daemon *start_daemon(struct tn_api *api, int fd)
+/* poll(), not select(): descriptors past 1024 (a controller probing
+ * thousands of servers holds that many) */
+#define MHD_FLAGS (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL)
+
+static struct MHD_Daemon *start_unix_daemon(struct tn_api *api, int fd)
 {
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				0, NULL, NULL, handler, api,
+	return MHD_start_daemon(MHD_FLAGS, 0, NULL, NULL, handler, api,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				MHD_OPTION_END);
+}
+
+/* The TCP listener: bounded in all and per client, idle and slow clients
+ * dropped after TN_TCP_IDLE_S, HTTPS when cert and key are given. */
+static struct MHD_Daemon *start_tcp_daemon(struct tn_api *api, int fd, const char *cert, const char *key)
+{
+	unsigned int flags = MHD_FLAGS | (cert ? MHD_USE_TLS : 0);
+
+	return MHD_start_daemon(flags, 0, NULL, NULL, handler, api,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_MAX,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_PER_IP,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)TN_TCP_IDLE_S,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+				MHD_OPTION_HTTPS_MEM_KEY, key,
+				MHD_OPTION_END);
+}
+
+/* A PEM file, whole (NUL-terminated), or NULL with a log line. */
+static char *read_pem(const char *what, const char *path)
+{
+	char *text = NULL;
+	size_t len;
+	int err = tn_file_read(path, 1 << 20, &text, &len);
+
+	if (err) {
+		tn_err("cannot read the TLS %s %s: %s", what, path, strerror(-err));
+		return NULL;
+	}
+	if (!strstr(text, "-----BEGIN ")) {
+		tn_err("the TLS %s %s is not a PEM file (no \"-----BEGIN\" line)", what, path);
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The listener's checks before anything listens: a token long enough, TLS
+ * or a loopback address (plain HTTP elsewhere sends the token in clear). */
+static int check_tcp_options(const struct tn_api_options *o)
+{
+	struct tn_addr addr;
+	uint16_t port;
+
+	if (!o->token || strlen(o->token) < TN_TOKEN_MIN) {
+		tn_err("--listen needs --token-file with a token of at least %d bytes (this one has %zu)",
+		       TN_TOKEN_MIN, o->token ? strlen(o->token) : (size_t)0);
+		return -EINVAL;
+	}
+	if (!o->tls_cert != !o->tls_key) {
+		tn_err("--tls-cert and --tls-key go together (HTTPS needs both)");
+		return -EINVAL;
+	}
+	if (tn_hostport_parse(o->listen, &addr, &port)) {
+		tn_err("--listen %s: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", o->listen);
+		return -EINVAL;
+	}
+	if (!o->tls_cert && !tn_addr_is_loopback(&addr)) {
+		tn_err("--listen %s without --tls-cert/--tls-key would send the bearer token in clear: "
+		       "give a certificate and key, or listen on a loopback address (127.0.0.1, [::1])", o->listen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int tn_api_preflight(const struct tn_api_options *o)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int err = check_socket_path(o->socket_path ? o->socket_path : TN_SOCKET_DEFAULT, &sa);
+
+	if (!err && o->listen)
+		err = check_tcp_options(o);
+	if (!err && o->listen && o->tls_cert) {
+		char *cert = read_pem("certificate", o->tls_cert), *key = cert ? read_pem("key", o->tls_key) : NULL;
+
+		err = cert && key ? 0 : -EINVAL;
+		free(cert);
+		if (key) {
+			explicit_bzero(key, strlen(key));
+			free(key);
+		}
+	}
+	return err;
 }
 
 int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_options *o)
@@ -250,8 +356,7 @@ int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_op
 	if (!api)
 		return -ENOMEM;
 	api->ctl = ctl;
-	if (o->listen && (!o->token || !*o->token)) {
-		tn_err("--listen needs --token-file with a non-empty token");
+	if (o->listen && check_tcp_options(o)) {
 		free(api);
 		return -EINVAL;
 	}
@@ -262,7 +367,7 @@ int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_op
 		err = fd;
 		goto fail;
 	}
-	api->unix_d = start_daemon(api, fd);
+	api->unix_d = start_unix_daemon(api, fd);
 	if (!api->unix_d) {
 		close(fd);
 		tn_err("cannot start the HTTP server on %s", path);
@@ -270,19 +375,34 @@ int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_op
 		goto fail;
 	}
 	if (o->listen) {
+		char *cert = NULL, *key = NULL;
+
+		if (o->tls_cert && (!(cert = read_pem("certificate", o->tls_cert)) ||
+				    !(key = read_pem("key", o->tls_key)))) {
+			free(cert);
+			err = -EINVAL;
+			goto fail;
+		}
 		fd = tcp_listener(o->listen);
-		if (fd < 0) {
+		if (fd >= 0) {
+			/* MHD copies neither: they live as long as the daemon */
+			api->tls_cert = cert;
+			api->tls_key = key;
+			api->tcp_d = start_tcp_daemon(api, fd, cert, key);
+			if (!api->tcp_d) {
+				close(fd);
+				tn_err("cannot start the HTTP%s server on %s%s", cert ? "S" : "", o->listen,
+				       cert ? " (is the key the certificate's, both PEM?)" : "");
+				err = -EIO;
+				goto fail;
+			}
+		} else {
+			free(cert);
+			free(key);
 			err = fd;
 			goto fail;
 		}
-		api->tcp_d = start_daemon(api, fd);
-		if (!api->tcp_d) {
-			close(fd);
-			tn_err("cannot start the HTTP server on %s", o->listen);
-			err = -EIO;
-			goto fail;
-		}
-		tn_info("API listening on %s (bearer token required)", o->listen);
+		tn_info("API listening on %s (%s, bearer token required)", o->listen, cert ? "HTTPS" : "HTTP, loopback");
 	}
 	tn_info("API listening on %s", path);
 	*out = api;
@@ -314,6 +434,11 @@ void tn_api_stop(struct tn_api *api)
 		unlink(api->socket_path);
 	}
 	free(api->socket_path);
+	free(api->tls_cert);
+	if (api->tls_key) {
+		explicit_bzero(api->tls_key, strlen(api->tls_key));
+		free(api->tls_key);
+	}
 	if (api->token) {
 		explicit_bzero(api->token, strlen(api->token));
 		free(api->token);

@@ -157,16 +157,23 @@ int cmd_load(int argc, char **argv)
 	struct tn_dp_settings want;
 	struct tn_dp *dp = NULL;
 	bool pinned;
-	int ifindex, err;
+	int ifindex, err, lock_fd = -1;
 
 	err = load_parse(argc, argv, &a);
 	if (err)
 		return err > 0 ? 0 : 1;
 	ifindex = cmd_ifindex(a.iface);
-	if (!ifindex || load_settings(&a, &want, &pinned))
+	if (!ifindex)
 		return 1;
-	if (tn_dp_open(&dp, a.pin_dir, a.any ? &want : NULL))
+	/* a controller on this pin directory owns the data plane: refused */
+	if ((!a.pin_dir || a.pin_dir[0]) &&
+	    (lock_fd = cmd_lock_pin_dir(a.pin_dir ? a.pin_dir : TN_PIN_DIR_DEFAULT, "load")) < 0)
 		return 1;
+	if (load_settings(&a, &want, &pinned) || tn_dp_open(&dp, a.pin_dir, a.any ? &want : NULL)) {
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return 1;
+	}
 	err = tn_dp_attach(dp, ifindex, a.skb);
 	if (!err) {
 		tn_info("Tenace attached to %s (%s mode), maps in %s", a.iface, a.skb ? "skb" : "native",
@@ -178,6 +185,8 @@ int cmd_load(int argc, char **argv)
 		tn_dp_unpin(tn_dp_pin_dir(dp));
 	}
 	tn_dp_close(dp);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return err ? 1 : 0;
 }
 
@@ -200,8 +209,10 @@ int cmd_unload(int argc, char **argv)
 		case 'p': pin_dir = optarg; break;
 		case 'h':
 			printf("usage: tenace unload [IFACE...] [--all] [--pin-dir D]\n"
-			       "Detaches the XDP program from each IFACE; --all also removes the pinned maps\n"
-			       "(conntrack and tables), so the next load starts empty.\n");
+			       "Detaches the XDP program from each IFACE; --all detaches it from every interface\n"
+			       "that runs this pin directory's data plane and removes the pinned maps (conntrack\n"
+			       "and tables), so the next load starts empty. --all is refused while a controller\n"
+			       "runs on the pin directory.\n");
 			return 0;
 		default:
 			return 1;
@@ -221,10 +232,17 @@ int cmd_unload(int argc, char **argv)
 		tn_info("detached from %s", argv[optind]);
 	}
 	if (all) {
+		int lock_fd = cmd_lock_pin_dir(pin_dir, "unload --all");
+
+		if (lock_fd < 0)
+			return 1;
+		if (tn_dp_detach_pinned(pin_dir) < 0)
+			rc = 1;
 		if (tn_dp_unpin(pin_dir))
 			rc = 1;
 		else
 			tn_info("removed the pinned maps in %s", pin_dir);
+		close(lock_fd);
 	}
 	return rc;
 }

@@ -47,6 +47,7 @@ struct daemon {
 	struct tn_api *api;
 	char **attached;
 	size_t nattached;
+	bool fresh;              /* no data plane was pinned before this start */
 	/* probes: the engine runs on its own thread; its state changes reach
 	 * the controller in one batch per turn of the loop */
 	struct tn_probe_runner *probes;
@@ -166,6 +167,21 @@ static int attach_all(struct daemon *d, const struct tn_config *c)
 	return errors ? -EIO : 0;
 }
 
+/* A start that failed leaves nothing behind it did not find: the
+ * interfaces a fresh data plane was attached to are detached again (a data
+ * plane that was already serving keeps serving). */
+static void rollback_attach(struct daemon *d)
+{
+	if (!d->fresh)
+		return;
+	for (size_t i = 0; i < d->nattached; i++) {
+		int ifindex = if_nametoindex(d->attached[i]);
+
+		if (ifindex && tn_dp_detach_ifindex(ifindex) == 0)
+			tn_info("detached from %s again: the controller did not start", d->attached[i]);
+	}
+}
+
 static void detach_removed(struct daemon *d, const struct tn_config *c)
 {
 	for (size_t i = 0; i < d->nattached;) {
@@ -237,11 +253,12 @@ static void reload(struct daemon *d)
 
 static void usage_long(void)
 {
-	printf("usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F]\n"
-	       "                  [--pin-dir D] [--skb] [--state FILE] [-v]\n"
+	printf("usage: tenace run --config FILE [--socket PATH] [--pin-dir D] [--skb] [--state FILE] [-v]\n"
+	       "                  [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]]\n"
 	       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
 	       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
-	       "the TCP listener requires a bearer token). SIGHUP re-reads FILE and applies all of\n"
+	       "the TCP listener requires a bearer token of 16 bytes or more, and HTTPS unless its\n"
+	       "address is a loopback one). SIGHUP re-reads FILE and applies all of\n"
 	       "it; SIGTERM stops the controller and leaves the data plane forwarding.\n"
 	       "API changes are staged and written to FILE; what the data plane serves is kept in\n"
 	       "the state file (default: %s in the socket's directory), so a restarted controller\n"
@@ -257,6 +274,8 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'k' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "skb", no_argument, NULL, 's' },
 		{ "state", required_argument, NULL, 'P' },
@@ -273,6 +292,8 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		case 'S': d->api_opts.socket_path = optarg; break;
 		case 'l': d->api_opts.listen = optarg; break;
 		case 'k': d->token_file = optarg; break;
+		case 'C': d->api_opts.tls_cert = optarg; break;
+		case 'K': d->api_opts.tls_key = optarg; break;
 		case 'p': d->pin_dir = optarg; break;
 		case 's': d->skb = true; break;
 		case 'P': d->state_path = optarg; break;
@@ -362,32 +383,6 @@ static bool restore_applied(const char *state_path, bool pins_exist, const char 
  * taken before anything is touched and held (the fd stays open) for the
  * life of the process. Returns the fd, or -1 (logged).
  */
-static int lock_pin_dir(const char *pin_dir)
-{
-	int fd;
-
-	if (tn_dp_pin_dir_ensure(pin_dir))
-		return -1;
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		tn_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		tn_err("cannot open pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK)
-			tn_err("another tenace controller is running on pin directory %s", pin_dir);
-		else
-			tn_err("cannot lock pin directory %s: %s", pin_dir, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The token, the pin directory's lock, the signals, the configuration file. */
 static int open_inputs(struct daemon *d)
 {
@@ -396,8 +391,10 @@ static int open_inputs(struct daemon *d)
 	if (d->token_file && !(d->token = tn_read_token_file(d->token_file)))
 		return -1;
 	d->api_opts.token = d->token;
+	if (tn_api_preflight(&d->api_opts))
+		return -1;
 	if (!d->pin_dir || d->pin_dir[0]) {
-		d->lock_fd = lock_pin_dir(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT);
+		d->lock_fd = cmd_lock_pin_dir(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT, "a second controller");
 		if (d->lock_fd < 0)
 			return -1;
 	}
@@ -441,6 +438,7 @@ static int open_controller(struct daemon *d, bool *pins_exist)
 	/* before tn_dp_open creates them: did the data plane survive? */
 	*pins_exist = !(d->pin_dir && !d->pin_dir[0]) &&
 		      tn_dp_read_pinned_settings(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT, &pinned) == 0;
+	d->fresh = !*pins_exist;
 	if (tn_dp_open(&d->dp, d->pin_dir, &want) || attach_all(d, &d->cfg))
 		return -1;
 	tn_ctl_backend_dp(&be, d->dp);
@@ -627,7 +625,12 @@ int cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc > 0 ? 0 : 1;
-	rc = open_daemon(&d) == 0 && loop(&d) == 0 ? 0 : 1;
+	if (open_daemon(&d)) {
+		rollback_attach(&d);
+		rc = 1;
+	} else {
+		rc = loop(&d) == 0 ? 0 : 1;
+	}
 	close_daemon(&d);
 	return rc;
 }

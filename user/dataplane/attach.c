@@ -6,6 +6,7 @@
  * "This instance" is the one whose pinned maps the attached program uses.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -214,4 +215,54 @@ int tn_dp_detach_ifindex(int ifindex)
 	if (err)
 		tn_err("interface %s: cannot detach XDP: %s", tn_dp_ifname(ifindex, name), strerror(-err));
 	return err;
+}
+
+/* The pin directory the program's settings record, if it is a Tenace one. */
+static bool program_pin_dir(uint32_t prog_id, struct found *f)
+{
+	__u32 map_ids[64];
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	memset(f, 0, sizeof(*f));
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	info.map_ids = (__u64)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+		if (info.nr_map_ids > sizeof(map_ids) / sizeof(map_ids[0]))
+			info.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+		other_pin_dir(map_ids, info.nr_map_ids, f);
+	}
+	close(fd);
+	return f->pin_dir_known;
+}
+
+int tn_dp_detach_pinned(const char *pin_dir)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	int n = 0, err = 0;
+
+	if (!ifs)
+		return -errno;
+	for (struct if_nameindex *i = ifs; i->if_index; i++) {
+		uint32_t prog_id = 0;
+		const char *mode;
+		struct found f;
+
+		if (tn_dp_query((int)i->if_index, &prog_id, &mode) || !prog_id)
+			continue;
+		if (!program_pin_dir(prog_id, &f) || strcmp(f.pin_dir, pin_dir))
+			continue;
+		if (tn_dp_detach_ifindex((int)i->if_index)) {
+			err = -EIO;
+			continue;
+		}
+		tn_info("detached from %s", i->if_name);
+		n++;
+	}
+	if_freenameindex(ifs);
+	return err ? err : n;
 }

@@ -78,6 +78,9 @@ int tn_dp_pin_dir_ensure(const char *pin_dir);
 int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode);
 /* Detach whatever XDP program is on the interface (both modes). */
 int tn_dp_detach_ifindex(int ifindex);
+/* Detach Tenace from every interface whose program's maps are pinned in
+ * pin_dir (its settings record the directory): how many, or -errno. */
+int tn_dp_detach_pinned(const char *pin_dir);
 /* The XDP program id attached to ifindex and its mode ("native"/"skb"/"none"). */
 int tn_dp_query(int ifindex, uint32_t *prog_id, const char **mode);
 /* Remove the pin directory and everything in it. */
