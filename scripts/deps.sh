@@ -6,7 +6,7 @@
 # neither uses nor disturbs (every instance has its own -c, -s and -P).
 set -e
 PKGS="clang llvm gcc make pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool
-libmnl-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
+libmnl-dev nettle-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
 iproute2 ethtool curl nginx-light wrk gnuplot-nox valgrind python3 procps
 jq tcpdump util-linux openssl bird2"
 missing=""

@@ -21,6 +21,7 @@
 #include "lib/net.h"
 #include "lib/num.h"
 #include "lib/sdnotify.h"
+#include "lib/sha256.h"
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -200,6 +201,31 @@ static void test_files(void **state)
 	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
 }
 
+/* FIPS 180-4's examples, fed in pieces: the digest nodes compare. */
+static void test_sha256(void **state)
+{
+	static const char *abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	static const char *two_blocks = "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1";
+	const char *msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	uint8_t d[TN_SHA256_LEN];
+	char hex[TN_SHA256_HEX];
+	struct tn_sha256 h;
+
+	(void)state;
+	tn_sha256_init(&h);
+	tn_sha256_update(&h, "a", 1);
+	tn_sha256_update(&h, "bc", 2);
+	tn_sha256_final(&h, d);
+	tn_sha256_hex(d, hex);
+	assert_string_equal(hex, abc);
+	tn_sha256_init(&h);
+	for (size_t i = 0; msg[i]; i += 7)
+		tn_sha256_update(&h, msg + i, strlen(msg + i) < 7 ? strlen(msg + i) : 7);
+	tn_sha256_final(&h, d);
+	tn_sha256_hex(d, hex);
+	assert_string_equal(hex, two_blocks);
+}
+
 static void test_sd_notify(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -250,6 +276,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_sha256),
 		cmocka_unit_test(test_sd_notify),
 	};
 
