@@ -425,22 +425,23 @@ static int open_controller(struct daemon *d, bool *pins_exist)
 }
 
 /* Apply what the data plane serves (or the file), stage the file. */
-static void start_controller(struct daemon *d, bool pins_exist)
+static int start_controller(struct daemon *d, bool pins_exist)
 {
 	bool restored = restore_applied(d->state_path, pins_exist, d->config_path, &d->applied);
 	int n;
 
-	/* errors are logged; a partial start still serves */
-	if (!restored) {
-		tn_ctl_start(d->ctl, &d->cfg, NULL);
-		return;
-	}
-	tn_ctl_start(d->ctl, &d->applied, &d->cfg);
+	/* errors are logged; a partial start still serves, an unreadable
+	 * running data plane does not (it keeps serving without us) */
+	if (!restored)
+		return tn_ctl_start(d->ctl, &d->cfg, NULL) == -EAGAIN ? -1 : 0;
+	if (tn_ctl_start(d->ctl, &d->applied, &d->cfg) == -EAGAIN)
+		return -1;
 	tn_ctl_lock(d->ctl);
 	n = tn_ctl_pending_count(d->ctl, NULL);
 	tn_ctl_unlock(d->ctl);
 	if (n)
 		tn_info("%d staged change%s pending (tenace pending; tenace refresh applies them)", n, n == 1 ? "" : "s");
+	return 0;
 }
 
 static int open_events(struct daemon *d)
@@ -470,7 +471,8 @@ static int open_daemon(struct daemon *d)
 
 	if (open_inputs(d) || open_controller(d, &pins_exist))
 		return -1;
-	start_controller(d, pins_exist);
+	if (start_controller(d, pins_exist))
+		return -1;
 	if (tn_probe_runner_start(&d->probes))
 		tn_err("health probes are disabled: the probe engine could not start");
 	sync_probes(d);

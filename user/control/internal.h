@@ -278,7 +278,10 @@ int slot_alloc(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
 int vip_index_of(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t frontend_id, const struct tn_addr *a,
 		 bool create, bool *created);
 /* Writer, no lock: learn the slots and VIP indexes of a running data plane. */
-void take_over(struct tn_ctl *ctl);
+/* Writer lock held. The running data plane's slots, VIP indexes and the
+ * health it had (servers of c it had down); -EAGAIN when a slot could not
+ * be read (nothing may be rewritten then). */
+int take_over(struct tn_ctl *ctl, const struct tn_config *c);
 
 /* ---- writing farms (build.c) ---- */
 

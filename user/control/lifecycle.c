@@ -124,7 +124,12 @@ int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config
 	ctl_writer_lock(ctl);
 	/* every server's MAC first (waiting a little), so the first tables are complete */
 	resolve_config(ctl, applied, 15, res_unresolved);
-	take_over(ctl);
+	if ((err = take_over(ctl, applied))) {
+		ctl_writer_unlock(ctl);
+		tn_ctl_stage_unlock(ctl);
+		tn_config_free(&copy);
+		return err;
+	}
 	errors = apply_config(ctl, NULL, applied, &served, msg, sizeof(msg));
 	set_applied(ctl, &served, errors);
 	tn_config_free(applied);
