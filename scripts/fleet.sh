@@ -310,7 +310,7 @@ fleet_load_start() {
 	if [ "${3:-}" = wrk ]; then
 		# paced (5 ms between requests on each of 6 connections): CPU left to the nodes
 		echo 'function delay() return 5 end' >"$d/pace.lua"
-		ip netns exec "$FLEET_P-cli" wrk -t1 -c6 -d600s --timeout 3s -s "$d/pace.lua" "http://$FLEET_VIP/" \
+		ip netns exec "$FLEET_P-cli" wrk -t1 -c6 -d600s --timeout 3s -s "$d/pace.lua" "http://$FLEET_VIP:80/" \
 			>"$d/wrk.out" 2>&1 &
 		FLEET_WRK_PID=$!
 	fi

@@ -234,5 +234,4 @@ expect_refused "a pinned map of an unknown layout is refused with unload --all" 
 expect_refused "naming the command" "tenace unload IFACE --all --pin-dir $PIN1" tn_a load a0 --pin-dir "$PIN1"
 tn_a unload a0 --all --pin-dir "$PIN1" >/dev/null 2>&1
 
-echo "1..$_tap_n"
 tap_done

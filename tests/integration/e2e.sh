@@ -76,7 +76,7 @@ load_start() {
 	if [ "${2:-}" = wrk ]; then
 		# paced (2 ms between requests on each of 4 connections) so that it
 		# leaves CPU to the controller on a small machine
-		ip netns exec "$LAB_P-cli" wrk -t1 -c4 -d600s --timeout 3s -s "$RUN/pace.lua" "http://$LAB_VIP/" >"$d/wrk.out" 2>&1 &
+		ip netns exec "$LAB_P-cli" wrk -t1 -c4 -d600s --timeout 3s -s "$RUN/pace.lua" "http://$LAB_VIP:80/" >"$d/wrk.out" 2>&1 &
 		WRK_PID=$!
 	fi
 	LOAD_DIR="$d"

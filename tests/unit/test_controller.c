@@ -44,7 +44,24 @@ static struct rec {
 	int fail_writes;
 	uint8_t fail_proto;  /* writes of this farm fail (proto 0: none) */
 	uint32_t fail_farm;
+	int fail_reads;      /* reads of a used slot fail with -EIO this many times */
+	int reads_failed;
+	const char *snap_from, *snap_to; /* at the next farm write: copy this file (a SIGKILL's view) */
 } rec;
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	size_t n;
+
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+}
 
 static int rec_farm_write(void *ctx, uint32_t slot, const struct tn_dp_farm *f, uint64_t *gen)
 {
@@ -53,6 +70,10 @@ static int rec_farm_write(void *ctx, uint32_t slot, const struct tn_dp_farm *f, 
 	if (rec.fail_writes || (rec.fail_proto == f->proto && rec.fail_farm == f->farm_id))
 		return -EIO;
 	assert_true(f->nservers <= 64);
+	if (rec.snap_from) {
+		copy_file(rec.snap_from, rec.snap_to);
+		rec.snap_from = NULL;
+	}
 	r->used = true;
 	r->f = *f;
 	if (f->nservers)
@@ -79,16 +100,28 @@ static int rec_farm_read(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, stru
 
 	if (!r->used)
 		return -ENOENT;
+	if (rec.fail_reads > 0) {
+		rec.fail_reads--;
+		rec.reads_failed++;
+		return -EIO;
+	}
 	if (hdr) {
 		memset(hdr, 0, sizeof(*hdr));
 		hdr->farm_id = r->f.farm_id;
 		hdr->proto = r->f.proto;
 		hdr->generation = r->generation;
 	}
+	if (hdr)
+		hdr->nservers = (uint16_t)r->f.nservers;
+	/* as the data plane keeps them: identity tag, up and backup flags */
 	if (servers)
 		for (size_t i = 0; i < r->f.nservers; i++) {
-			servers[i].flags = TN_SRV_F_USED;
-			servers[i].server_id = r->servers[i].server_id;
+			const struct tn_dp_server *d = &r->servers[i];
+
+			servers[i].flags = TN_SRV_F_USED | (d->up && !d->backup ? TN_SRV_F_UP : 0) |
+					   (d->backup ? TN_SRV_F_BACKUP : 0);
+			servers[i].server_id = d->server_id;
+			servers[i].tag = tn_server_tag(d->family, d->addr, d->port);
 		}
 	return 0;
 }
@@ -258,6 +291,19 @@ static int refresh_status(const char *zone, char **message)
 		*message = strdup(str_field(o, "message") ? str_field(o, "message") : "");
 	json_object_put(o);
 	return done ? TN_TEST_DONE : TN_TEST_ERROR;
+}
+
+/* A refresh of every zone, run: its task id. */
+static uint32_t refresh_run(void)
+{
+	json_object *o = NULL;
+	uint32_t id;
+
+	assert_int_equal(req("POST", "/v1/refresh", "{}", &o), 200);
+	id = (uint32_t)json_object_get_int(json_object_object_get(o, "id"));
+	json_object_put(o);
+	run_tasks();
+	return id;
 }
 
 static struct rec_farm *farm_rec(enum tn_l4_type t, uint32_t id)
@@ -561,6 +607,143 @@ static void restart_takes_over_slots(void **state)
 	tn_ctl_unlock(ctl);
 	assert_int_not_equal(farm_rec(TN_L4_TCP, 7) - rec.farms, slot_udp);
 	assert_int_equal(rec.nvips, 0);
+}
+
+/* A server the running data plane had down starts down after a restart:
+ * new clients do not reach it before its own probe says it is up. */
+static void restart_keeps_the_health_it_knew(void **state)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	struct rec_farm *f;
+	json_object *o = NULL, *srv;
+
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	f = farm_rec(TN_L4_TCP, 1);
+	assert_true(f->servers[0].up);
+	assert_false(f->servers[1].up);
+	tn_ctl_free(ctl);
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &c, NULL), 0);
+	tn_config_free(&c);
+	f = farm_rec(TN_L4_TCP, 1);
+	assert_true(f->servers[0].up);
+	assert_false(f->servers[1].up); /* not unknown-counted-as-up */
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	srv = json_object_object_get(json_object_array_get_idx(json_object_object_get(o, "farms"), 0), "servers");
+	assert_string_equal(str_field(json_object_array_get_idx(srv, 1), "state"), "down");
+	assert_non_null(strstr(str_field(json_object_array_get_idx(srv, 1), "lastError"), "running data plane"));
+	json_object_put(o);
+	/* its probe says up: it serves again */
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, true, NULL);
+	assert_true(f->servers[1].up);
+	/* a server whose address changed meanwhile is not the one that was down */
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	tn_ctl_free(ctl);
+	assert_int_equal(tn_config_parse_string(
+		"{\"zone\": \"rbx\", \"interfaces\": [\"eth0\"], \"tableSize\": 1021, \"farms\": ["
+		" {\"farmId\": 1, \"type\": \"tcp\", \"port\": 80, \"probe\": {\"type\": \"tcp\"},"
+		"  \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.1\"}, {\"serverId\": 2, \"address\": \"10.0.0.42\"}]}]}",
+		&c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &c, NULL), 0);
+	tn_config_free(&c);
+	assert_true(farm_rec(TN_L4_TCP, 1)->servers[1].up);
+}
+
+/* Only "no such farm" frees a slot: a read that fails is tried again, and if
+ * it keeps failing the start is refused before anything is written. */
+static void unreadable_slots_are_never_taken_for_free(void **state)
+{
+	struct tn_config c = {0};
+	struct tn_errors e = {0};
+	int slot = farm_rec(TN_L4_TCP, 2) - rec.farms, writes, clears;
+	uint64_t gen = rec.farms[slot].generation;
+
+	tn_ctl_free(ctl);
+	/* transient: two failures, then the reads answer */
+	rec.fail_reads = 2;
+	rec.reads_failed = 0;
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &c, NULL), 0);
+	tn_config_free(&c);
+	assert_int_equal(rec.reads_failed, 2);
+	assert_int_equal(farm_rec(TN_L4_TCP, 2) - rec.farms, slot); /* same slot: nobody moved */
+	assert_true(rec.farms[slot].generation > gen);
+	/* lasting: refused, nothing written or cleared */
+	tn_ctl_free(ctl);
+	writes = rec.writes;
+	clears = rec.clears;
+	rec.fail_reads = 1000;
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_start(ctl, &c, NULL), -EAGAIN);
+	tn_config_free(&c);
+	assert_int_equal(rec.writes, writes);
+	assert_int_equal(rec.clears, clears);
+	rec.fail_reads = 0;
+}
+
+/* A refresh a SIGKILL cuts short: the next controller finds its task
+ * "doing" in the tasks file, shows it as an error with the reason, serves
+ * the applied configuration whole, and numbers new tasks after it. */
+static void an_interrupted_refresh_reads_error_after_a_restart(void **state)
+{
+	char dir[] = "/tmp/tenace-tasks-XXXXXX", path[64], tasks[80], killed[80];
+	struct tn_config c = {0}, applied = {0};
+	struct tn_errors e = {0};
+	json_object *o = NULL;
+	uint32_t done_id, cut_id;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/applied.json", dir);
+	snprintf(tasks, sizeof(tasks), "%s.tasks", path);
+	snprintf(killed, sizeof(killed), "%s/killed.tasks", dir);
+	assert_int_equal(tn_ctl_set_state_path(ctl, path), 0);
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 4}", NULL), 200);
+	done_id = refresh_run();
+	assert_int_equal(access(tasks, F_OK), 0);
+	/* the next refresh: the tasks file as it is while its first farm is written */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 7}", NULL), 200);
+	rec.snap_from = tasks;
+	rec.snap_to = killed;
+	cut_id = refresh_run();
+	assert_null(rec.snap_from);
+	tn_ctl_free(ctl);
+	/* the restart: that file, the state file as it was before that refresh */
+	copy_file(killed, tasks);
+	assert_int_equal(tn_config_parse_string(base_config, &applied, &e), 0);
+	tn_config_farm(&applied, TN_L4_TCP, 1)->servers[0].weight = 4;
+	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
+	ctl = tn_ctl_new(&backend, NULL);
+	assert_int_equal(tn_ctl_set_state_path(ctl, path), 0);
+	assert_int_equal(tn_ctl_start(ctl, &applied, &c), 0);
+	tn_config_free(&applied);
+	tn_config_free(&c);
+	tn_ctl_lock(ctl);
+	o = tn_ctl_task_json(ctl, cut_id);
+	tn_ctl_unlock(ctl);
+	assert_non_null(o);
+	assert_string_equal(str_field(o, "status"), "error");
+	assert_non_null(strstr(str_field(o, "message"), "interrupted: the controller stopped while this refresh ran"));
+	json_object_put(o);
+	tn_ctl_lock(ctl);
+	o = tn_ctl_task_json(ctl, done_id);
+	tn_ctl_unlock(ctl);
+	assert_string_equal(str_field(o, "status"), "done");
+	json_object_put(o);
+	/* what is served is the applied configuration, whole */
+	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].weight, 4);
+	/* a new refresh is numbered after the interrupted one */
+	assert_int_equal(req("POST", "/v1/refresh", "{}", &o), 200);
+	assert_true((uint32_t)json_object_get_int(json_object_object_get(o, "id")) > cut_id);
+	json_object_put(o);
+	unlink(killed);
+	unlink(tasks);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void failed_write_is_an_error_task(void **state)
@@ -916,6 +1099,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(removed_servers_are_forgotten, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_server_with_a_new_address_starts_afresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_ids_are_the_lowest_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(restart_keeps_the_health_it_knew, setup, teardown),
+		cmocka_unit_test_setup_teardown(unreadable_slots_are_never_taken_for_free, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_interrupted_refresh_reads_error_after_a_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(queued_refreshes_are_never_dropped, setup, teardown),
 	};
 

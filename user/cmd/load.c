@@ -232,17 +232,21 @@ int cmd_unload(int argc, char **argv)
 		tn_info("detached from %s", argv[optind]);
 	}
 	if (all) {
-		int lock_fd = cmd_lock_pin_dir(pin_dir, "unload --all");
+		/* refused while a controller holds the directory; the lock is
+		 * released before the removal, which must unmount a bpffs Tenace
+		 * mounted on the directory itself (an open descriptor keeps it busy) */
+		int lock_fd = access(pin_dir, F_OK) ? -1 : cmd_lock_pin_dir(pin_dir, "unload --all");
 
-		if (lock_fd < 0)
+		if (lock_fd < 0 && access(pin_dir, F_OK) == 0)
 			return 1;
 		if (tn_dp_detach_pinned(pin_dir) < 0)
 			rc = 1;
+		if (lock_fd >= 0)
+			close(lock_fd);
 		if (tn_dp_unpin(pin_dir))
 			rc = 1;
 		else
 			tn_info("removed the pinned maps in %s", pin_dir);
-		close(lock_fd);
 	}
 	return rc;
 }

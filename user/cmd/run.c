@@ -462,13 +462,16 @@ static int start_controller(struct daemon *d, bool pins_exist)
 	if (restored && (tn_config_bgp_free(&d->applied), tn_config_bgp_copy(&d->applied, &d->cfg)))
 		return -1;
 	tn_node_attach(d->node, d->ctl);
-	/* errors are logged; a partial start still serves */
+	/* errors are logged; a partial start still serves, an unreadable
+	 * running data plane does not (it keeps serving without us) */
 	if (!restored) {
-		tn_ctl_start(d->ctl, &d->cfg, NULL);
+		if (tn_ctl_start(d->ctl, &d->cfg, NULL) == -EAGAIN)
+			return -1;
 		tn_node_set_ready(d->node);
 		return 0;
 	}
-	tn_ctl_start(d->ctl, &d->applied, &d->cfg);
+	if (tn_ctl_start(d->ctl, &d->applied, &d->cfg) == -EAGAIN)
+		return -1;
 	tn_node_set_ready(d->node);
 	tn_ctl_lock(d->ctl);
 	n = tn_ctl_pending_count(d->ctl, NULL);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "control/internal.h"
+#include "lib/file.h"
 
 #define DP_CALL() do { ASSERT_STATE_FREE(); ASSERT_WRITER(); } while (0)
 
@@ -93,6 +94,12 @@ int call_xdp_query(const char *name, int *ifindex, uint32_t *prog_id, const char
 	if (*ifindex <= 0)
 		return -ENODEV;
 	return tn_dp_query(*ifindex, prog_id, mode);
+}
+
+int call_file_save(const char *path, const char *text)
+{
+	ASSERT_STATE_FREE();
+	return tn_file_write_atomic(path, text, strlen(text), 0600);
 }
 
 int call_config_save(const struct tn_config *c, const char *path)

@@ -84,7 +84,9 @@ int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path);
  * controller passes the state file and the configuration file, whose
  * differences are the pending changes). Both are moved (zeroed). What failed
  * to apply stays pending. Writer; call without any lock. Returns 0 or
- * -errno (errors logged).
+ * -errno (errors logged); -EAGAIN: a farm slot of the running data plane
+ * could not be read, nothing was written (and nothing moved: the caller
+ * keeps its documents) and the data plane serves on as it was.
  */
 int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config *staged);
 /* SIGHUP: a new, valid document becomes staged and is applied to every

@@ -140,6 +140,7 @@ struct tn_ctl {
 	struct tn_ctl_backend be;
 	char *config_path;
 	char *state_path;
+	char *tasks_path;        /* state_path + ".tasks": the refresh tasks, for a restart */
 	char *pin_dir;
 	bool skb_mode;
 	int wakeup_fd;
@@ -220,6 +221,7 @@ int call_vip_counter(struct tn_ctl *ctl, uint32_t idx, struct tn_counter *out);
 int call_server_counter(struct tn_ctl *ctl, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
 /* An interface's index and XDP program (netlink): 0 or -errno. */
 int call_xdp_query(const char *name, int *ifindex, uint32_t *prog_id, const char **mode);
+int call_file_save(const char *path, const char *text);
 int call_config_save(const struct tn_config *c, const char *path);
 void call_wakeup(struct tn_ctl *ctl);
 void call_sleep_ms(int ms);
@@ -279,7 +281,14 @@ int slot_alloc(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
 int vip_index_of(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t frontend_id, const struct tn_addr *a,
 		 bool create, bool *created);
 /* Writer, no lock: learn the slots and VIP indexes of a running data plane. */
-void take_over(struct tn_ctl *ctl);
+/* Writer lock held. The running data plane's slots, VIP indexes and the
+ * health it had (servers of c it had down); -EAGAIN when a slot could not
+ * be read (nothing may be rewritten then). */
+int take_over(struct tn_ctl *ctl, const struct tn_config *c);
+/* Writer, state lock free (tasks.c): the tasks to the tasks file; at start,
+ * the file's tasks back, a task a stop interrupted marked error. */
+void tasks_save(struct tn_ctl *ctl);
+void tasks_restore(struct tn_ctl *ctl);
 
 /* ---- writing farms (build.c) ---- */
 

@@ -42,6 +42,7 @@ void tn_ctl_free(struct tn_ctl *ctl)
 	}
 	free(ctl->config_path);
 	free(ctl->state_path);
+	free(ctl->tasks_path);
 	free(ctl->pin_dir);
 	pthread_mutex_destroy(&ctl->state);
 	pthread_mutex_destroy(&ctl->writer);
@@ -72,6 +73,12 @@ int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path)
 		return -ENOMEM;
 	free(ctl->state_path);
 	ctl->state_path = p;
+	free(ctl->tasks_path);
+	ctl->tasks_path = NULL;
+	if (p && asprintf(&ctl->tasks_path, "%s.tasks", p) < 0) {
+		ctl->tasks_path = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -127,7 +134,13 @@ int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config
 	ctl_writer_lock(ctl);
 	/* every server's MAC first (waiting a little), so the first tables are complete */
 	resolve_config(ctl, applied, 15, res_unresolved);
-	take_over(ctl);
+	if ((err = take_over(ctl, applied))) {
+		ctl_writer_unlock(ctl);
+		tn_ctl_stage_unlock(ctl);
+		tn_config_free(&copy);
+		return err;
+	}
+	tasks_restore(ctl);
 	errors = apply_config(ctl, NULL, applied, &served, msg, sizeof(msg));
 	set_applied(ctl, &served, errors);
 	tn_config_free(applied);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "control/internal.h"
+#include "lib/file.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
 static bool zone_known(const struct tn_ctl *ctl, const char *zone)
@@ -226,6 +228,9 @@ int tn_ctl_run_tasks(struct tn_ctl *ctl)
 		tn_ctl_unlock(ctl);
 		if (!t)
 			break;
+		/* on disk before the data plane changes: a refresh a stop cuts short
+		 * is found "doing" by the next controller, which says so */
+		tasks_save(ctl);
 		/* t stays ours while doing: the ring never reuses a queued or running task */
 		if (err)
 			out.message = strdup(strerror(-err));
@@ -239,13 +244,136 @@ int tn_ctl_run_tasks(struct tn_ctl *ctl)
 		tn_ctl_unlock(ctl);
 		ran++;
 	}
+	if (ran)
+		tasks_save(ctl);
 	ctl_writer_unlock(ctl);
 	return ran;
 }
 
+/* ---- the tasks file ---------------------------------------------------------------
+ * [{"id", "status", "zone", "created", "done", "message"}] with times in
+ * seconds since the epoch: written by the writer before each refresh runs
+ * and after, read back by the next controller. */
+
+static const char *const status_names[] = { "todo", "doing", "done", "error" };
+
+void tasks_save(struct tn_ctl *ctl)
+{
+	json_object *a;
+	char *text;
+	int err;
+
+	ASSERT_WRITER();
+	if (!ctl->tasks_path)
+		return;
+	a = json_object_new_array();
+	tn_ctl_lock(ctl);
+	for (uint32_t id = ctl->next_task_id > MAX_TASKS ? ctl->next_task_id - MAX_TASKS : 1;
+	     id < ctl->next_task_id; id++) {
+		struct task *t = task_get(ctl, id);
+		json_object *o;
+
+		if (!t)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_int64(t->id));
+		json_object_object_add(o, "status", json_object_new_string(status_names[t->status]));
+		json_object_object_add(o, "zone", t->zone ? json_object_new_string(t->zone) : NULL);
+		json_object_object_add(o, "created", json_object_new_double(t->created));
+		json_object_object_add(o, "done", json_object_new_double(t->done));
+		json_object_object_add(o, "message", t->message ? json_object_new_string(t->message) : NULL);
+		json_object_array_add(a, o);
+	}
+	tn_ctl_unlock(ctl);
+	text = strdup(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN));
+	json_object_put(a);
+	if (!text) {
+		tn_err("cannot save the refresh tasks to %s: out of memory", ctl->tasks_path);
+		return;
+	}
+	if ((err = call_file_save(ctl->tasks_path, text)))
+		tn_err("cannot save the refresh tasks to %s: %s (a restart would forget them)", ctl->tasks_path,
+		       strerror(-err));
+	free(text);
+}
+
+static int status_of(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (s && !strcmp(s, status_names[i]))
+			return i;
+	return -1;
+}
+
+void tasks_restore(struct tn_ctl *ctl)
+{
+	char *text = NULL, err[200];
+	size_t len, interrupted = 0;
+	json_object *a;
+	int e;
+
+	ASSERT_WRITER();
+	if (!ctl->tasks_path || (e = tn_file_read(ctl->tasks_path, 16 << 20, &text, &len)) == -ENOENT)
+		return;
+	if (e) {
+		tn_err("cannot read the refresh tasks in %s: %s (earlier tasks are forgotten)", ctl->tasks_path,
+		       strerror(-e));
+		return;
+	}
+	a = tn_json_parse(text, len, err, sizeof(err));
+	free(text);
+	if (!a || !json_object_is_type(a, json_type_array)) {
+		tn_err("the refresh tasks in %s are unreadable (%s): earlier tasks are forgotten", ctl->tasks_path,
+		       a ? "not an array" : err);
+		json_object_put(a);
+		return;
+	}
+	tn_ctl_lock(ctl);
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		json_object *o = json_object_array_get_idx(a, i), *v;
+		int64_t id = json_object_object_get_ex(o, "id", &v) ? json_object_get_int64(v) : 0;
+		int st = json_object_object_get_ex(o, "status", &v) ? status_of(json_object_get_string(v)) : -1;
+		struct task *t;
+
+		if (id <= 0 || id >= UINT32_MAX || st < 0)
+			continue;
+		t = &ctl->tasks[(uint32_t)id % MAX_TASKS];
+		free(t->zone);
+		free(t->message);
+		memset(t, 0, sizeof(*t));
+		t->id = (uint32_t)id;
+		t->status = st;
+		if (json_object_object_get_ex(o, "zone", &v) && json_object_is_type(v, json_type_string))
+			t->zone = strdup(json_object_get_string(v));
+		t->created = json_object_object_get_ex(o, "created", &v) ? json_object_get_double(v) : 0;
+		t->done = json_object_object_get_ex(o, "done", &v) ? json_object_get_double(v) : 0;
+		if (st == TASK_TODO || st == TASK_DOING) {
+			/* the served configuration is the state file's, applied whole at
+			 * this start: whatever this refresh had written is undone */
+			t->message = strdup(st == TASK_DOING ?
+				"interrupted: the controller stopped while this refresh ran; nothing of it is served "
+				"(the data plane was given the applied configuration again at restart); refresh again" :
+				"interrupted: the controller stopped before this refresh ran; nothing of it is served; "
+				"refresh again");
+			t->status = TASK_ERROR;
+			t->done = tn_now();
+			interrupted++;
+		} else if (json_object_object_get_ex(o, "message", &v) && json_object_is_type(v, json_type_string)) {
+			t->message = strdup(json_object_get_string(v));
+		}
+		if ((uint32_t)id >= ctl->next_task_id)
+			ctl->next_task_id = (uint32_t)id + 1;
+	}
+	tn_ctl_unlock(ctl);
+	json_object_put(a);
+	if (interrupted)
+		tn_warn("%zu refresh task%s interrupted by the last stop marked error (tenace task ID shows why)",
+			interrupted, interrupted == 1 ? "" : "s");
+	tasks_save(ctl);
+}
+
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id)
 {
-	static const char *names[] = { "todo", "doing", "done", "error" };
 	struct task *t;
 	json_object *o;
 
@@ -255,7 +383,7 @@ json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id)
 	o = json_object_new_object();
 	json_object_object_add(o, "id", json_object_new_int64(t->id));
 	json_object_object_add(o, "action", json_object_new_string("refresh"));
-	json_object_object_add(o, "status", json_object_new_string(names[t->status]));
+	json_object_object_add(o, "status", json_object_new_string(status_names[t->status]));
 	json_object_object_add(o, "zone", t->zone ? json_object_new_string(t->zone) : NULL);
 	json_object_object_add(o, "creationDate", json_time(t->created));
 	json_object_object_add(o, "doneDate", json_time(t->done));

@@ -31,13 +31,20 @@ uint32_t tn_server_tag(uint8_t family, const uint8_t addr[16], uint16_t port)
 	return h ? h : 1; /* 0 never names a server */
 }
 
+/* The slot's inner map: -ENOENT only when the slot holds no farm; any other
+ * failure is its own error (-EAGAIN when the inner map went away between
+ * the two calls), so that no caller takes a transient error for a free slot. */
 static int farm_inner_fd(struct tn_dp *dp, uint32_t farm_slot)
 {
 	__u32 id;
+	int fd;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.farms), &farm_slot, &id))
-		return -ENOENT;
-	return bpf_map_get_fd_by_id(id);
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	return fd;
 }
 
 static struct tn_farm *farm_alloc(struct tn_dp *dp)
@@ -53,7 +60,7 @@ static int farm_load(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm *buf)
 
 	fd = farm_inner_fd(dp, farm_slot);
 	if (fd < 0)
-		return -ENOENT;
+		return fd;
 	err = bpf_map_lookup_elem(fd, &zero, buf) ? -errno : 0;
 	close(fd);
 	return err;
@@ -204,7 +211,16 @@ static int farm_slots(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_f
 {
 	int err;
 
-	s->have_old = farm_load(dp, farm_slot, s->old) == 0;
+	/* servers keep their slots from the farm in place: when it cannot be
+	 * read (other than "no farm there"), nothing is written, rather than
+	 * renumbering its servers and moving their tracked clients */
+	err = farm_load(dp, farm_slot, s->old);
+	if (err && err != -ENOENT) {
+		tn_err("farm %u: cannot read its current table in slot %u: %s (not rewritten; tried again later)",
+		       f->farm_id, farm_slot, strerror(-err));
+		return err;
+	}
+	s->have_old = err == 0;
 	for (size_t i = 0; i < f->nservers; i++)
 		s->tags[i] = tn_server_tag(f->servers[i].family, f->servers[i].addr, f->servers[i].port);
 	err = assign_slots(s->have_old ? s->old : NULL, s->tags, f->nservers, s->slots);
