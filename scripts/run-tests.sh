@@ -4,7 +4,9 @@
 # Each test program prints TAP lines ("ok N - name" / "not ok N - name"):
 # C tests are cmocka programs (TAP output), shell tests use tests/lib.sh.
 # A program that exits non-zero without reporting a failure counts as one
-# failure, so a crash can never pass unnoticed.
+# failure, and so does one whose TAP plan ("1..N", first or last) is missing
+# or disagrees with the results it printed: a crash or an early exit can
+# never pass unnoticed.
 # Usage: scripts/run-tests.sh [PATTERN]   (only tests whose path matches)
 set -u
 cd "$(dirname "$0")/.."
@@ -19,7 +21,7 @@ logdir=build/test-logs
 mkdir -p "$logdir"
 
 run_one() {
-	local t="$1" name log rc p f
+	local t="$1" name log rc p f plan
 	name="${t#build/tests/}"
 	name="${name#tests/}"
 	log="$logdir/$(echo "$name" | tr '/' '_').log"
@@ -34,9 +36,16 @@ run_one() {
 	p=$(grep -cE '^ok [0-9]* ?-? ?' "$log")
 	f=$(grep -cE '^not ok ' "$log")
 	grep -E '^(ok|not ok) ' "$log" | sed 's/^/    /'
+	plan=$(grep -E '^1\.\.[0-9]+' "$log" | tail -n 1 | sed 's/^1\.\.//; s/[^0-9].*//')
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "    not ok - $name exited with status $rc without reporting a failure"
+	elif [ -z "$plan" ]; then
+		f=$((f + 1))
+		echo "    not ok - $name printed no TAP plan (1..N): it stopped before its end"
+	elif [ "$plan" -ne $((p + $(grep -cE '^not ok ' "$log"))) ]; then
+		f=$((f + 1))
+		echo "    not ok - $name planned $plan tests but reported $((p + $(grep -cE '^not ok ' "$log")))"
 	fi
 	if [ "$f" -ne 0 ]; then
 		failures+=("$name (log: $log)")

@@ -11,7 +11,9 @@ not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not o
 check() { local name="$1"; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
 # check_eq "name" expected actual
 check_eq() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
-tap_done() { [ "$_tap_failed" -eq 0 ]; }
+# The TAP plan, last: the runner counts a script that stops before it (or
+# whose plan disagrees with its results) as failed.
+tap_done() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; }
 
 # Mount bpffs when absent (a fresh machine may have none).
 ensure_bpffs() {

@@ -33,7 +33,8 @@ WRK_SRC="$LAB_NET.0.9"
 
 cleanup() {
 	trap - EXIT
-	[ -n "$LOAD_PID" ] && { touch "$RUN/stop"; wait "$LOAD_PID" 2>/dev/null; }
+	# shellcheck disable=SC2086
+	[ -n "$LOAD_PID" ] && { touch "$RUN/stop"; wait $LOAD_PID 2>/dev/null; }
 	[ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null
 	ctl_stop
 	lab_down >/dev/null 2>&1
@@ -53,34 +54,25 @@ ctl_start() {
 log_time() { date -d "$(grep -E "$1" "$LOG" | tail -n1 | awk '{print $1}')" +%s.%N 2>/dev/null; }
 
 # ---- load ---------------------------------------------------------------------------------
-# One shell in the client namespace runs a curl loop per client address; each
-# line of $dir/c<N> (IPv4 client N) or $dir/v<N> (IPv6) is
-# "START END server K" or "START END fail" (times from $EPOCHREALTIME).
+# One loader process in the client namespace runs a client loop per address
+# (tests/integration/helpers/http_loader.py: a new connection per request);
+# each line of $dir/c<N> (IPv4 client N) or $dir/v<N> (IPv6) is
+# "START END server K" or "START END fail" (CLOCK_REALTIME seconds).
+LOADER="$TN_ROOT/tests/integration/helpers/http_loader.py"
 write_loader() {
 	echo 'function delay() return 2 end' >"$RUN/pace.lua"
-	cat >"$RUN/load.sh" <<'EOF'
-dir=$1 stop=$2 net=$3 net6=$4 vip=$5 vip6=$6 nv4=$7 nv6=$8
-one() { # FAMILY SOURCE URL FILE
-	while [ ! -e "$stop" ]; do
-		t0=$EPOCHREALTIME
-		r=$(curl -sf "$1" --max-time 3 --interface "$2" "$3")
-		echo "$t0 $EPOCHREALTIME ${r:-fail}"
-		sleep 0.4
-	done >"$dir/$4"
-}
-for i in $(seq 1 "$nv4"); do one -4 "$net.1.$i" "http://$vip/" "c$i" & done
-for i in $(seq 1 "$nv6"); do one -6 "$net6::1:$i" "http://[$vip6]/" "v$i" & done
-wait
-EOF
 }
 # load_start NAME [wrk]: start the loops (and wrk) into $RUN/NAME
 load_start() {
-	local d="$RUN/$1"
+	local d="$RUN/$1" i specs4=() specs6=()
 	mkdir -p "$d"
 	rm -f "$RUN/stop"
-	ip netns exec "$LAB_P-cli" bash "$RUN/load.sh" "$d" "$RUN/stop" "$LAB_NET" "$LAB_NET6" \
-		"$LAB_VIP" "$LAB_VIP6" "$NV4" "$NV6" &
+	for i in $(seq 1 "$NV4"); do specs4+=("c$i=$LAB_NET.1.$i"); done
+	for i in $(seq 1 "$NV6"); do specs6+=("v$i=$LAB_NET6::1:$i"); done
+	ip netns exec "$LAB_P-cli" python3 "$LOADER" "$d" "$RUN/stop" 0.4 "$LAB_VIP" 80 "${specs4[@]}" &
 	LOAD_PID=$!
+	ip netns exec "$LAB_P-cli" python3 "$LOADER" "$d" "$RUN/stop" 0.4 "[$LAB_VIP6]" 80 "${specs6[@]}" &
+	LOAD_PID="$LOAD_PID $!"
 	if [ "${2:-}" = wrk ]; then
 		# paced (2 ms between requests on each of 4 connections) so that it
 		# leaves CPU to the controller on a small machine
@@ -88,11 +80,21 @@ load_start() {
 		WRK_PID=$!
 	fi
 	LOAD_DIR="$d"
-	sleep 1.5 # every loop has answers before anything happens
+	# every loop has answers before anything happens
+	wait_for 20 all_answered "$d"
+}
+# all_answered DIR: every client has at least one answer
+all_answered() {
+	local f
+	for f in "$1"/c* "$1"/v*; do
+		grep -q ' server ' "$f" 2>/dev/null || return 1
+	done
+	[ "$(ls "$1" | grep -c '^[cv][0-9]')" -eq $((NV4 + NV6)) ]
 }
 load_stop() {
 	touch "$RUN/stop"
-	wait "$LOAD_PID" 2>/dev/null
+	# shellcheck disable=SC2086
+	wait $LOAD_PID 2>/dev/null
 	LOAD_PID=""
 	if [ -n "$WRK_PID" ]; then
 		kill -INT "$WRK_PID" 2>/dev/null
@@ -101,6 +103,12 @@ load_stop() {
 	fi
 }
 requests() { cat "$LOAD_DIR"/[cv]* | wc -l; }
+# load_until N: wait (bounded) until every client has made N requests in this load
+every_client_made() {
+	local f
+	for f in "$LOAD_DIR"/[cv]*; do [ "$(wc -l <"$f")" -ge "$1" ] || return 1; done
+}
+load_until() { wait_for 120 every_client_made "$1"; }
 failures() { cat "$LOAD_DIR"/[cv]* | grep -c ' fail$'; }
 # clients answered by more than one server (or by none)
 unsticky() {
@@ -124,7 +132,7 @@ check_load() { # NAME: zero failures, every client sticky, wrk clean
 	local n f w
 	n=$(requests)
 	f=$(failures)
-	if [ "$n" -ge 300 ] && [ "$f" -eq 0 ]; then ok "$1: 0 failed of $n requests from $((NV4 + NV6)) client addresses"; else not_ok "$1: 0 failed requests (got $f failed of $n)"; fi
+	if [ "$n" -ge $((5 * (NV4 + NV6))) ] && [ "$f" -eq 0 ]; then ok "$1: 0 failed of $n requests from $((NV4 + NV6)) client addresses"; else not_ok "$1: 0 failed requests (got $f failed of $n)"; fi
 	check_eq "$1: every client kept its server" 0 "$(unsticky)"
 	if [ -f "$LOAD_DIR/wrk.out" ]; then
 		w=$(wrk_result)
@@ -280,7 +288,7 @@ t_down6=$(log_time "tcp farm 2 server $K \\[?$(lab_server_addr6 "$K")\\]?:80 dow
 v6fail=$(cat "$LOAD_DIR"/v* | awk -v t="${t_down6:-$t_down}" '$3 == "fail" && $1 > t + 0.2' | wc -l)
 check_eq "kill: IPv6 clients: no failure after the IPv6 server was marked down" 0 "$v6fail"
 w=$(wrk_result)
-if [ "${w#* }" -eq 0 ]; then ok "kill: wrk (on server $WRK_SERVER): ${w% *} requests, 0 errors"; else not_ok "kill: wrk 0 errors (requests errors: $w)"; fi
+if [ "${w% *}" -gt 100 ] && [ "${w#* }" -eq 0 ]; then ok "kill: wrk (on server $WRK_SERVER): ${w% *} requests, 0 errors"; else not_ok "kill: wrk: more than 100 requests, 0 errors (requests errors: $w)"; fi
 wait_for 10 all_up
 
 # ---- SIGKILL the controller, restart it ---------------------------------------------------------
@@ -296,6 +304,7 @@ if ctl_start && wait_for 20 all_up; then ok "controller restarted over the stale
 check "log: the restarted controller took over the farm slots" grep -qE 'took over [0-9]+ farm slots' "$LOG"
 check_eq "the same farm slots after the restart" "$gen0" "$(tn -j status | jq -c '[.farms[] | .slot]')"
 sleep 2
+load_until 8
 load_stop
 check_load "across SIGKILL and restart of the controller"
 
@@ -311,6 +320,7 @@ JSON
 kill -HUP "$CTL_PID"
 wait_for 5 grep -q 'rejected' "$LOG"
 sleep 2
+load_until 6
 load_stop
 cp "$RUN/good.json" "$CFG"
 check "SIGHUP: the broken file is rejected with its errors" grep -qE 'rejected .*: [0-9]+ errors?, nothing changed' "$LOG"

@@ -20,6 +20,9 @@
 #include "lib/json.h"
 #include "lib/net.h"
 #include "lib/num.h"
+#include "lib/sdnotify.h"
+#include <sys/socket.h>
+#include <sys/un.h>
 
 /* parse text; NULL expected_err means it must be accepted */
 static void json_case(const char *text, size_t len, const char *expected_err)
@@ -61,7 +64,14 @@ static void test_json_strict(void **state)
 	J("// c\n{\"a\": 1}", "invalid JSON");
 	J("{\"a\": 1} {}", "invalid JSON");
 	J("{\"a\": \"\xff\"}", "invalid JSON");
-	J("{\"a\": \"\xc3\"}", "invalid JSON");
+	J("{\"a\": \"\xc3\"}", "invalid UTF-8");
+	J("{\"a\": \"\xc0\xaf\"}", "invalid UTF-8");          /* overlong "/" */
+	J("{\"a\": \"\xe0\x80\xaf\"}", "invalid UTF-8");      /* overlong, three bytes */
+	J("{\"a\": \"\xed\xa0\x80\"}", "invalid UTF-8");      /* a UTF-16 surrogate */
+	J("{\"a\": \"\xf4\x90\x80\x80\"}", "invalid UTF-8");  /* above U+10FFFF */
+	J("{\"a\": \"\xf8\x88\x80\x80\x80\"}", "invalid UTF-8");
+	J("{\"a\": \"\x80\"}", "invalid UTF-8");
+	J("{\"a\": \"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80\"}", NULL);
 	J("{\"a\": 1}\n\n", NULL);
 	J("{\"a\": \"x\0y\"}", "NUL byte");
 	J("{\"a\":", "unexpected end of data");
@@ -190,6 +200,46 @@ static void test_files(void **state)
 	assert_int_equal(rmdir(dir), 0); /* no temporary file left behind */
 }
 
+static void test_sd_notify(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[] = "/tmp/tenace-test-notify-XXXXXX", sock[64], buf[64], pid[16];
+	int fd;
+	ssize_t n;
+
+	unsetenv("NOTIFY_SOCKET");
+	assert_int_equal(tn_sd_notify("READY=1"), 0); /* not under systemd: nothing */
+	assert_non_null(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/notify", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setenv("NOTIFY_SOCKET", sock, 1);
+	assert_int_equal(tn_sd_notify("READY=1\nSTATUS=serving"), 1);
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_string_equal(buf, "READY=1\nSTATUS=serving");
+	close(fd);
+	unlink(sock);
+	rmdir(path);
+	unsetenv("NOTIFY_SOCKET");
+
+	setenv("WATCHDOG_USEC", "2000000", 1);
+	unsetenv("WATCHDOG_PID");
+	assert_int_equal(tn_sd_watchdog_usec(), 2000000);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid() + 1);
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(tn_sd_watchdog_usec(), 0); /* meant for another process */
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("WATCHDOG_PID", pid, 1);
+	assert_int_equal(tn_sd_watchdog_usec(), 2000000);
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("WATCHDOG_PID");
+	assert_int_equal(tn_sd_watchdog_usec(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_sd_notify),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,53 @@ static unsigned line_of(const char *text, size_t off)
 	return line;
 }
 
+/*
+ * Well-formed UTF-8 (RFC 3629, Unicode's table 3-7): json-c's own check lets
+ * overlong forms ("\xc0\xaf") and UTF-16 surrogates ("\xed\xa0\x80") through.
+ * Returns the offset of the first bad byte, or len when all is well.
+ */
+static size_t utf8_check(const unsigned char *t, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = t[i];
+		size_t n;
+		unsigned lo = 0x80, hi = 0xbf;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return i; /* continuation byte, 0xc0/0xc1 (overlong), 0xf5.. */
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong three-byte form */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates U+D800..U+DFFF */
+		else if (c == 0xf0)
+			lo = 0x90; /* overlong four-byte form */
+		else if (c == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+		if (i + n >= len) /* truncated sequence */
+			return i;
+		for (size_t k = 1; k <= n; k++) {
+			unsigned b = t[i + k];
+
+			if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xbf))
+				return i;
+		}
+		i += n + 1;
+	}
+	return len;
+}
+
 /* ---- duplicate keys ---------------------------------------------------------
  * json-c has validated the syntax by the time this runs, so the scanner may
  * assume well-formed JSON; it only decodes keys and compares them, sorted,
@@ -244,7 +291,7 @@ json_object *tn_json_parse(const char *text, size_t len, char *err, size_t errle
 	enum json_tokener_error je;
 	struct scan sc = { .t = text, .len = len };
 	json_object *root;
-	size_t end;
+	size_t end, bad;
 
 	if (len > INT_MAX) {
 		snprintf(err, errlen, "document too large");
@@ -252,6 +299,11 @@ json_object *tn_json_parse(const char *text, size_t len, char *err, size_t errle
 	}
 	if (memchr(text, 0, len)) {
 		snprintf(err, errlen, "line %u: invalid JSON: NUL byte", line_of(text, (size_t)((const char *)memchr(text, 0, len) - text)));
+		return NULL;
+	}
+	if ((bad = utf8_check((const unsigned char *)text, len)) < len) {
+		snprintf(err, errlen, "line %u: invalid JSON: invalid UTF-8 (byte 0x%02x at offset %zu)",
+			 line_of(text, bad), (unsigned char)text[bad], bad);
 		return NULL;
 	}
 	tok = json_tokener_new();
