@@ -28,6 +28,10 @@
 #define TN_OVERHEAD_GUE1_V6   (TN_IPV6_HLEN + TN_UDP_HLEN)                /* 48 */
 #define TN_OVERHEAD_GUE0_V6   (TN_IPV6_HLEN + TN_UDP_HLEN + TN_GUE_HLEN)  /* 52 */
 
+/* The balancer's choices (bpf/encap.h), which tests predict. */
+#define TN_GUE_SPORT_BASE     49152    /* outer UDP source ports: 49152 + 14 bits of the flow's hash */
+#define TN_ICMP_QUOTE         128      /* bytes of the client's packet a "too big" ICMP quotes */
+
 /*
  * GUE version 0 (draft-ietf-intarea-gue): first byte Ver(2) C(1) Hlen(5),
  * Hlen counting 32-bit words of extension fields after this header; then the

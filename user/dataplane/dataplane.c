@@ -36,6 +36,7 @@ struct tn_dp {
 static const char *const pinned_maps[] = {
 	"vips", "farms", "conntrack", "filter_allow", "filter_deny",
 	"tx_ports", "stats", "vip_stats", "server_stats", "settings",
+	"pmtu", "encap_sources",
 };
 
 static const char *const reason_names[TN_R__COUNT] = {
@@ -57,6 +58,13 @@ static const char *const reason_names[TN_R__COUNT] = {
 	[TN_R_TX] = "xdp_tx",
 	[TN_R_REDIRECT] = "redirect",
 	[TN_R_ABORTED] = "aborted",
+	[TN_R_ENCAP_IPIP] = "encap_ipip",
+	[TN_R_ENCAP_GUE] = "encap_gue",
+	[TN_R_DROP_ENCAP_NO_ROUTE] = "drop_encap_no_route",
+	[TN_R_DROP_ENCAP_NO_NEIGH] = "drop_encap_no_neigh",
+	[TN_R_ICMP_TOO_BIG] = "icmp_too_big",
+	[TN_R_DROP_TOO_BIG] = "drop_too_big",
+	[TN_R_PMTU_LEARNED] = "pmtu_learned",
 };
 
 const char *tn_reason_name(enum tn_reason r)
@@ -574,6 +582,7 @@ int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_fa
 	nf->hdr.stickiness = f->stickiness;
 	nf->hdr.balance = f->balance;
 	nf->hdr.proto = f->proto;
+	nf->hdr.encap = f->encap;
 	nm = pick_table_servers(f, slots, tags, dp->settings.hash_seed, ms, &backups_in_use);
 	for (i = 0; i < f->nservers; i++) {
 		const struct tn_dp_server *s = &f->servers[i];
@@ -585,6 +594,9 @@ int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_fa
 		d->tag = tags[i];
 		d->server_id = s->server_id;
 		d->weight = s->weight;
+		memcpy(d->addr, s->addr, 16);
+		d->port = s->port;
+		d->family = s->family;
 		d->flags = TN_SRV_F_USED;
 		if (s->backup)
 			d->flags |= TN_SRV_F_BACKUP;
