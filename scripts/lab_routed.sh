@@ -25,6 +25,9 @@ LAB_RNET="${LAB_RNET:-10.98}"      # the routed subnets (outside the bridge's /1
 LAB_RNET6="${LAB_RNET6:-fd98}"
 LAB_RVIP="$LAB_NET.100.2"          # the VIP of the routed servers
 LAB_RVIP6="$LAB_NET6::100:2"
+# every VIP they hold (one farm per VIP: the servers see the client's port)
+LAB_RVIPS="${LAB_RVIPS:-$LAB_RVIP $LAB_NET.100.3 $LAB_NET.100.4 $LAB_NET.100.5}"
+LAB_RVIPS6="${LAB_RVIPS6:-$LAB_RVIP6 $LAB_NET6::100:3}"
 LAB_RT="$LAB_NET.0.1"              # the router on the bridge
 LAB_RT6="$LAB_NET6::1"
 LAB_LB6="$LAB_NET6::2"
@@ -92,8 +95,8 @@ rlab_up() {
 		a=$([ "$sub" = 10 ] && echo a || echo b)
 		ip -n "$ns" addr add "$(rlab_server_addr "$i")/24" dev eth0
 		ip -n "$ns" addr add "$(rlab_server_addr6 "$i")/64" dev eth0 nodad
-		ip -n "$ns" addr add "$LAB_RVIP/32" dev lo
-		ip -n "$ns" addr add "$LAB_RVIP6/128" dev lo
+		for a in $LAB_RVIPS; do ip -n "$ns" addr add "$a/32" dev lo; done
+		for a in $LAB_RVIPS6; do ip -n "$ns" addr add "$a/128" dev lo; done
 		ip -n "$ns" route add default via "$LAB_RNET.$sub.1"
 		ip -n "$ns" -6 route add default via "$LAB_RNET6:$a::1"
 		lab_ns "r$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
@@ -104,9 +107,9 @@ rlab_up() {
 	ip -n "$LAB_P-lb" route add "$LAB_RNET.0.0/16" via "$LAB_RT"
 	ip -n "$LAB_P-lb" -6 route add "$LAB_RNET6::/16" via "$LAB_RT6"
 	lab_ns lb sysctl -qw net.ipv4.conf.eth0.forwarding=1 net.ipv6.conf.eth0.forwarding=1
-	# the client sends VIP2 to the balancer too
-	ip -n "$LAB_P-cli" route add "$LAB_RVIP/32" via "$LAB_LB"
-	ip -n "$LAB_P-cli" -6 route add "$LAB_RVIP6/128" via "$LAB_LB6"
+	# the client sends these VIPs to the balancer too
+	for a in $LAB_RVIPS; do ip -n "$LAB_P-cli" route add "$a/32" via "$LAB_LB"; done
+	for a in $LAB_RVIPS6; do ip -n "$LAB_P-cli" -6 route add "$a/128" via "$LAB_LB6"; done
 }
 
 # nginx on routed server N answering "server rN"
@@ -117,7 +120,8 @@ rlab_server_stop() { lab_nginx_stop "r$1"; }
 rlab_decap() {
 	local i="$1" bin="$2"
 	shift 2
-	lab_netns "r$i" "$bin" decap eth0 --vip "$LAB_RVIP,$LAB_RVIP6" --pin-dir "/sys/fs/bpf/$LAB_P-r$i" "$@"
+	lab_netns "r$i" "$bin" decap eth0 --vip "$(echo $LAB_RVIPS $LAB_RVIPS6 | tr ' ' ',')" \
+		--pin-dir "/sys/fs/bpf/$LAB_P-r$i" "$@"
 }
 
 # Which routed server answers client N: "server rK"

@@ -11,6 +11,7 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 export LAB_P="tndc$(($$ % 10000))" LAB_SERVERS=0 LAB_CLIENTS=20
+export LAB_RVIPS="10.99.100.2" LAB_RVIPS6="fd99::100:2"
 . "$TN_ROOT/scripts/lab_routed.sh"
 PY="$TN_ROOT/tests/integration/helpers/tunnel.py"
 PY3=$(command -v /usr/bin/python3 || command -v python3) # the system's: a pyenv shim costs a second a call
