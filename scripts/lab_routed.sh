@@ -50,7 +50,7 @@ _rlab_router_sysctls() {
 }
 
 rlab_up() {
-	local i ns a sub
+	local i ns a sub v
 	rlab_down >/dev/null 2>&1
 	lab_up || return 1
 	for n in rt rtb r1 r2 r3; do ip netns add "$LAB_P-$n"; done
@@ -95,8 +95,8 @@ rlab_up() {
 		a=$([ "$sub" = 10 ] && echo a || echo b)
 		ip -n "$ns" addr add "$(rlab_server_addr "$i")/24" dev eth0
 		ip -n "$ns" addr add "$(rlab_server_addr6 "$i")/64" dev eth0 nodad
-		for a in $LAB_RVIPS; do ip -n "$ns" addr add "$a/32" dev lo; done
-		for a in $LAB_RVIPS6; do ip -n "$ns" addr add "$a/128" dev lo; done
+		for v in $LAB_RVIPS; do ip -n "$ns" addr add "$v/32" dev lo; done
+		for v in $LAB_RVIPS6; do ip -n "$ns" addr add "$v/128" dev lo; done
 		ip -n "$ns" route add default via "$LAB_RNET.$sub.1"
 		ip -n "$ns" -6 route add default via "$LAB_RNET6:$a::1"
 		lab_ns "r$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
