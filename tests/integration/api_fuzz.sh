@@ -13,18 +13,22 @@ PIN=/sys/fs/bpf/tenace-apifuzz-$$
 SOCK=$TMP/tenace.sock
 CFG=$TMP/tenace.json
 CTL_PID=
+# a configuration names the interfaces the controller attaches to: a veth of this run
+IFACE=tnfz$$
 cleanup() {
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
 	"$TN_BIN" unload --all --pin-dir "$PIN" >/dev/null 2>&1
+	ip link del "$IFACE" 2>/dev/null
 	rm -rf "$TMP" "$PIN"
 }
 trap cleanup EXIT
 ensure_bpffs
+ip link add "$IFACE" type veth peer name "${IFACE}p" || exit 1
 
-cat >"$CFG" <<'JSON'
+cat >"$CFG" <<JSON
 {
   "zone": "fuzz",
-  "interfaces": [],
+  "interfaces": ["$IFACE"],
   "tableSize": 1021,
   "conntrack": {"size": 10000},
   "farms": [

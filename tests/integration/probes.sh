@@ -283,6 +283,7 @@ check_eq "status -j: two more transitions for smtp server 1, farm up again" "$((
 # ---- unsupported probe types are refused ---------------------------------------------
 cat >"$RUN/oco.json" <<JSON
 {
+  "interfaces": ["eth0"],
   "farms": [
     { "farmId": 1, "type": "tcp", "port": 80, "probe": { "type": "oco" },
       "servers": [ { "serverId": 1, "address": "$A1" } ] },

@@ -13,13 +13,17 @@ TMP=$(mktemp -d /tmp/tenace-vg-XXXXXX)
 PIN=/sys/fs/bpf/tenace-vg-$$
 SOCK=$TMP/tenace.sock
 CTL_PID=
+# a configuration names the interfaces the controller attaches to: a veth of this run
+IFACE=tnvg$$
 cleanup() {
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
 	build/tenace unload --all --pin-dir "$PIN" >/dev/null 2>&1
+	ip link del "$IFACE" 2>/dev/null
 	rm -rf "$TMP" "$PIN"
 }
 trap cleanup EXIT
 ensure_bpffs
+ip link add "$IFACE" type veth peer name "${IFACE}p" || exit 1
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
 # test_probe is left out: its servers answer within tight timeouts that
@@ -36,10 +40,10 @@ for t in test_config test_maglev test_probe_proto test_controller test_pktgen; d
 	fi
 done
 
-cat >"$TMP/tenace.json" <<'JSON'
+cat >"$TMP/tenace.json" <<JSON
 {
   "zone": "vg",
-  "interfaces": [],
+  "interfaces": ["$IFACE"],
   "tableSize": 1021,
   "conntrack": {"size": 4096},
   "farms": [

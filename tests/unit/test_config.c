@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of user/config.c: every rule with its exact message, defaults,
- * round trips, atomic saves, copies.
+ * Unit tests of user/config/ (and the lib/jsonget and lib/strdist helpers it
+ * reads with): every rule with its exact message, the objects named on error
+ * paths, suggestions for typos, defaults, ids, round trips, atomic saves,
+ * copies and equality.
  *
  * Documents are written with single quotes and turned into JSON by q(), so
  * that the tests stay readable.
@@ -19,6 +21,8 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "lib/strdist.h"
+#include "probe/probe_proto.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -82,11 +86,18 @@ static void parse_ok(const char *doc, struct tn_config *c)
 	free(text);
 }
 
+/* A document must name the interfaces the controller attaches to. */
+#define IFACES "'interfaces':['eth0']"
+#define EMPTY "{" IFACES "}"
 #define FARM1 "{'farmId':1,'type':'tcp','servers':[{'address':'10.0.0.1'}]}"
-#define FARMS(x) "{'farms':[" x "]}"
-#define FRONT(x) "{'farms':[" FARM1 "],'frontends':[" x "]}"
+#define FARMS(x) "{" IFACES ",'farms':[" x "]}"
+#define FRONT(x) "{" IFACES ",'farms':[" FARM1 "],'frontends':[" x "]}"
 #define SRV(x) FARMS("{'type':'tcp','servers':[" x "]}")
 #define PROBE(x) FARMS("{'type':'tcp','probe':" x "}")
+/* How error paths name the objects of these documents. */
+#define FARM0 "farms[0] (tcp farm 1)"
+#define SRV0 FARM0 ".servers[0] (server 1, 10.0.0.1)"
+#define FRONT0 "frontends[0] (tcp frontend 1)"
 
 struct doc_case {
 	const char *doc;
@@ -109,9 +120,10 @@ static void test_document_defaults(void **state)
 {
 	struct tn_config c;
 
-	parse_ok("{}", &c);
+	parse_ok(EMPTY, &c);
 	assert_string_equal(c.zone, "default");
-	assert_int_equal(c.ninterfaces, 0);
+	assert_int_equal(c.ninterfaces, 1);
+	assert_string_equal(c.interfaces[0], "eth0");
 	assert_int_equal(c.hash_seed, 0);
 	assert_int_equal(c.table_size, 65537);
 	assert_int_equal(c.ct_size, 1000000);
@@ -129,7 +141,7 @@ static void test_object_defaults(void **state)
 	const struct tn_server_cfg *s;
 	const struct tn_frontend_cfg *fe;
 
-	parse_ok("{'farms':[{'type':'udp','servers':[{'address':'2001:db8::1'}]}],"
+	parse_ok("{" IFACES ",'farms':[{'type':'udp','servers':[{'address':'2001:db8::1'}]}],"
 		 "'frontends':[{'type':'udp','vip':'2001:db8::100','defaultFarmId':1}]}", &c);
 	f = &c.farms[0];
 	assert_int_equal(f->farm_id, 1);
@@ -184,7 +196,7 @@ static void test_id_assignment(void **state)
 	struct tn_config c;
 
 	/* lowest free id > 0 per type, in file order, skipping explicit ids */
-	parse_ok("{'farms':[{'type':'tcp'},{'farmId':1,'type':'tcp'},{'type':'udp'},{'type':'tcp'},"
+	parse_ok("{" IFACES ",'farms':[{'type':'tcp'},{'farmId':1,'type':'tcp'},{'type':'udp'},{'type':'tcp'},"
 		 "{'type':'tcp','farmId':3,'servers':[{'address':'10.0.0.1'},"
 		 "{'serverId':1,'address':'10.0.0.2'},{'address':'10.0.0.3'}]}]}", &c);
 	assert_int_equal(c.farms[0].farm_id, 2);
@@ -206,31 +218,32 @@ static void test_id_assignment(void **state)
 
 static const struct doc_case document_cases[] = {
 	{ "[]", "must be an object, got an array" },
-	{ "{'zone':''}", "zone: must not be empty" },
-	{ "{'zone':5}", "zone: must be a string, got 5" },
-	{ "{'zoon':'x'}", "zoon: unknown field" },
+	{ "{" IFACES ",'zone':''}", "zone: must not be empty" },
+	{ "{" IFACES ",'zone':5}", "zone: must be a string, got 5" },
+	{ "{" IFACES ",'zoon':'x'}", "zoon: unknown field" },
 	{ "{'interfaces':'eth0'}", "interfaces: must be an array, got 'eth0'" },
 	{ "{'interfaces':['eth0','']}",
 	  "interfaces[1]: must be an interface name of 1..15 characters, got ''" },
 	{ "{'interfaces':['a234567890123456']}",
 	  "interfaces[0]: must be an interface name of 1..15 characters, got 'a234567890123456'" },
 	{ "{'interfaces':['eth0','eth0']}", "interfaces[1]: 'eth0' is listed twice" },
-	{ "{'hashSeed':-1}", "hashSeed: must be 0..4294967295, got -1" },
-	{ "{'hashSeed':4294967296}", "hashSeed: must be 0..4294967295, got 4294967296" },
-	{ "{'tableSize':65536}", "tableSize: must be a prime number, got 65536" },
-	{ "{'tableSize':1000}", "tableSize: must be 1021..655373, got 1000" },
-	{ "{'tableSize':655374}", "tableSize: must be 1021..655373, got 655374" },
-	{ "{'tableSize':'big'}", "tableSize: must be an integer 1021..655373, got 'big'" },
-	{ "{'conntrack':{'size':1023}}", "conntrack.size: must be 1024..100000000, got 1023" },
-	{ "{'conntrack':{'size':100000001}}",
+	{ "{" IFACES ",'hashSeed':-1}", "hashSeed: must be 0..4294967295, got -1" },
+	{ "{" IFACES ",'hashSeed':4294967296}", "hashSeed: must be 0..4294967295, got 4294967296" },
+	{ "{" IFACES ",'tableSize':65536}", "tableSize: must be a prime number, got 65536" },
+	{ "{" IFACES ",'tableSize':1000}", "tableSize: must be 1021..655373, got 1000" },
+	{ "{" IFACES ",'tableSize':655374}", "tableSize: must be 1021..655373, got 655374" },
+	{ "{" IFACES ",'tableSize':'big'}", "tableSize: must be an integer 1021..655373, got 'big'" },
+	{ "{" IFACES ",'conntrack':{'size':1023}}", "conntrack.size: must be 1024..100000000, got 1023" },
+	{ "{" IFACES ",'conntrack':{'size':100000001}}",
 	  "conntrack.size: must be 1024..100000000, got 100000001" },
-	{ "{'conntrack':{'tcpTimeout':0}}", "conntrack.tcpTimeout: must be 1..86400, got 0" },
-	{ "{'conntrack':{'udpTimeout':86401}}", "conntrack.udpTimeout: must be 1..86400, got 86401" },
-	{ "{'conntrack':{'ttl':3}}", "conntrack.ttl: unknown field" },
-	{ "{'conntrack':[]}", "conntrack: must be an object, got an array" },
-	{ "{'farms':{}}", "farms: must be an array, got an object" },
-	{ "{'farms':[5]}", "farms[0]: must be an object, got 5" },
-	{ "{'frontends':'x'}", "frontends: must be an array, got 'x'" },
+	{ "{" IFACES ",'conntrack':{'tcpTimeout':0}}", "conntrack.tcpTimeout: must be 1..86400, got 0" },
+	{ "{" IFACES ",'conntrack':{'udpTimeout':86401}}",
+	  "conntrack.udpTimeout: must be 1..86400, got 86401" },
+	{ "{" IFACES ",'conntrack':{'ttl':3}}", "conntrack.ttl: unknown field" },
+	{ "{" IFACES ",'conntrack':[]}", "conntrack: must be an object, got an array" },
+	{ "{" IFACES ",'farms':{}}", "farms: must be an array, got an object" },
+	{ "{" IFACES ",'farms':[5]}", "farms[0]: must be an object, got 5" },
+	{ "{" IFACES ",'frontends':'x'}", "frontends: must be an array, got 'x'" },
 	{ "{'tableSize':1021,'hashSeed':4294967295,'interfaces':['eth0','lo']}", "OK" },
 };
 
@@ -241,17 +254,20 @@ static void test_document_rules(void **state)
 
 /* Huge numbers must be refused, never wrapped into a small valid value. */
 static const struct doc_case huge_cases[] = {
-	{ "{'hashSeed':99999999999999999999}", "hashSeed: must be 0..4294967295, got a number too large" },
-	{ "{'hashSeed':-99999999999999999999}", "hashSeed: must be 0..4294967295, got a number too small" },
-	{ "{'hashSeed':1e400}", "hashSeed: must be 0..4294967295, got 1e400" },
-	{ "{'hashSeed':18446744073709551617}", "hashSeed: must be 0..4294967295, got a number too large" },
-	{ "{'hashSeed':4294967297}", "hashSeed: must be 0..4294967295, got 4294967297" },
-	{ "{'hashSeed':2.5}", "hashSeed: must be an integer 0..4294967295, got 2.5" },
-	{ "{'hashSeed':NaN}", "hashSeed: must be 0..4294967295, got NaN" },
-	{ "{'hashSeed':7.0}", "OK" },
-	{ PROBE("{'interval':1e400}"), "farms[0].probe.interval: must be a finite number, got 1e400" },
+	{ "{" IFACES ",'hashSeed':99999999999999999999}",
+	  "hashSeed: must be 0..4294967295, got a number too large" },
+	{ "{" IFACES ",'hashSeed':-99999999999999999999}",
+	  "hashSeed: must be 0..4294967295, got a number too small" },
+	{ "{" IFACES ",'hashSeed':1e400}", "hashSeed: must be 0..4294967295, got 1e400" },
+	{ "{" IFACES ",'hashSeed':18446744073709551617}",
+	  "hashSeed: must be 0..4294967295, got a number too large" },
+	{ "{" IFACES ",'hashSeed':4294967297}", "hashSeed: must be 0..4294967295, got 4294967297" },
+	{ "{" IFACES ",'hashSeed':2.5}", "hashSeed: must be an integer 0..4294967295, got 2.5" },
+	{ "{" IFACES ",'hashSeed':NaN}", "hashSeed: must be 0..4294967295, got NaN" },
+	{ "{" IFACES ",'hashSeed':7.0}", "OK" },
+	{ PROBE("{'interval':1e400}"), FARM0 ".probe.interval: must be a finite number, got 1e400" },
 	{ SRV("{'address':'10.0.0.1','weight':1e400}"),
-	  "farms[0].servers[0].weight: must be 0..256, got 1e400" },
+	  SRV0 ".weight: must be 0..256, got 1e400" },
 };
 
 static void test_huge_numbers(void **state)
@@ -262,31 +278,31 @@ static void test_huge_numbers(void **state)
 /* ---- farms ------------------------------------------------------------------- */
 
 static const struct doc_case farm_cases[] = {
-	{ FARMS("{}"), "farms[0].type: is required ('tcp' or 'udp')" },
+	{ FARMS("{}"), "farms[0] (farm 1).type: is required ('tcp' or 'udp')" },
 	{ FARMS("{'type':'http'}"),
-	  "farms[0].type: 'http' is not supported: HTTP farms need an L7 proxy, which Tenace is not; "
+	  "farms[0] (farm 1).type: 'http' is not supported: HTTP farms need an L7 proxy, which Tenace is not; "
 	  "use 'tcp' or 'udp'" },
-	{ FARMS("{'type':'sctp'}"), "farms[0].type: must be 'tcp' or 'udp', got 'sctp'" },
+	{ FARMS("{'type':'sctp'}"), "farms[0] (farm 1).type: must be 'tcp' or 'udp', got 'sctp'" },
 	{ FARMS("{'type':'tcp','balance':'leastconn'}"),
-	  "farms[0].balance: 'leastconn' is not supported: a direct-server-return L4 balancer never "
+	  FARM0 ".balance: 'leastconn' is not supported: a direct-server-return L4 balancer never "
 	  "sees connections end, so it cannot count them; use 'source', 'roundrobin' or 'first'" },
 	{ FARMS("{'type':'tcp','balance':'random'}"),
-	  "farms[0].balance: must be one of 'source', 'roundrobin', 'first', got 'random'" },
+	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 'random'" },
 	{ FARMS("{'type':'tcp','stickiness':'cookie'}"),
-	  "farms[0].stickiness: 'cookie' is not supported: cookies need an L7 (HTTP) proxy, which "
+	  FARM0 ".stickiness: 'cookie' is not supported: cookies need an L7 (HTTP) proxy, which "
 	  "Tenace is not; use 'sourceIp' or null" },
 	{ FARMS("{'type':'tcp','stickiness':'sourceip'}"),
-	  "farms[0].stickiness: must be 'sourceIp' or null, got 'sourceip'" },
-	{ FARMS("{'type':'tcp','port':65536}"), "farms[0].port: must be 0..65535, got 65536" },
-	{ FARMS("{'type':'tcp','port':'80'}"), "farms[0].port: must be an integer 0..65535, got '80'" },
+	  FARM0 ".stickiness: must be 'sourceIp' or null, got 'sourceip' (did you mean 'sourceIp'?)" },
+	{ FARMS("{'type':'tcp','port':65536}"), FARM0 ".port: must be 0..65535, got 65536" },
+	{ FARMS("{'type':'tcp','port':'80'}"), FARM0 ".port: must be an integer 0..65535, got '80'" },
 	{ FARMS("{'type':'tcp','farmId':-1}"), "farms[0].farmId: must be 0..4294967295, got -1" },
 	{ FARMS("{'type':'tcp','displayName':7}"),
-	  "farms[0].displayName: must be a string or null, got 7" },
-	{ FARMS("{'type':'tcp','zone':true}"), "farms[0].zone: must be a string or null, got true" },
-	{ FARMS("{'type':'tcp','ssl':true}"), "farms[0].ssl: unknown field" },
-	{ FARMS("{'type':'tcp','servers':{}}"), "farms[0].servers: must be an array, got an object" },
+	  FARM0 ".displayName: must be a string or null, got 7" },
+	{ FARMS("{'type':'tcp','zone':true}"), FARM0 ".zone: must be a string or null, got true" },
+	{ FARMS("{'type':'tcp','ssl':true}"), FARM0 ".ssl: unknown field" },
+	{ FARMS("{'type':'tcp','servers':{}}"), FARM0 ".servers: must be an array, got an object" },
 	{ FARMS("{'type':'tcp','farmId':1},{'type':'tcp','farmId':1}"),
-	  "farms[1].farmId: tcp farm 1 is already defined by farms[0]" },
+	  "farms[1] (tcp farm 1).farmId: tcp farm 1 is already defined by farms[0] (tcp farm 1)" },
 	{ FARMS("{'type':'tcp','farmId':1},{'type':'udp','farmId':1}"), "OK" },
 	{ FARMS("{'type':'udp','balance':'roundrobin','stickiness':'sourceIp','port':53,"
 		"'displayName':'dns','zone':'rbx'}"), "OK" },
@@ -301,49 +317,51 @@ static void test_farm_rules(void **state)
 /* ---- servers --------------------------------------------------------------------- */
 
 static const struct doc_case server_cases[] = {
-	{ SRV("{}"), "farms[0].servers[0].address: is required" },
+	{ SRV("{}"), FARM0 ".servers[0] (server 1).address: is required" },
 	{ SRV("{'address':'10.0.0.256'}"),
-	  "farms[0].servers[0].address: must be an IPv4 or IPv6 address, got '10.0.0.256'" },
+	  FARM0 ".servers[0] (server 1).address: must be an IPv4 or IPv6 address, got '10.0.0.256'" },
 	{ SRV("{'address':'10.0.0.1','weight':'heavy'}"),
-	  "farms[0].servers[0].weight: must be an integer 0..256, got 'heavy'" },
+	  SRV0 ".weight: must be an integer 0..256, got 'heavy'" },
 	{ SRV("{'address':'10.0.0.1'},{'address':'10.0.0.2'},{'address':'10.0.0.3','weight':300}"),
-	  "farms[0].servers[2].weight: must be 0..256, got 300" },
+	  FARM0 ".servers[2] (server 3, 10.0.0.3).weight: must be 0..256, got 300" },
 	{ SRV("{'address':'10.0.0.1','weight':-1}"),
-	  "farms[0].servers[0].weight: must be 0..256, got -1" },
+	  SRV0 ".weight: must be 0..256, got -1" },
 	{ SRV("{'address':'10.0.0.1','port':70000}"),
-	  "farms[0].servers[0].port: must be 0..65535, got 70000" },
+	  SRV0 ".port: must be 0..65535, got 70000" },
 	{ SRV("{'address':'10.0.0.1','status':'up'}"),
-	  "farms[0].servers[0].status: must be 'active' or 'inactive', got 'up'" },
+	  SRV0 ".status: must be 'active' or 'inactive', got 'up'" },
 	{ SRV("{'address':'10.0.0.1','backup':'yes'}"),
-	  "farms[0].servers[0].backup: must be true or false, got 'yes'" },
+	  SRV0 ".backup: must be true or false, got 'yes'" },
 	{ SRV("{'address':'10.0.0.1','probe':1}"),
-	  "farms[0].servers[0].probe: must be true or false, got 1" },
+	  SRV0 ".probe: must be true or false, got 1" },
 	{ SRV("{'address':'10.0.0.1','mac':'aa:bb:cc:dd:ee'}"),
-	  "farms[0].servers[0].mac: must be a MAC address like 'aa:bb:cc:dd:ee:ff', got 'aa:bb:cc:dd:ee'" },
-	{ SRV("{'address':'10.0.0.1','ssl':true}"), "farms[0].servers[0].ssl: unknown field" },
+	  SRV0 ".mac: must be a MAC address like 'aa:bb:cc:dd:ee:ff', got 'aa:bb:cc:dd:ee'" },
+	{ SRV("{'address':'10.0.0.1','ssl':true}"), SRV0 ".ssl: unknown field" },
 	{ SRV("{'address':'10.0.0.1','serverId':4},{'address':'10.0.0.2','serverId':4}"),
-	  "farms[0].servers[1].serverId: serverId 4 is already used by farms[0].servers[0]" },
+	  FARM0 ".servers[1] (server 4, 10.0.0.2).serverId: serverId 4 is already used by "
+	  "servers[0] (server 4, 10.0.0.1)" },
 	/* one address and effective port (server's, else farm's) twice */
 	{ SRV("{'address':'10.0.0.1','port':80},{'address':'10.0.0.2','port':80},"
 	      "{'address':'10.0.0.1','port':80}"),
-	  "farms[0].servers[2]: same address and port as farms[0].servers[0] (10.0.0.1 port 80): "
-	  "a farm cannot list one server twice" },
+	  FARM0 ".servers[2] (server 3, 10.0.0.1:80): same address and port as "
+	  "servers[0] (server 1, 10.0.0.1:80): a farm cannot list one server twice" },
 	{ FARMS("{'type':'tcp','port':443,'servers':[{'address':'2001:db8::1','port':443},"
 		"{'address':'2001:db8::1'}]}"),
-	  "farms[0].servers[1]: same address and port as farms[0].servers[0] (2001:db8::1 port 443): "
-	  "a farm cannot list one server twice" },
+	  FARM0 ".servers[1] (server 2, [2001:db8::1]:443): same address and port as "
+	  "servers[0] (server 1, [2001:db8::1]:443): a farm cannot list one server twice" },
 	{ SRV("{'address':'10.0.0.1'},{'address':'10.0.0.1'}"),
-	  "farms[0].servers[1]: same address as farms[0].servers[0] (10.0.0.1), and neither they nor "
-	  "the farm set a port: a farm cannot list one server twice" },
+	  FARM0 ".servers[1] (server 2, 10.0.0.1): same address as servers[0] (server 1, 10.0.0.1), "
+	  "and neither they nor the farm set a port: a farm cannot list one server twice" },
 	{ SRV("{'address':'10.0.0.1','port':80},{'address':'10.0.0.1','port':81},{'address':'10.0.0.1'}"),
 	  "OK" },
 	{ FARMS("{'type':'tcp','servers':[{'address':'10.0.0.1'}]},"
 		"{'type':'tcp','servers':[{'address':'10.0.0.1'}]}"), "OK" },
 	{ SRV("{'address':'nope'},{'address':'nope'}"),
-	  "farms[0].servers[0].address: must be an IPv4 or IPv6 address, got 'nope'; "
-	  "farms[0].servers[1].address: must be an IPv4 or IPv6 address, got 'nope'" },
+	  FARM0 ".servers[0] (server 1).address: must be an IPv4 or IPv6 address, "
+	  "got 'nope'; farms[0] (tcp farm 1).servers[1] (server 2).address: must be an IPv4 or IPv6 "
+	  "address, got 'nope'" },
 	{ SRV("{'address':'10.0.0.1','displayName':'a\\u0000b'}"),
-	  "farms[0].servers[0].displayName: must not contain a NUL character" },
+	  SRV0 ".displayName: must not contain a NUL character" },
 	{ SRV("{'address':'10.0.0.1','weight':0,'port':8080,'status':'inactive','backup':true,"
 	      "'probe':false,'displayName':null,'mac':'AA:bb:cc:dd:ee:0f','serverId':9}"), "OK" },
 };
@@ -357,69 +375,69 @@ static void test_server_rules(void **state)
 
 static const struct doc_case probe_cases[] = {
 	{ PROBE("{'type':'oco'}"),
-	  "farms[0].probe.type: 'oco' probes are not supported; supported types: "
+	  FARM0 ".probe.type: 'oco' probes are not supported; supported types: "
 	  "'tcp', 'http', 'smtp', 'mysql', 'pgsql'" },
 	{ PROBE("{'type':'internal'}"),
-	  "farms[0].probe.type: 'internal' probes are not supported; supported types: "
+	  FARM0 ".probe.type: 'internal' probes are not supported; supported types: "
 	  "'tcp', 'http', 'smtp', 'mysql', 'pgsql'" },
 	{ PROBE("{'type':'icmp'}"),
-	  "farms[0].probe.type: must be one of 'tcp', 'http', 'smtp', 'mysql', 'pgsql' or null, "
+	  FARM0 ".probe.type: must be one of 'tcp', 'http', 'smtp', 'mysql', 'pgsql' or null, "
 	  "got 'icmp'" },
 	{ PROBE("{'type':'tcp','interval':0.05}"),
-	  "farms[0].probe.interval: must be 0.1..86400 seconds, got 0.05" },
-	{ PROBE("{'type':'tcp','interval':'5s'}"), "farms[0].probe.interval: must be a number, got '5s'" },
+	  FARM0 ".probe.interval: must be 0.1..86400 seconds, got 0.05" },
+	{ PROBE("{'type':'tcp','interval':'5s'}"), FARM0 ".probe.interval: must be a number, got '5s'" },
 	{ PROBE("{'type':'tcp','timeout':0}"),
-	  "farms[0].probe.timeout: must be more than 0 and at most 60 seconds, got 0" },
+	  FARM0 ".probe.timeout: must be more than 0 and at most 60 seconds, got 0" },
 	{ PROBE("{'type':'tcp','timeout':61}"),
-	  "farms[0].probe.timeout: must be more than 0 and at most 60 seconds, got 61" },
-	{ PROBE("{'type':'tcp','rise':0}"), "farms[0].probe.rise: must be 1..100, got 0" },
-	{ PROBE("{'type':'tcp','fall':101}"), "farms[0].probe.fall: must be 1..100, got 101" },
-	{ PROBE("{'type':'tcp','port':-5}"), "farms[0].probe.port: must be 0..65535, got -5" },
+	  FARM0 ".probe.timeout: must be more than 0 and at most 60 seconds, got 61" },
+	{ PROBE("{'type':'tcp','rise':0}"), FARM0 ".probe.rise: must be 1..100, got 0" },
+	{ PROBE("{'type':'tcp','fall':101}"), FARM0 ".probe.fall: must be 1..100, got 101" },
+	{ PROBE("{'type':'tcp','port':-5}"), FARM0 ".probe.port: must be 0..65535, got -5" },
 	{ PROBE("{'type':'tcp','url':'/health'}"),
-	  "farms[0].probe.url: only applies to 'http' probes" },
+	  FARM0 ".probe.url: only applies to 'http' probes" },
 	{ PROBE("{'type':'http','method':'POST'}"),
-	  "farms[0].probe.method: must be one of 'GET', 'HEAD', 'OPTIONS', got 'POST'" },
+	  FARM0 ".probe.method: must be one of 'GET', 'HEAD', 'OPTIONS', got 'POST'" },
 	{ PROBE("{'type':'http','url':'health'}"),
-	  "farms[0].probe.url: must start with '/', got 'health'" },
+	  FARM0 ".probe.url: must start with '/', got 'health'" },
 	{ PROBE("{'type':'http','url':'/a b'}"),
-	  "farms[0].probe.url: must not contain spaces or line breaks" },
+	  FARM0 ".probe.url: must not contain spaces or line breaks" },
 	{ PROBE("{'type':'http','match':'regex','pattern':'x'}"),
-	  "farms[0].probe.match: must be one of 'default', 'status', 'contains', 'matches', got 'regex'" },
+	  FARM0 ".probe.match: must be one of 'default', 'status', 'contains', 'matches', got 'regex'" },
 	{ PROBE("{'type':'http','match':'status'}"),
-	  "farms[0].probe.pattern: is required when 'match' is 'status'" },
+	  FARM0 ".probe.pattern: is required when 'match' is 'status'" },
 	{ PROBE("{'type':'http','match':'contains'}"),
-	  "farms[0].probe.pattern: is required when 'match' is 'contains'" },
+	  FARM0 ".probe.pattern: is required when 'match' is 'contains'" },
 	{ PROBE("{'type':'http','pattern':'ok'}"),
-	  "farms[0].probe.pattern: only applies when 'match' is 'status', 'contains' or 'matches'" },
+	  FARM0 ".probe.pattern: only applies when 'match' is 'status', 'contains' or 'matches'" },
 	{ PROBE("{'type':'http','match':'status','pattern':'200,3xx'}"),
-	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  FARM0 ".probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
 	  "got '200,3xx'" },
 	{ PROBE("{'type':'http','match':'status','pattern':'99'}"),
-	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  FARM0 ".probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
 	  "got '99'" },
 	{ PROBE("{'type':'http','match':'status','pattern':'600'}"),
-	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  FARM0 ".probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
 	  "got '600'" },
 	{ PROBE("{'type':'http','match':'status','pattern':'200,'}"),
-	  "farms[0].probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
+	  FARM0 ".probe.pattern: must be a comma-separated list of HTTP status codes 100..599, "
 	  "got '200,'" },
 	{ PROBE("{'type':'http','match':'contains','pattern':''}"),
-	  "farms[0].probe.pattern: must not be empty" },
+	  FARM0 ".probe.pattern: must not be empty" },
 	{ PROBE("{'type':'http','match':'matches','pattern':'a('}"),
-	  "farms[0].probe.pattern: is not a valid regular expression: Unmatched ( or \\(" },
+	  FARM0 ".probe.pattern: is not a valid regular expression: Unmatched ( or \\(" },
 	{ PROBE("{'type':'http','forceSsl':'no'}"),
-	  "farms[0].probe.forceSsl: must be true or false, got 'no'" },
-	{ PROBE("{'type':'tcp','retries':3}"), "farms[0].probe.retries: unknown field" },
-	{ PROBE("'tcp'"), "farms[0].probe: must be an object, got 'tcp'" },
+	  FARM0 ".probe.forceSsl: must be true or false, got 'no'" },
+	{ PROBE("{'type':'tcp','retries':3}"), FARM0 ".probe.retries: unknown field" },
+	{ PROBE("'tcp'"), FARM0 ".probe: must be an object, got 'tcp'" },
 	{ PROBE("{'type':'http','match':'status','pattern':'200, 301,404','method':'HEAD',"
 		"'url':'/health?x=1','forceSsl':true,'negate':true,'interval':0.1,'timeout':0.1}"), "OK" },
 	{ PROBE("{'type':'http','match':'matches','pattern':'^ok|ready$'}"), "OK" },
 	/* a HEAD reply has no body: contains/matches could never see the text */
 	{ PROBE("{'type':'http','method':'HEAD','match':'contains','pattern':'ok'}"),
-	  "farms[0].probe.method: a HEAD request gets no response body, and match 'contains' reads "
+	  FARM0 ".probe.method: a HEAD request gets no response body, and match 'contains' reads "
 	  "the body: use 'GET' or 'OPTIONS'" },
 	{ PROBE("{'type':'http','method':'HEAD','match':'matches','pattern':'^ok'}"),
-	  "farms[0].probe.method: a HEAD request gets no response body, and match 'matches' reads "
+	  FARM0 ".probe.method: a HEAD request gets no response body, and match 'matches' reads "
 	  "the body: use 'GET' or 'OPTIONS'" },
 	{ PROBE("{'type':'http','method':'OPTIONS','match':'contains','pattern':'ok'}"), "OK" },
 	/* the probe engine takes at most 32 status codes */
@@ -429,7 +447,7 @@ static const struct doc_case probe_cases[] = {
 	{ PROBE("{'type':'http','match':'status','pattern':'200,201,202,203,204,205,206,207,208,209,"
 		"210,211,212,213,214,215,216,217,218,219,220,221,222,223,224,225,226,227,228,229,230,231,"
 		"232'}"),
-	  "farms[0].probe.pattern: at most 32 status codes, got 33" },
+	  FARM0 ".probe.pattern: at most 32 status codes, got 33" },
 	{ PROBE("{'type':'smtp','port':25,'rise':100,'fall':1}"), "OK" },
 	{ PROBE("{'type':null,'interval':10}"), "OK" },
 	{ PROBE("null"), "OK" },
@@ -467,11 +485,12 @@ static void test_probe_port(void **state)
 
 	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'},"
 			    "{'address':'10.0.0.2','probe':false,'port':80}]}"),
-		      "farms[0].probe.port: " NO_PORT);
+		      FARM0 ".probe.port: " NO_PORT);
 	/* some servers have a port: the others are named */
 	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'http'},'servers':[{'address':'10.0.0.1','port':80},"
 			    "{'address':'10.0.0.2'},{'address':'10.0.0.3','port':81},{'address':'10.0.0.4'}]}"),
-		      "farms[0].servers[1].port: " NO_PORT "; farms[0].servers[3].port: " NO_PORT);
+		      FARM0 ".servers[1] (server 2, 10.0.0.2).port: " NO_PORT
+		      "; farms[0] (tcp farm 1).servers[3] (server 4, 10.0.0.4).port: " NO_PORT);
 	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp','port':9},'servers':[{'address':'10.0.0.1'}]}"),
 		      "OK");
 	check_doc_raw(FARMS("{'type':'tcp','port':80,'probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'}]}"),
@@ -483,7 +502,7 @@ static void test_probe_port(void **state)
 	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'}}"), "OK");
 	/* a wrong port is not blamed twice */
 	check_doc_raw(FARMS("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1','port':70000}]}"),
-		      "farms[0].servers[0].port: must be 0..65535, got 70000");
+		      SRV0 ".port: must be 0..65535, got 70000");
 
 	/* an API body (POST farm), and the config after adding a server (POST server) */
 	o = jparse("{'type':'tcp','probe':{'type':'tcp'},'servers':[{'address':'10.0.0.1'}]}");
@@ -498,7 +517,7 @@ static void test_probe_port(void **state)
 	c.farms[0].servers[0].port = 0;
 	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
 	j = tn_errors_join(&errs);
-	assert_string_equal(j, "farms[0].probe.port: " NO_PORT);
+	assert_string_equal(j, FARM0 ".probe.port: " NO_PORT);
 	free(j);
 	tn_errors_free(&errs);
 	tn_config_free(&c);
@@ -507,47 +526,47 @@ static void test_probe_port(void **state)
 /* ---- frontends --------------------------------------------------------------- */
 
 static const struct doc_case frontend_cases[] = {
-	{ FRONT("{'type':'tcp','defaultFarmId':1}"), "frontends[0].vip: is required" },
+	{ FRONT("{'type':'tcp','defaultFarmId':1}"), FRONT0 ".vip: is required" },
 	{ FRONT("{'type':'tcp','vip':[],'defaultFarmId':1}"),
-	  "frontends[0].vip: must list at least one address" },
+	  FRONT0 ".vip: must list at least one address" },
 	{ FRONT("{'type':'tcp','vip':5,'defaultFarmId':1}"),
-	  "frontends[0].vip: must be an address or an array of addresses, got 5" },
+	  FRONT0 ".vip: must be an address or an array of addresses, got 5" },
 	{ FRONT("{'type':'tcp','vip':['10.1.1.1','nope'],'defaultFarmId':1}"),
-	  "frontends[0].vip[1]: must be an IPv4 or IPv6 address, got 'nope'" },
+	  FRONT0 ".vip[1]: must be an IPv4 or IPv6 address, got 'nope'" },
 	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.1'],'defaultFarmId':1}"),
-	  "frontends[0].vip[1]: 10.1.1.1 is listed twice" },
-	{ FRONT("{'type':'tcp','vip':'10.1.1.1'}"), "frontends[0].defaultFarmId: is required" },
+	  FRONT0 ".vip[1]: 10.1.1.1 is listed twice" },
+	{ FRONT("{'type':'tcp','vip':'10.1.1.1'}"), FRONT0 ".defaultFarmId: is required" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':0}"),
-	  "frontends[0].defaultFarmId: must be 1..4294967295, got 0" },
+	  FRONT0 ".defaultFarmId: must be 1..4294967295, got 0" },
 	{ FRONT("{'type':'http','vip':'10.1.1.1','defaultFarmId':1}"),
-	  "frontends[0].type: 'http' is not supported: HTTP frontends need an L7 proxy, which "
+	  "frontends[0] (frontend 1).type: 'http' is not supported: HTTP frontends need an L7 proxy, which "
 	  "Tenace is not; use 'tcp' or 'udp'" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':''}"),
-	  "frontends[0].port: must not be empty (null means every port)" },
+	  FRONT0 ".port: must not be empty (null means every port)" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'http'}"),
-	  "frontends[0].port: 'http' is not a port (1..65535) or a range (8000-8100)" },
+	  FRONT0 ".port: 'http' is not a port (1..65535) or a range (8000-8100)" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,70000'}"),
-	  "frontends[0].port: '70000': ports must be 1..65535" },
+	  FRONT0 ".port: '70000': ports must be 1..65535" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'0'}"),
-	  "frontends[0].port: '0': ports must be 1..65535" },
+	  FRONT0 ".port: '0': ports must be 1..65535" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'8100-8000'}"),
-	  "frontends[0].port: '8100-8000': range is reversed" },
+	  FRONT0 ".port: '8100-8000': range is reversed" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,70-90'}"),
-	  "frontends[0].port: port 80 is listed twice" },
+	  FRONT0 ".port: port 80 is listed twice" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':0}"),
-	  "frontends[0].port: must be 1..65535, got 0" },
+	  FRONT0 ".port: must be 1..65535, got 0" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':true}"),
-	  "frontends[0].port: must be a string like '80', '80,443' or '8000-8100', or null, got true" },
+	  FRONT0 ".port: must be a string like '80', '80,443' or '8000-8100', or null, got true" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'allowedSource':['10.0.0.0/33']}"),
-	  "frontends[0].allowedSource[0]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
+	  FRONT0 ".allowedSource[0]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
 	  "got '10.0.0.0/33'" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'deniedSource':['10.0.0.0/8','x']}"),
-	  "frontends[0].deniedSource[1]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
+	  FRONT0 ".deniedSource[1]: must be an IPv4 or IPv6 address or prefix ('10.0.0.0/8'), "
 	  "got 'x'" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':'no'}"),
-	  "frontends[0].disabled: must be true or false, got 'no'" },
+	  FRONT0 ".disabled: must be true or false, got 'no'" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'ssl':true}"),
-	  "frontends[0].ssl: unknown field" },
+	  FRONT0 ".ssl: unknown field" },
 	{ FRONT("{'type':'tcp','vip':['10.1.1.1','10.1.1.2'],'defaultFarmId':1,'port':'80, 443,8000-8100',"
 		"'allowedSource':['10.0.0.0/8','192.168.1.1'],'deniedSource':['10.9.0.0/16'],"
 		"'displayName':'web','zone':'gra','disabled':true,'frontendId':7}"), "OK" },
@@ -563,23 +582,26 @@ static void test_frontend_rules(void **state)
 
 static const struct doc_case cross_cases[] = {
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':2}"),
-	  "frontends[0].defaultFarmId: no tcp farm has farmId 2" },
+	  FRONT0 ".defaultFarmId: no tcp farm has farmId 2" },
 	{ FRONT("{'type':'udp','vip':'10.1.1.1','defaultFarmId':1}"),
-	  "frontends[0].defaultFarmId: farm 1 is a tcp farm; a udp frontend needs a udp farm" },
+	  "frontends[0] (udp frontend 1).defaultFarmId: farmId 1 is farms[0] (tcp farm 1): a udp "
+	  "frontend needs a udp farm" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'frontendId':3},"
 		"{'type':'tcp','vip':'10.1.1.2','defaultFarmId':1,'frontendId':3}"),
-	  "frontends[1].frontendId: tcp frontend 3 is already defined by frontends[0]" },
+	  "frontends[1] (tcp frontend 3).frontendId: tcp frontend 3 is already defined by "
+	  "frontends[0] (tcp frontend 3)" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80,443','displayName':'a'},"
 		"{'type':'tcp','vip':['10.1.1.2','10.1.1.1'],'defaultFarmId':1,'port':'400-500',"
 		"'displayName':'b'}"),
-	  "frontends[1]: frontend 2 ('b') and frontend 1 ('a') (frontends[0]) both take tcp "
+	  "frontends[1] (tcp frontend 2 'b'): frontends[0] (tcp frontend 1 'a') already takes tcp "
 	  "10.1.1.1 port 443" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"),
-	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80" },
+	  "frontends[1] (tcp frontend 2): frontends[0] (tcp frontend 1) already takes tcp 10.1.1.1 port 80" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}"),
-	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 every port" },
+	  "frontends[1] (tcp frontend 2): frontends[0] (tcp frontend 1) already takes every tcp port "
+	  "of 10.1.1.1" },
 	/* different ports or different types: no conflict */
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'81-90'}"), "OK" },
@@ -589,31 +611,34 @@ static const struct doc_case cross_cases[] = {
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'81-90'},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"),
-	  "frontends[2]: frontend 3 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80; "
-	  "frontends[2]: frontend 3 and frontend 2 (frontends[1]) both take tcp 10.1.1.1 port 81" },
+	  "frontends[2] (tcp frontend 3): frontends[0] (tcp frontend 1) already takes tcp 10.1.1.1 "
+	  "port 80; frontends[2] (tcp frontend 3): frontends[1] (tcp frontend 2) already takes tcp "
+	  "10.1.1.1 port 81" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80','disabled':true},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80'}"),
-	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 port 80" },
+	  "frontends[1] (tcp frontend 2): frontends[0] (tcp frontend 1) already takes tcp 10.1.1.1 port 80" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true},"
 		"{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'disabled':true}"),
-	  "frontends[1]: frontend 2 and frontend 1 (frontends[0]) both take tcp 10.1.1.1 every port" },
+	  "frontends[1] (tcp frontend 2): frontends[0] (tcp frontend 1) already takes every tcp port "
+	  "of 10.1.1.1" },
 	{ FRONT("{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1,'port':'80','disabled':true},"
 		"{'type':'tcp','vip':'10.1.1.2','defaultFarmId':1,'port':'80'}"), "OK" },
-	{ "{'farms':[" FARM1 ",{'farmId':1,'type':'udp','servers':[{'address':'10.0.0.1'}]}],"
+	{ "{" IFACES ",'farms':[" FARM1 ",{'farmId':1,'type':'udp','servers':[{'address':'10.0.0.1'}]}],"
 	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1},"
 	  "{'type':'udp','vip':'10.1.1.1','defaultFarmId':1}]}", "OK" },
-	{ "{'farms':[{'farmId':1,'type':'tcp','displayName':'pool','servers':[{'address':'10.0.0.1'}]}],"
+	{ "{" IFACES ",'farms':[{'farmId':1,'type':'tcp','displayName':'pool',"
+	  "'servers':[{'address':'10.0.0.1'}]}],"
 	  "'frontends':[{'type':'tcp','vip':['10.1.1.1','2001:db8::1'],'defaultFarmId':1,"
 	  "'displayName':'web'}]}",
-	  "frontends[0].vip[1]: frontend 1 ('web') has VIP 2001:db8::1 (IPv6) but its farm 1 ('pool') "
-	  "has no IPv6 server" },
+	  "frontends[0] (tcp frontend 1 'web').vip[1]: 2001:db8::1 is IPv6 but the default farm, "
+	  "farms[0] (tcp farm 1 'pool'), has no IPv6 server" },
 	/* an empty farm is allowed: the API adds servers after creating the frontend */
-	{ "{'farms':[{'farmId':1,'type':'tcp'}],"
+	{ "{" IFACES ",'farms':[{'farmId':1,'type':'tcp'}],"
 	  "'frontends':[{'type':'tcp','vip':'2001:db8::1','defaultFarmId':1}]}", "OK" },
 	/* a broken farm does not also produce "no farm" errors */
-	{ "{'farms':[{'farmId':1,'type':'tcp','balance':'x'}],"
+	{ "{" IFACES ",'farms':[{'farmId':1,'type':'tcp','balance':'x'}],"
 	  "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}]}",
-	  "farms[0].balance: must be one of 'source', 'roundrobin', 'first', got 'x'" },
+	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 'x'" },
 	/* VIP entries: the data plane keeps one per (address, port) of every
 	 * frontend, enabled or disabled, and one per address, in a map of 4096
 	 * (the limit was 4096 before: such a config passed but could not apply) */
@@ -676,25 +701,25 @@ static void test_limits(void **state)
 {
 	char *doc, *got;
 
-	doc = many("{'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 129, "]}");
+	doc = many("{" IFACES ",'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 129, "]}");
 	got = errors_of(doc);
 	assert_string_equal(got, "farms: at most 128 farms, got 129");
 	free(got);
 	free(doc);
 
-	doc = many("{'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 128, "]}");
+	doc = many("{" IFACES ",'farms':[", "{'type':'tcp','displayName':'f%u.%u'}", 128, "]}");
 	got = errors_of(doc);
 	assert_string_equal(got, "OK");
 	free(got);
 	free(doc);
 
-	doc = many("{'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1025, "]}]}");
+	doc = many("{" IFACES ",'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1025, "]}]}");
 	got = errors_of(doc);
-	assert_string_equal(got, "farms[0].servers: at most 1024 servers per farm, got 1025");
+	assert_string_equal(got, FARM0 ".servers: at most 1024 servers per farm, got 1025");
 	free(got);
 	free(doc);
 
-	doc = many("{'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1024, "]}]}");
+	doc = many("{" IFACES ",'farms':[{'type':'tcp','servers':[", "{'address':'10.0.%u.%u'}", 1024, "]}]}");
 	got = errors_of(doc);
 	assert_string_equal(got, "OK");
 	free(got);
@@ -707,7 +732,7 @@ static char *filter_doc(unsigned nvips, const char *key, size_t n, bool disabled
 {
 	char *list = many("", "'10.%u.%u.0/24'", n, ""), *vips = many("", "'192.0.%u.%u'", nvips, ""), *doc;
 
-	assert_true(asprintf(&doc, "{'farms':[" FARM1 "],'frontends':[{'type':'tcp','vip':[%s],"
+	assert_true(asprintf(&doc, "{" IFACES ",'farms':[" FARM1 "],'frontends':[{'type':'tcp','vip':[%s],"
 			     "'defaultFarmId':1,'disabled':%s,'%s':[%s]}]}", vips,
 			     disabled ? "true" : "false", key, list) > 0);
 	free(list);
@@ -732,9 +757,9 @@ static void test_filter_limits(void **state)
 
 	check_filter_doc(1, "allowedSource", 1024, false, "OK");
 	check_filter_doc(1, "allowedSource", 1025, false,
-			 "frontends[0].allowedSource: at most 1024 entries, got 1025");
+			 FRONT0 ".allowedSource: at most 1024 entries, got 1025");
 	check_filter_doc(1, "deniedSource", 1025, false,
-			 "frontends[0].deniedSource: at most 1024 entries, got 1025");
+			 FRONT0 ".deniedSource: at most 1024 entries, got 1025");
 	check_filter_doc(16, "deniedSource", 1024, false, "OK");
 	check_filter_doc(17, "deniedSource", 1024, true,
 			 "frontends: at most 16384 deniedSource entries in all, got 17408 "
@@ -753,7 +778,7 @@ static void test_filter_limits(void **state)
 	c.frontends[0].nallowed = 1025;
 	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
 	j = tn_errors_join(&errs);
-	assert_string_equal(j, "frontends[0].allowedSource: at most 1024 entries, got 1025");
+	assert_string_equal(j, FRONT0 ".allowedSource: at most 1024 entries, got 1025");
 	free(j);
 	tn_errors_free(&errs);
 	tn_config_free(&c);
@@ -766,7 +791,7 @@ static void test_all_errors_reported(void **state)
 {
 	struct tn_errors errs = { 0 };
 	struct tn_config c;
-	char *text = q("{'tableSize':4,'extra':1,'farms':[{'type':'tcp','balance':'leastconn',"
+	char *text = q("{" IFACES ",'tableSize':4,'extra':1,'farms':[{'type':'tcp','balance':'leastconn',"
 		       "'servers':[{'address':'x','weight':300}]}],"
 		       "'frontends':[{'type':'udp','vip':'10.0.0.1','defaultFarmId':9,'port':'80'},"
 		       "{'type':'tcp','vip':'10.0.0.1','defaultFarmId':9,'port':'x'}]}");
@@ -810,9 +835,9 @@ static void test_rejected_leaves_config_untouched(void **state)
 {
 	struct tn_errors errs = { 0 };
 	struct tn_config c, before;
-	char *bad = q("{'zone':'other','farms':[{'type':'tcp','port':-1}]}");
+	char *bad = q("{" IFACES ",'zone':'other','farms':[{'type':'tcp','port':-1}]}");
 
-	parse_ok("{'zone':'rbx','farms':[" FARM1 "],"
+	parse_ok("{" IFACES ",'zone':'rbx','farms':[" FARM1 "],"
 		 "'frontends':[{'type':'tcp','vip':'10.1.1.1','defaultFarmId':1}]}", &c);
 	assert_int_equal(tn_config_copy(&before, &c), 0);
 	assert_int_equal(tn_config_parse_string(bad, &c, &errs), -EINVAL);
@@ -900,9 +925,9 @@ static void test_round_trip_defaults(void **state)
 	struct tn_config a, b;
 	char *t1, *t2;
 
-	parse_ok("{}", &a);
+	parse_ok(EMPTY, &a);
 	t1 = to_text(&a);
-	assert_string_equal(t1, "{\n  \"zone\": \"default\",\n  \"interfaces\": [\n  ],\n"
+	assert_string_equal(t1, "{\n  \"zone\": \"default\",\n  \"interfaces\": [\n    \"eth0\"\n  ],\n"
 			    "  \"hashSeed\": 0,\n  \"tableSize\": 65537,\n  \"conntrack\": {\n"
 			    "    \"size\": 1000000,\n    \"tcpTimeout\": 300,\n    \"udpTimeout\": 30\n"
 			    "  },\n  \"farms\": [\n  ],\n  \"frontends\": [\n  ]\n}");
@@ -955,7 +980,7 @@ static void test_single_objects(void **state)
 	o = jparse("{'type':'tcp','servers':[{'address':'nope'}]}");
 	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
 	j = tn_errors_join(&errs);
-	assert_string_equal(j, "servers[0].address: must be an IPv4 or IPv6 address, got \"nope\"");
+	assert_string_equal(j, "servers[0] (server 1).address: must be an IPv4 or IPv6 address, got \"nope\"");
 	free(j);
 	tn_errors_free(&errs);
 	json_object_put(o);
@@ -978,8 +1003,8 @@ static void test_single_objects(void **state)
 	o = jparse("{'type':'tcp','port':80,'servers':[{'address':'10.0.0.1'},{'address':'10.0.0.1','port':80}]}");
 	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
 	j = tn_errors_join(&errs);
-	assert_string_equal(j, "servers[1]: same address and port as servers[0] (10.0.0.1 port 80): "
-			    "a farm cannot list one server twice");
+	assert_string_equal(j, "servers[1] (server 2, 10.0.0.1:80): same address and port as "
+			    "servers[0] (server 1, 10.0.0.1:80): a farm cannot list one server twice");
 	free(j);
 	tn_errors_free(&errs);
 	json_object_put(o);
@@ -1105,11 +1130,318 @@ static void test_validate_programmatic(void **state)
 	c.frontends[0].default_farm_id = 5;
 	assert_int_equal(tn_config_validate(&c, &errs), -EINVAL);
 	j = tn_errors_join(&errs);
-	assert_string_equal(j, "farms[0].servers[0].serverId: must be 1..4294967295, got 0; "
-			    "frontends[0].defaultFarmId: no tcp farm has farmId 5");
+	assert_string_equal(j, FARM0 ".servers[0] (server 10.0.0.1).serverId: must be "
+			    "1..4294967295, got 0; frontends[0] (tcp frontend 1).defaultFarmId: no tcp farm "
+			    "has farmId 5");
 	free(j);
 	tn_errors_free(&errs);
 	tn_config_free(&c);
+}
+
+/* ---- ids: the lowest free one, shared by documents and the API ----------------- */
+
+static void test_next_ids(void **state)
+{
+	struct tn_config c;
+	struct tn_farm_cfg *f;
+
+	parse_ok("{" IFACES ",'farms':[{'farmId':1,'type':'tcp'},{'farmId':2,'type':'tcp'},"
+		 "{'farmId':4,'type':'tcp','servers':[{'serverId':2,'address':'10.0.0.2'},"
+		 "{'serverId':3,'address':'10.0.0.3'}]},{'farmId':1,'type':'udp'}],"
+		 "'frontends':[{'frontendId':1,'type':'udp','vip':'10.1.1.1','defaultFarmId':1},"
+		 "{'frontendId':2,'type':'udp','vip':'10.1.1.2','defaultFarmId':1}]}", &c);
+	/* per type: tcp 1, 2, 4 are taken (3 is free), udp 1 */
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 3);
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_UDP), 2);
+	assert_int_equal(tn_config_next_frontend_id(&c, TN_L4_UDP), 3);
+	assert_int_equal(tn_config_next_frontend_id(&c, TN_L4_TCP), 1);
+	f = tn_config_farm(&c, TN_L4_TCP, 4);
+	assert_non_null(f);
+	assert_int_equal(tn_config_next_server_id(f), 1);
+	assert_int_equal(tn_config_next_server_id(&c.farms[0]), 1); /* no server */
+	/* a deleted object's id is used again */
+	c.farms[1].farm_id = 0; /* what the API leaves before assigning */
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 2);
+	/* the highest id taken never makes the next one wrap: the lowest free is 1 */
+	c.farms[0].farm_id = UINT32_MAX;
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 1);
+	f->servers[0].server_id = 1;
+	f->servers[1].server_id = UINT32_MAX;
+	assert_int_equal(tn_config_next_server_id(f), 2);
+	tn_config_free(&c);
+
+	/* a document's absent ids are what the API would give, one after the other */
+	parse_ok(FARMS("{'type':'tcp','farmId':4294967295},{'type':'tcp'},{'type':'tcp','farmId':1},"
+		       "{'type':'tcp','servers':[{'address':'10.0.0.1','serverId':4294967295},"
+		       "{'address':'10.0.0.2'}]}"), &c);
+	assert_int_equal(c.farms[1].farm_id, 2);
+	assert_int_equal(c.farms[3].farm_id, 3);
+	assert_int_equal(c.farms[3].servers[1].server_id, 1);
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 4);
+	assert_int_equal(tn_config_next_server_id(&c.farms[3]), 2);
+	tn_config_free(&c);
+
+	c = (struct tn_config){ 0 };
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 1);
+	assert_int_equal(tn_config_next_frontend_id(&c, TN_L4_UDP), 1);
+}
+
+/* ---- probe equality: the farm's and the probe engine's one question -------------- */
+
+static void test_probe_cfg_equal(void **state)
+{
+	struct tn_config c;
+	struct tn_probe_cfg a, b;
+	struct tn_farm_cfg f1, f2;
+	json_object *j1, *j2;
+
+	parse_ok(FARMS("{'type':'tcp','port':80,'probe':{'type':'http','url':'/health','match':'contains',"
+		       "'pattern':'ok','interval':1}}"), &c);
+	a = b = c.farms[0].probe; /* shallow: strings shared, so equal */
+	assert_true(tn_probe_cfg_equal(&a, &b));
+	b.interval_s = 2;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.rise++;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.port = 81;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.url = "/other";
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.pattern = "OK";
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.negate = true;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.force_ssl = true;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	b.match = TN_MATCH_MATCHES;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	b = a;
+	snprintf(b.method, sizeof(b.method), "OPTIONS");
+	assert_false(tn_probe_cfg_equal(&a, &b));
+	/* defaults as the probe engine reads them: no method is GET, no url is "/" */
+	b = a;
+	b.method[0] = '\0';
+	assert_true(tn_probe_cfg_equal(&a, &b));
+	a.url = NULL;
+	b.url = "/";
+	assert_true(tn_probe_cfg_equal(&a, &b));
+	b.url = "";
+	assert_true(tn_probe_cfg_equal(&a, &b));
+	/* HTTP fields mean nothing to a tcp probe (and are not saved) */
+	a.type = b.type = TN_PROBE_TCP;
+	b.url = "/x";
+	b.match = TN_MATCH_STATUS;
+	b.pattern = "200";
+	assert_true(tn_probe_cfg_equal(&a, &b));
+	b.type = TN_PROBE_SMTP;
+	assert_false(tn_probe_cfg_equal(&a, &b));
+
+	/* a farm's equality asks the same: equal farms write the same JSON */
+	assert_int_equal(tn_farm_copy(&f1, &c.farms[0]), 0);
+	assert_int_equal(tn_farm_copy(&f2, &c.farms[0]), 0);
+	f1.probe.type = f2.probe.type = TN_PROBE_TCP;
+	free(f2.probe.url);
+	f2.probe.url = strdup("/ignored");
+	assert_true(tn_farm_equal(&f1, &f2));
+	j1 = tn_farm_to_json(&f1);
+	j2 = tn_farm_to_json(&f2);
+	assert_string_equal(json_object_to_json_string(j1), json_object_to_json_string(j2));
+	json_object_put(j1);
+	json_object_put(j2);
+	f2.probe.type = TN_PROBE_HTTP;
+	f1.probe.type = TN_PROBE_HTTP;
+	assert_false(tn_farm_equal(&f1, &f2));
+	tn_farm_free(&f1);
+	tn_farm_free(&f2);
+	tn_config_free(&c);
+}
+
+/* ---- enumerations: the data plane's and the probe engine's values ---------------- */
+
+static void test_enum_values(void **state)
+{
+	static const struct { const char *name; int balance; } balances[] = {
+		{ "source", TN_BALANCE_SOURCE }, { "roundrobin", TN_BALANCE_ROUNDROBIN },
+		{ "first", TN_BALANCE_FIRST },
+	};
+	static const struct { const char *name; int rule; } matches[] = {
+		{ "default", TN_HTTP_DEFAULT }, { "status", TN_HTTP_STATUS },
+		{ "contains", TN_HTTP_CONTAINS }, { "matches", TN_HTTP_MATCHES },
+	};
+	struct tn_config c;
+	char doc[256];
+	size_t i;
+
+	/* what the controller copies into the data plane and the probe engine, as is */
+	for (i = 0; i < sizeof(balances) / sizeof(balances[0]); i++) {
+		snprintf(doc, sizeof(doc), FARMS("{'type':'tcp','balance':'%s','stickiness':'sourceIp'}"),
+			 balances[i].name);
+		parse_ok(doc, &c);
+		assert_int_equal((int)c.farms[0].balance, balances[i].balance);
+		assert_int_equal((int)c.farms[0].stickiness, TN_STICKY_SOURCE_IP);
+		tn_config_free(&c);
+	}
+	parse_ok(FARMS("{'type':'tcp'}"), &c);
+	assert_int_equal((int)c.farms[0].stickiness, TN_STICKY_NONE);
+	tn_config_free(&c);
+	for (i = 0; i < sizeof(matches) / sizeof(matches[0]); i++) {
+		snprintf(doc, sizeof(doc), PROBE("{'type':'http','match':'%s'%s}"), matches[i].name,
+			 i ? ",'pattern':'200'" : "");
+		parse_ok(doc, &c);
+		assert_int_equal((int)c.farms[0].probe.match, matches[i].rule);
+		tn_config_free(&c);
+	}
+}
+
+/* ---- interfaces: required, not empty --------------------------------------------- */
+
+static const struct doc_case interface_cases[] = {
+	{ "{}", "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'zone':'rbx','farms':[" FARM1 "]}",
+	  "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':[]}",
+	  "interfaces: must list at least one interface the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':null}", "interfaces: required: the interfaces the controller attaches to, e.g. ['eth0']" },
+	{ "{'interfaces':['eth0']}", "OK" },
+};
+
+static void test_interfaces_required(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_config c;
+
+	RUN(interface_cases);
+	/* the example configuration shipped with Tenace names its interfaces */
+	assert_int_equal(tn_config_load_file("scripts/tenace.example.json", &c, &errs), 0);
+	assert_true(c.ninterfaces >= 1);
+	tn_config_free(&c);
+	tn_errors_free(&errs);
+}
+
+/* ---- did you mean: unknown fields and values close to a known one ----------------- */
+
+static const struct doc_case suggestion_cases[] = {
+	{ FARMS("{'type':'tcp','stickyness':'sourceIp'}"),
+	  FARM0 ".stickyness: unknown field (did you mean 'stickiness'?)" },
+	{ FARMS("{'type':'tcp','balance':'round robin'}"),
+	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 'round robin' "
+	  "(did you mean 'roundrobin'?)" },
+	{ FARMS("{'type':'tpc'}"), "farms[0] (farm 1).type: must be 'tcp' or 'udp', got 'tpc' (did you mean 'tcp'?)" },
+	{ SRV("{'address':'10.0.0.1','weigth':2}"), SRV0 ".weigth: unknown field (did you mean 'weight'?)" },
+	{ SRV("{'address':'10.0.0.1','status':'Active'}"),
+	  SRV0 ".status: must be 'active' or 'inactive', got 'Active' (did you mean 'active'?)" },
+	{ PROBE("{'type':'HTTP'}"),
+	  FARM0 ".probe.type: must be one of 'tcp', 'http', 'smtp', 'mysql', 'pgsql' or null, got 'HTTP' "
+	  "(did you mean 'http'?)" },
+	{ PROBE("{'type':'http','method':'get'}"),
+	  FARM0 ".probe.method: must be one of 'GET', 'HEAD', 'OPTIONS', got 'get' (did you mean 'GET'?)" },
+	{ PROBE("{'type':'http','match':'contain','pattern':'x'}"),
+	  FARM0 ".probe.match: must be one of 'default', 'status', 'contains', 'matches', got 'contain' "
+	  "(did you mean 'contains'?)" },
+	{ "{" IFACES ",'conntrack':{'tcptimeout':5}}",
+	  "conntrack.tcptimeout: unknown field (did you mean 'tcpTimeout'?)" },
+	{ "{" IFACES ",'frontend':[]}", "frontend: unknown field (did you mean 'frontends'?)" },
+	/* too far from anything: no guess */
+	{ "{" IFACES ",'colour':'blue'}", "colour: unknown field" },
+	{ "{" IFACES ",'zoon':'x'}", "zoon: unknown field" },
+	{ FARMS("{'type':'tcp','balance':'random'}"),
+	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 'random'" },
+	{ FARMS("{'type':'tcp','balance':7}"),
+	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 7" },
+};
+
+static void test_did_you_mean(void **state)
+{
+	static const char *const names[] = { "source", "roundrobin", "first", NULL };
+
+	RUN(suggestion_cases);
+	assert_int_equal(tn_edit_distance("", ""), 0);
+	assert_int_equal(tn_edit_distance("abc", ""), 3);
+	assert_int_equal(tn_edit_distance("kitten", "sitting"), 3);
+	assert_int_equal(tn_edit_distance("weigth", "weight"), 1); /* a swap is one edit */
+	assert_int_equal(tn_edit_distance("SourceIP", "sourceip"), 0);
+	assert_string_equal(tn_closest_name("sorce", names), "source");
+	assert_string_equal(tn_closest_name("round-robin", names), "roundrobin");
+	assert_string_equal(tn_closest_name("rondrbn", names), "roundrobin"); /* 3 <= 10 / 3 */
+	assert_null(tn_closest_name("rndrbn", names));                        /* 4 > 10 / 3 */
+	assert_null(tn_closest_name("first", names));                        /* exact: nothing to suggest */
+	assert_null(tn_closest_name("fist", (const char *const[]){ "weight", NULL }));
+}
+
+/* ---- error paths name their objects; the plain path stays for programs ---------- */
+
+static void test_object_labels(void **state)
+{
+	struct tn_errors errs = { 0 };
+	struct tn_farm_cfg f;
+	struct tn_config c;
+	json_object *o;
+	char *text, *j;
+
+	/* the issue's example */
+	text = q("{" IFACES ",'farms':[{'farmId':1,'type':'tcp','displayName':'web','port':80,'servers':["
+		 "{'address':'10.55.0.11'},{'address':'10.55.0.12'},{'address':'10.55.0.13','weight':300}]}]}");
+	assert_int_equal(tn_config_parse_string(text, &c, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.v[0].path, "farms[0].servers[2].weight");
+	assert_string_equal(tn_error_where(&errs.v[0]),
+			    "farms[0] (tcp farm 1 \"web\").servers[2] (server 3, 10.55.0.13:80).weight");
+	j = tn_errors_join(&errs);
+	assert_string_equal(j, "farms[0] (tcp farm 1 \"web\").servers[2] (server 3, 10.55.0.13:80).weight: "
+			    "must be 0..256, got 300");
+	free(j);
+	tn_errors_free(&errs);
+	free(text);
+
+	/* a field that failed is not shown: its value is a default */
+	check_doc(FARMS("{'type':'tcp','farmId':'one','displayName':'web','port':-1}"),
+		  "farms[0] (tcp farm 'web').farmId: must be an integer 0..4294967295, got 'one'; "
+		  "farms[0] (tcp farm 'web').port: must be 0..65535, got -1");
+	check_doc(FARMS("{'type':'sctp','farmId':7,'servers':[{'address':'2001:db8::1','port':80,'weight':-2},"
+			"{'address':'10.0.0.2','port':'x','serverId':'y'}]}"),
+		  "farms[0] (farm 7).type: must be 'tcp' or 'udp', got 'sctp'; "
+		  "farms[0] (farm 7).servers[0] (server 1, [2001:db8::1]:80).weight: must be 0..256, got -2; "
+		  "farms[0] (farm 7).servers[1] (server 10.0.0.2).serverId: must be an integer 0..4294967295, "
+		  "got 'y'; farms[0] (farm 7).servers[1] (server 10.0.0.2).port: must be an integer 0..65535, "
+		  "got 'x'");
+	/* nothing to name: the path alone */
+	check_doc(FARMS("5"), "farms[0]: must be an object, got 5");
+	check_doc(FARMS("{'type':'tcp','zone':3}") , FARM0 ".zone: must be a string or null, got 3");
+	check_doc("{" IFACES ",'tableSize':1}", "tableSize: must be 1021..655373, got 1");
+	/* a frontend, and a cross rule naming the other object */
+	check_doc("{" IFACES ",'farms':[{'farmId':5,'type':'udp','displayName':'dns'}],"
+		  "'frontends':[{'frontendId':9,'type':'tcp','displayName':'www','vip':'10.1.1.1',"
+		  "'defaultFarmId':5,'disabled':1}]}",
+		  "frontends[0] (tcp frontend 9 'www').disabled: must be true or false, got 1");
+	check_doc("{" IFACES ",'farms':[{'farmId':5,'type':'udp','displayName':'dns'}],"
+		  "'frontends':[{'frontendId':9,'type':'tcp','displayName':'www','vip':'10.1.1.1',"
+		  "'defaultFarmId':5}]}",
+		  "frontends[0] (tcp frontend 9 'www').defaultFarmId: farmId 5 is farms[0] (udp farm 5 'dns'): "
+		  "a tcp frontend needs a tcp farm");
+	/* a long name is cut, never inside a UTF-8 character */
+	check_doc(FARMS("{'type':'tcp','displayName':'123456789012345678901234567890123456789\\u00e9',"
+			"'port':-1}"),
+		  "farms[0] (tcp farm 1 '123456789012345678901234567890123456789').port: must be 0..65535, "
+		  "got -1");
+
+	/* the API's 400 sends path as "field": it stays a plain JSON path */
+	o = jparse("{'type':'tcp','port':80,'servers':[{'address':'10.0.0.1','weight':300}]}");
+	assert_int_equal(tn_farm_from_json(o, "", &f, &errs), -EINVAL);
+	assert_int_equal(errs.n, 1);
+	assert_string_equal(errs.v[0].path, "servers[0].weight");
+	assert_string_equal(tn_error_where(&errs.v[0]), "servers[0] (server 1, 10.0.0.1:80).weight");
+	tn_errors_free(&errs);
+	json_object_put(o);
+	tn_errors_add(&errs, "zone", "must not be empty");
+	assert_string_equal(tn_error_where(&errs.v[0]), "zone");
+	tn_errors_free(&errs);
 }
 
 /* ---- files ------------------------------------------------------------------------------- */
@@ -1197,6 +1529,12 @@ int main(void)
 		cmocka_unit_test(test_small_parsers),
 		cmocka_unit_test(test_copy_equal_free),
 		cmocka_unit_test(test_validate_programmatic),
+		cmocka_unit_test(test_next_ids),
+		cmocka_unit_test(test_probe_cfg_equal),
+		cmocka_unit_test(test_enum_values),
+		cmocka_unit_test(test_interfaces_required),
+		cmocka_unit_test(test_did_you_mean),
+		cmocka_unit_test(test_object_labels),
 		cmocka_unit_test(test_save_load),
 	};
 

@@ -139,7 +139,7 @@ static struct tn_ctl_backend backend = {
 /* ---- fixtures -------------------------------------------------------------------- */
 
 static const char *base_config =
-	"{\"zone\": \"rbx\", \"interfaces\": [], \"tableSize\": 1021,"
+	"{\"zone\": \"rbx\", \"interfaces\": [\"eth0\"], \"tableSize\": 1021,"
 	" \"farms\": ["
 	"  {\"farmId\": 1, \"type\": \"tcp\", \"port\": 80, \"stickiness\": \"sourceIp\","
 	"   \"probe\": {\"type\": \"tcp\", \"interval\": 1},"
@@ -558,7 +558,7 @@ static void restart_takes_over_slots(void **state)
 	tn_ctl_free(ctl);
 	/* a new controller, with the farms listed in another order */
 	assert_int_equal(tn_config_parse_string(
-		"{\"zone\": \"rbx\", \"tableSize\": 1021, \"farms\": ["
+		"{\"zone\": \"rbx\", \"interfaces\": [\"eth0\"], \"tableSize\": 1021, \"farms\": ["
 		" {\"farmId\": 7, \"type\": \"tcp\", \"servers\": [{\"address\": \"10.0.0.7\"}]},"
 		" {\"farmId\": 1, \"type\": \"udp\", \"servers\": [{\"address\": \"10.0.0.21\"}]},"
 		" {\"farmId\": 2, \"type\": \"tcp\", \"servers\": [{\"address\": \"10.0.0.11\"}]}]}", &c, &e), 0);
@@ -905,7 +905,7 @@ static void new_ids_are_the_lowest_free(void **state)
 	json_object_put(o);
 	/* per type */
 	assert_int_equal(tn_config_parse_string(
-		"{\"farms\": [{\"farmId\": 1, \"type\": \"udp\"}, {\"farmId\": 2, \"type\": \"tcp\"},"
+		"{\"interfaces\": [\"eth0\"], \"farms\": [{\"farmId\": 1, \"type\": \"udp\"}, {\"farmId\": 2, \"type\": \"tcp\"},"
 		" {\"farmId\": 4294967295, \"type\": \"udp\"}]}", &c, &e), 0);
 	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_UDP), 2);
 	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_TCP), 1);

@@ -5,9 +5,11 @@
  * whole configuration with the same objects and field names as the HTTP API,
  * so GET /v1/config returns what a config file holds.
  *
- * Parsing reports every error at once, each naming the JSON path and the rule
- * ("farms[0].servers[2].weight: must be 0..256, got 300"); a rejected
- * document leaves the caller's configuration untouched.
+ * Parsing reports every error at once, each naming the JSON path, the objects
+ * on it and the rule ("farms[0] (tcp farm 1 \"web\").servers[2] (server 3,
+ * 10.0.0.3:80).weight: must be 0..256, got 300"; struct tn_error keeps the
+ * plain path "farms[0].servers[2].weight" apart); a rejected document leaves
+ * the caller's configuration untouched.
  */
 #ifndef TENACE_CONFIG_H
 #define TENACE_CONFIG_H
@@ -16,17 +18,29 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include "tenace.h"
+#include "lib/jsonget.h"
 #include "lib/net.h"
 
 #define TN_NAME_MAX 128
 
 enum tn_l4_type { TN_L4_TCP = 0, TN_L4_UDP = 1 };
-enum tn_balance { TN_BAL_SOURCE = 0, TN_BAL_ROUNDROBIN = 1, TN_BAL_FIRST = 2 };
-enum tn_stickiness { TN_STICK_NONE = 0, TN_STICK_SOURCE_IP = 1 };
+/* The data plane's values (tenace.h), so the controller copies them as they are. */
+enum tn_balance {
+	TN_BAL_SOURCE = TN_BALANCE_SOURCE,
+	TN_BAL_ROUNDROBIN = TN_BALANCE_ROUNDROBIN,
+	TN_BAL_FIRST = TN_BALANCE_FIRST,
+};
+enum tn_stickiness { TN_STICK_NONE = TN_STICKY_NONE, TN_STICK_SOURCE_IP = TN_STICKY_SOURCE_IP };
+_Static_assert(TN_BAL_SOURCE == TN_BALANCE_SOURCE && TN_BAL_ROUNDROBIN == TN_BALANCE_ROUNDROBIN &&
+	       TN_BAL_FIRST == TN_BALANCE_FIRST, "enum tn_balance must equal tenace.h's TN_BALANCE_*");
+_Static_assert(TN_STICK_NONE == TN_STICKY_NONE && TN_STICK_SOURCE_IP == TN_STICKY_SOURCE_IP,
+	       "enum tn_stickiness must equal tenace.h's TN_STICKY_*");
 enum tn_probe_type {
 	TN_PROBE_NONE = 0, /* no "probe" object, or type absent: servers always up */
 	TN_PROBE_TCP, TN_PROBE_HTTP, TN_PROBE_SMTP, TN_PROBE_MYSQL, TN_PROBE_PGSQL,
 };
+/* Same values as the probe engine's enum tn_http_rule (asserted in config/probe.c). */
 enum tn_http_match { TN_MATCH_DEFAULT = 0, TN_MATCH_STATUS, TN_MATCH_CONTAINS, TN_MATCH_MATCHES };
 
 struct tn_port_range {
@@ -107,23 +121,8 @@ struct tn_config {
 	size_t nfrontends;
 };
 
-/* Validation errors: every one names the JSON path and the rule. */
-#define TN_ERROR_MESSAGE_MAX 320
-struct tn_error {
-	char path[160];    /* "farms[0].servers[2].weight"; "" for the document */
-	char message[TN_ERROR_MESSAGE_MAX]; /* "must be 0..256, got 300" */
-};
-
-struct tn_errors {
-	struct tn_error *v;
-	size_t n, cap;
-};
-
-void tn_errors_add(struct tn_errors *e, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void tn_errors_free(struct tn_errors *e);
-/* "path: message; path: message" (malloc'd) */
-char *tn_errors_join(const struct tn_errors *e);
+/* Validation errors (struct tn_error, struct tn_errors, tn_errors_add, _free,
+ * _join, tn_error_where): lib/jsonget.h. */
 
 /* Whole documents. Return 0, or -EINVAL with errs filled (out untouched).
  * Errors are appended to errs (start from {0}; errs may be NULL). On success
@@ -165,6 +164,10 @@ bool tn_farm_equal(const struct tn_farm_cfg *a, const struct tn_farm_cfg *b);
 bool tn_frontend_equal(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b);
 bool tn_server_equal(const struct tn_server_cfg *a, const struct tn_server_cfg *b);
 bool tn_config_equal(const struct tn_config *a, const struct tn_config *b);
+/* Whether two probes probe alike (the fields that mean nothing for their type,
+ * and NULL / "" / default strings, do not count): what a farm's equality and
+ * the probe engine's "did this target change" both ask. */
+bool tn_probe_cfg_equal(const struct tn_probe_cfg *a, const struct tn_probe_cfg *b);
 
 /* Append an object to a configuration, moving it: the caller's copy is left
  * zeroed (nothing to free). 0 or -ENOMEM (the object is then untouched). */
@@ -176,6 +179,13 @@ int tn_farm_add_server(struct tn_farm_cfg *f, struct tn_server_cfg *s);
 struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t, uint32_t farm_id);
 struct tn_frontend_cfg *tn_config_frontend(const struct tn_config *c, enum tn_l4_type t, uint32_t id);
 struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t server_id);
+
+/* The lowest id from 1 no object of its kind uses (farms and frontends: per
+ * type), so a deleted object's id is used again; never past 4294967295, 0 only
+ * when every id is taken. What a document's absent ids get, in file order. */
+uint32_t tn_config_next_farm_id(const struct tn_config *c, enum tn_l4_type t);
+uint32_t tn_config_next_frontend_id(const struct tn_config *c, enum tn_l4_type t);
+uint32_t tn_config_next_server_id(const struct tn_farm_cfg *f);
 
 /* Small parsers shared with the CLI and API (addresses: lib/net.h). */
 int tn_port_spec_parse(const char *s, struct tn_port_range **out, size_t *n, char *err, size_t errlen);
