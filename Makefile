@@ -81,13 +81,18 @@ $(BUILD)/san/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+# archives are rebuilt from scratch: ar would keep the object of a deleted source
 $(BUILD)/libtenace.a: $(call obj,obj,$(LIB_SRCS))
+	rm -f $@
 	ar rcs $@ $^
 $(BUILD)/libtenace-san.a: $(call obj,san,$(LIB_SRCS))
+	rm -f $@
 	ar rcs $@ $^
 $(BUILD)/libpktgen.a: $(call obj,obj,$(PKTGEN_SRCS))
+	rm -f $@
 	ar rcs $@ $^
 $(BUILD)/libpktgen-san.a: $(call obj,san,$(PKTGEN_SRCS))
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/tenace: $(call obj,obj,$(CMD_SRCS)) $(BUILD)/libtenace.a

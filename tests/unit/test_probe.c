@@ -26,230 +26,7 @@
 #include <cmocka.h>
 #include "tenace.h"
 #include "probe/probe.h"
-
-/* ---- test servers ---------------------------------------------------------- */
-
-enum srv_mode {
-	SRV_CLOSE,   /* accept, close at once */
-	SRV_HANG,    /* accept, never answer */
-	SRV_GREET,   /* send `reply` at once, then wait for the client to leave */
-	SRV_SAY_BYE, /* send `reply` at once, then hang up */
-	SRV_SMTP,    /* banner `reply`, answer EHLO with `reply2`, QUIT with 221 */
-	SRV_PGSQL,   /* read the SSLRequest, answer `reply` */
-	SRV_HTTP,    /* read a request, answer `status` with `body` */
-};
-
-struct srv {
-	int lfd;
-	uint16_t port;
-	pthread_t th;
-	atomic_int stop;
-	enum srv_mode mode;
-	const void *reply;
-	size_t reply_len;
-	const char *reply2;
-	atomic_int status;
-	const char *body;
-	int hung[256];
-	int nhung;
-	atomic_int conns;
-	atomic_int bad_ssl_request;
-	char request[256];   /* first line of the last HTTP request */
-	pthread_mutex_t lock;
-};
-
-static int read_until(int fd, char *buf, size_t cap, const char *end)
-{
-	size_t n = 0;
-
-	while (n + 1 < cap) {
-		ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
-
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-		buf[n] = '\0';
-		if (strstr(buf, end))
-			return (int)n;
-	}
-	return (int)n;
-}
-
-static void drain_until_close(int fd)
-{
-	char b[256];
-
-	while (recv(fd, b, sizeof(b), 0) > 0)
-		;
-}
-
-static void serve(struct srv *s, int fd)
-{
-	char buf[2048];
-	int n;
-
-	switch (s->mode) {
-	case SRV_CLOSE:
-		break;
-	case SRV_HANG:
-		if (s->nhung < (int)(sizeof(s->hung) / sizeof(s->hung[0]))) {
-			s->hung[s->nhung++] = fd;
-			return;
-		}
-		break;
-	case SRV_GREET:
-		send(fd, s->reply, s->reply_len, MSG_NOSIGNAL);
-		drain_until_close(fd);
-		break;
-	case SRV_SAY_BYE:
-		send(fd, s->reply, s->reply_len, MSG_NOSIGNAL);
-		break;
-	case SRV_SMTP:
-		send(fd, s->reply, s->reply_len, MSG_NOSIGNAL);
-		if (read_until(fd, buf, sizeof(buf), "\n") < 0 || strncmp(buf, "EHLO tenace\r\n", 13))
-			break;
-		send(fd, s->reply2, strlen(s->reply2), MSG_NOSIGNAL);
-		if (read_until(fd, buf, sizeof(buf), "\n") >= 0 && !strncmp(buf, "QUIT\r\n", 6))
-			send(fd, "221 bye\r\n", 9, MSG_NOSIGNAL);
-		break;
-	case SRV_PGSQL:
-		n = read_until(fd, buf, 9, "\x2f");
-		if (n != 8 || memcmp(buf, "\x00\x00\x00\x08\x04\xd2\x16\x2f", 8))
-			s->bad_ssl_request++;
-		send(fd, s->reply, s->reply_len, MSG_NOSIGNAL);
-		drain_until_close(fd);
-		break;
-	case SRV_HTTP: {
-		char resp[1024];
-		const char *body = s->body ? s->body : "";
-		char *eol;
-		int len;
-
-		if (read_until(fd, buf, sizeof(buf), "\r\n\r\n") < 0)
-			break;
-		eol = strstr(buf, "\r\n");
-		if (eol)
-			*eol = '\0';
-		pthread_mutex_lock(&s->lock);
-		snprintf(s->request, sizeof(s->request), "%.200s", buf);
-		pthread_mutex_unlock(&s->lock);
-		len = snprintf(resp, sizeof(resp),
-			       "HTTP/1.1 %d Whatever\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			       atomic_load(&s->status), strlen(body), strncmp(buf, "HEAD ", 5) ? body : "");
-		send(fd, resp, (size_t)len, MSG_NOSIGNAL);
-		drain_until_close(fd);
-		break;
-	}
-	}
-	close(fd);
-}
-
-static void *srv_main(void *arg)
-{
-	struct srv *s = arg;
-	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
-
-	while (!atomic_load(&s->stop)) {
-		int fd;
-
-		if (poll(&pfd, 1, 20) <= 0)
-			continue;
-		/* accepted sockets are blocking (accept4 does not inherit O_NONBLOCK) */
-		while ((fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-			struct timeval tv = { .tv_sec = 1 };
-
-			/* a receive timeout: a silent client cannot stall the server */
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			s->conns++;
-			serve(s, fd);
-			if (atomic_load(&s->stop))
-				break;
-		}
-	}
-	return NULL;
-}
-
-static struct srv *srv_start6(enum srv_mode mode, const void *reply, size_t reply_len, bool v6)
-{
-	struct srv *s = calloc(1, sizeof(*s));
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
-	int one = 1;
-
-	assert_non_null(s);
-	s->mode = mode;
-	s->reply = reply;
-	s->reply_len = reply_len;
-	atomic_init(&s->status, 200);
-	pthread_mutex_init(&s->lock, NULL);
-	if (v6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*a);
-	}
-	s->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	assert_true(s->lfd >= 0);
-	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&ss, sl), 0);
-	assert_int_equal(listen(s->lfd, 4096), 0);
-	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&ss, &sl), 0);
-	s->port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
-	return s;
-}
-
-static struct srv *srv_start(enum srv_mode mode, const void *reply, size_t reply_len)
-{
-	return srv_start6(mode, reply, reply_len, false);
-}
-
-static struct srv *srv_str(enum srv_mode mode, const char *reply)
-{
-	return srv_start(mode, reply, reply ? strlen(reply) : 0);
-}
-
-static struct srv *srv_http(int status, const char *body)
-{
-	struct srv *s = srv_start(SRV_HTTP, NULL, 0);
-
-	atomic_store(&s->status, status);
-	s->body = body;
-	return s;
-}
-
-static void srv_stop(struct srv *s)
-{
-	int i;
-
-	atomic_store(&s->stop, 1);
-	pthread_join(s->th, NULL);
-	for (i = 0; i < s->nhung; i++)
-		close(s->hung[i]);
-	close(s->lfd);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
-}
-
-/* A port nobody listens on: bound then closed, so connecting is refused. */
-static uint16_t dead_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sl), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &sl), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
+#include "unit/probe_servers.h"
 
 /* ---- recording the callback --------------------------------------------------- */
 
@@ -269,13 +46,6 @@ struct rec {
 	int set_targets_rc;   /* what set_targets said from inside the callback */
 };
 
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_change(void *arg, uint64_t key, bool up, const char *reason, int count)
 {
@@ -322,24 +92,6 @@ static void run_for(struct tn_prober *P, struct rec *r, int want, double seconds
 		assert_true(tn_prober_run_once(P, 20) >= 0);
 }
 
-static struct tn_probe_target target(uint64_t key, enum tn_probe_type type, uint16_t port)
-{
-	struct tn_probe_target t;
-
-	memset(&t, 0, sizeof(t));
-	t.key = key;
-	t.addr.family = TN_FAMILY_V4;
-	t.addr.bytes[0] = 127;
-	t.addr.bytes[3] = 1;
-	t.port = port;
-	t.cfg.type = type;
-	t.cfg.interval_s = 0.1;
-	t.cfg.timeout_s = 0.3;
-	t.cfg.rise = 2;
-	t.cfg.fall = 3;
-	strcpy(t.cfg.method, "GET");
-	return t;
-}
 
 static struct tn_prober *prober(struct rec *r)
 {
@@ -359,10 +111,6 @@ static void set(struct tn_prober *P, const struct tn_probe_target *t, size_t n)
 		fail_msg("set_targets: %d %s", rc, err);
 }
 
-#define assert_has(s, part) do { \
-	if (!strstr((s), (part))) \
-		fail_msg("\"%s\" does not contain \"%s\"", (s), (part)); \
-} while (0)
 
 /* Expect exactly one first-check verdict per key: up/down and a reason part. */
 struct expect {
@@ -475,27 +223,6 @@ static void test_smtp(void **state)
 	srv_stop(cut);
 }
 
-/* A MySQL 8 greeting, as the server sends it. */
-static size_t mysql_greeting(uint8_t *out)
-{
-	static const char version[] = "8.0.36";
-	size_t n = 4;
-
-	out[n++] = 10;
-	memcpy(out + n, version, sizeof(version));
-	n += sizeof(version);
-	memcpy(out + n, "\x08\x00\x00\x00" "abcdefgh" "\x00" "\xff\xff" "\xff" "\x02\x00" "\xff\xdf" "\x15", 21);
-	n += 21;
-	memset(out + n, 0, 10);
-	n += 10;
-	memcpy(out + n, "ijklmnopqrst", 13);
-	n += 13;
-	memcpy(out + n, "caching_sha2_password", 22);
-	n += 22;
-	out[0] = (uint8_t)(n - 4);
-	out[1] = out[2] = out[3] = 0;
-	return n;
-}
 
 static void test_mysql(void **state)
 {
@@ -650,7 +377,7 @@ static void test_http(void **state)
 	t[7].cfg.pattern = "maintenance";
 	t[7].cfg.negate = true;
 	strcpy(t[11].cfg.method, "HEAD");
-	t[11].cfg.url = "http://www.example.com/ping";
+	t[11].cfg.url = "/ping";
 	strcpy(t[12].cfg.method, "OPTIONS");
 	t[13].cfg.match = TN_MATCH_STATUS;    /* negated: anything but a 200 */
 	t[13].cfg.pattern = "200";
@@ -702,6 +429,15 @@ static void test_http_bad_config(void **state)
 	assert_has(err, "target 0x1: http method \"POST\"");
 	assert_int_equal(tn_prober_count(P), 1);
 	strcpy(t[0].cfg.method, "GET");
+	/* config.c allows a path only: an absolute URL or a space is refused, not guessed at */
+	t[0].cfg.url = "http://www.example.com/ping";
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "target 0x1: http url \"http://www.example.com/ping\" must be a path");
+	t[0].cfg.url = "/a b";
+	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), 1);
+	assert_has(err, "must be a path starting with \"/\"");
+	assert_int_equal(tn_prober_state(P, 1, &st), -ENOENT);
+	t[0].cfg.url = "/ping";
 	t[1].key = 1;
 	assert_int_equal(tn_prober_set_targets(P, t, 2, err, sizeof(err)), -EINVAL);
 	assert_has(err, "given twice");
@@ -1013,19 +749,8 @@ static void test_jitter(void **state)
 	srv_stop(s);
 }
 
+
 /* many targets: all up, cheap, and nothing left open afterwards */
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void test_many_targets(void **state)
 {
 	struct rec *r = *state;
@@ -1067,6 +792,129 @@ static void test_many_targets(void **state)
 	assert_int_equal(open_fds(), fds_before);
 }
 
+static int count_up(struct tn_prober *P, const struct tn_probe_target *t, int n)
+{
+	struct tn_probe_state st;
+	int i, up = 0;
+
+	for (i = 0; i < n; i++)
+		up += tn_prober_state(P, t[i].key, &st) == 0 && st.known && st.up;
+	return up;
+}
+
+/*
+ * Out of descriptors is the balancer's problem, not the servers': with
+ * RLIMIT_NOFILE at 64 and 200 healthy servers answering after 300 ms (far
+ * more checks in flight than descriptors), no server is marked down (fall 1:
+ * a single counted failure would), every one comes up, and the local error
+ * is counted, shown in the engine's state and logged once.
+ */
+static void test_local_errors(void **state)
+{
+	static const char http_ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	struct rec *r = *state;
+	enum { N = 200 };
+	uint8_t greeting[128];
+	size_t glen = mysql_greeting(greeting);
+	struct slow_reply replies[2] = { { greeting, glen }, { http_ok, sizeof(http_ok) - 1 } };
+	struct slow_srv srv;
+	struct tn_probe_target *t = calloc(N, sizeof(*t));
+	struct tn_probe_local_error le;
+	struct rlimit saved, low;
+	int fds_before = open_fds(), fds_low, log_fd, saved_err, set_rc, i, up = 0, down = 0, lines = 0;
+	int wrong_reason = 0;
+	uint64_t skipped = 0;
+	char logbuf[8192] = "", path[] = "/tmp/tenace-test-probe-XXXXXX";
+	struct tn_prober *P;
+	double end;
+
+	assert_non_null(t);
+	srv = slow_start(replies, 2, 300);
+	for (i = 0; i < N; i++) {
+		t[i] = target((uint64_t)i + 1, i % 2 ? TN_PROBE_HTTP : TN_PROBE_MYSQL, srv.port[i % 2]);
+		t[i].cfg.interval_s = 0.5;
+		t[i].cfg.timeout_s = 3;
+		t[i].cfg.fall = 1;
+	}
+	/* the engine's log into a file, to count its lines (no assert until stderr is back) */
+	log_fd = mkstemp(path);
+	assert_true(log_fd >= 0);
+	unlink(path);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	fflush(stderr);
+	saved_err = dup(2);
+	dup2(log_fd, 2);
+	P = prober(r);
+	fds_low = open_fds();
+	low = saved;
+	low.rlim_cur = 64;
+	setrlimit(RLIMIT_NOFILE, &low);
+	set_rc = tn_prober_set_targets(P, t, N, NULL, 0);
+	for (end = mono() + 60; mono() < end && up < N; ) {
+		run_for(P, r, 0, 0.5);
+		up = count_up(P, t, N);
+	}
+	tn_prober_local_error(P, &le);
+	for (i = 0; i < N; i++) {
+		struct tn_probe_state st;
+
+		if (tn_prober_state(P, t[i].key, &st) == 0) {
+			skipped += st.local_errors;
+			wrong_reason += st.local_errors && !strstr(st.local_error, "socket: Too many open files");
+		}
+	}
+	for (i = 0; i < r->n; i++)
+		down += !r->ev[i].up;
+	tn_prober_free(P);
+	setrlimit(RLIMIT_NOFILE, &saved);
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	slow_stop(&srv);
+	lseek(log_fd, 0, SEEK_SET);
+	assert_true(read(log_fd, logbuf, sizeof(logbuf) - 1) >= 0);
+	close(log_fd);
+	assert_int_equal(set_rc, 0);
+	assert_true(fds_low < 40); /* room for a few checks, not for 200 */
+	for (char *l = logbuf; (l = strstr(l, "checks cannot run")); l++)
+		lines++;
+	print_message("# %d of %d up, %d down; %llu checks skipped for local errors (%llu in the engine), "
+		      "%d log line(s):\n%s", up, N, down, (unsigned long long)skipped,
+		      (unsigned long long)le.count, lines, logbuf);
+	assert_int_equal(down, 0);
+	assert_int_equal(up, N);
+	assert_true(le.count > 0);
+	assert_int_equal(le.count, skipped);
+	assert_int_equal(wrong_reason, 0);
+	assert_true(le.active);
+	assert_has(le.reason, "Too many open files");
+	assert_int_equal(lines, 1);
+	assert_has(logbuf, "they are skipped, server states are kept");
+	assert_has(logbuf, "(first: target 0x");
+	free(t);
+	assert_int_equal(open_fds(), fds_before);
+}
+
+/* the descriptor limit is raised for the targets, up to the hard limit, never lowered */
+static void test_reserve_fds(void **state)
+{
+	struct rlimit saved, rl;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 2 * 1000 + 256)
+		skip();
+	rl = saved;
+	rl.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(tn_probe_reserve_fds(1000), 2 * 1000 + 256);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(rl.rlim_cur, 2 * 1000 + 256);
+	assert_int_equal(rl.rlim_max, saved.rlim_max);
+	assert_int_equal(tn_probe_reserve_fds(10), 2 * 1000 + 256); /* never lowered */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+}
+
 static int setup(void **state)
 {
 	*state = calloc(1, sizeof(struct rec));
@@ -1096,6 +944,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_external_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jitter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_errors, setup, teardown),
+		cmocka_unit_test(test_reserve_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,81 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The client commands' dispatch, usage and what they share: one option
+ * table for every command (the object fields go into the JSON body, the
+ * rest into struct cli_options), the request helper and JSON field access.
+ */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <json-c/json.h>
 #include "api/api.h"
-#include "cli/cli.h"
-#include "cli/http_client.h"
-
-/* ---- aligned tables ------------------------------------------------------------ */
-
-#define MAX_COLS 12
-
-struct table {
-	int ncols;
-	char **cells; /* rows * ncols */
-	size_t nrows;
-};
-
-static void table_init(struct table *t, int ncols)
-{
-	memset(t, 0, sizeof(*t));
-	t->ncols = ncols;
-}
-
-static void table_row(struct table *t, ...)
-{
-	char **nc = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
-	va_list ap;
-
-	if (!nc)
-		return;
-	t->cells = nc;
-	va_start(ap, t);
-	for (int i = 0; i < t->ncols; i++) {
-		const char *s = va_arg(ap, const char *);
-		t->cells[t->nrows * t->ncols + i] = strdup(s ? s : "-");
-	}
-	va_end(ap);
-	t->nrows++;
-}
-
-static void table_print(struct table *t)
-{
-	size_t w[MAX_COLS] = {0}, r;
-	int c;
-
-	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			size_t l = s ? strlen(s) : 0;
-			if (l > w[c])
-				w[c] = l;
-		}
-	for (r = 0; r < t->nrows; r++) {
-		for (c = 0; c < t->ncols; c++) {
-			const char *s = t->cells[r * t->ncols + c];
-			if (c == t->ncols - 1)
-				printf("%s\n", s ? s : "");
-			else
-				printf("%-*s  ", (int)w[c], s ? s : "");
-		}
-	}
-	for (r = 0; r < t->nrows * t->ncols; r++)
-		free(t->cells[r]);
-	free(t->cells);
-	t->cells = NULL;
-	t->nrows = 0;
-}
+#include "cli/internal.h"
 
 /* ---- JSON access ------------------------------------------------------------------ */
 
-static json_object *jget(json_object *o, const char *k)
+json_object *cli_get(json_object *o, const char *k)
 {
 	json_object *v = NULL;
 
@@ -84,33 +23,41 @@ static json_object *jget(json_object *o, const char *k)
 	return v;
 }
 
-/* A field as text ("-" for null/absent); static ring of buffers. */
-static const char *jstr(json_object *o, const char *k)
+const char *cli_str(json_object *o, const char *k)
 {
-	static char ring[16][256];
+	static char ring[16][512];
 	static int next;
-	json_object *v = jget(o, k);
+	json_object *v = cli_get(o, k);
 	char *b = ring[next++ % 16];
 
 	if (!v)
 		return "-";
-	if (json_object_is_type(v, json_type_string))
-		snprintf(b, 256, "%s", json_object_get_string(v));
-	else if (json_object_is_type(v, json_type_array)) {
+	if (json_object_is_type(v, json_type_string)) {
+		snprintf(b, 512, "%s", json_object_get_string(v));
+	} else if (json_object_is_type(v, json_type_array)) {
 		b[0] = 0;
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			size_t l = strlen(b);
-			snprintf(b + l, 256 - l, "%s%s", i ? "," : "",
+
+			snprintf(b + l, 512 - l, "%s%s", i ? "," : "",
 				 json_object_get_string(json_object_array_get_idx(v, i)));
 		}
 		if (!b[0])
 			return "-";
-	} else
-		snprintf(b, 256, "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	} else {
+		snprintf(b, 512, "%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
 	return b;
 }
 
-static const char *fmt_num(double v)
+double cli_num(json_object *o, const char *k)
+{
+	json_object *v = cli_get(o, k);
+
+	return v ? json_object_get_double(v) : 0;
+}
+
+const char *cli_fmt_num(double v)
 {
 	static char ring[16][32];
 	static int next;
@@ -127,41 +74,31 @@ static const char *fmt_num(double v)
 	return b;
 }
 
-static double jnum(json_object *o, const char *k)
-{
-	json_object *v = jget(o, k);
-
-	return v ? json_object_get_double(v) : 0;
-}
-
 /* ---- requests ------------------------------------------------------------------ */
 
-static struct tn_client client;
-static struct tn_cli_opts *opts;
-
-static void print_json(json_object *o)
+void cli_print_json(json_object *o)
 {
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* The request; on failure prints the API's message and returns NULL. */
-static json_object *call(const char *method, const char *path, json_object *body, int *status)
+json_object *cli_call(struct cli *c, const char *method, const char *path, json_object *body)
 {
 	json_object *out = NULL;
 	char err[512];
-	int st = tn_client_request(&client, method, path, body, &out, NULL, err, sizeof(err));
+	int st = tn_client_request(&c->client, method, path, body, &out, NULL, err, sizeof(err));
+	const char *field, *msg;
 
-	if (status)
-		*status = st;
 	if (st < 0) {
 		fprintf(stderr, "tenace: %s\n", err);
 		return NULL;
 	}
 	if (st >= 300) {
-		const char *field = jget(out, "field") ? json_object_get_string(jget(out, "field")) : NULL;
-		fprintf(stderr, "tenace: error %d: %s%s%s%s\n", st,
-			jget(out, "message") ? json_object_get_string(jget(out, "message")) : "request failed",
-			field && *field ? " (field: " : "", field && *field ? field : "", field && *field ? ")" : "");
+		field = cli_get(out, "field") ? json_object_get_string(cli_get(out, "field")) : NULL;
+		msg = cli_get(out, "message") ? json_object_get_string(cli_get(out, "message")) : "request failed";
+		/* the message may quote what was sent: escaped like any API text */
+		fprintf(stderr, "tenace: error %d: %s%s%s%s\n", st, tn_term_safe(msg),
+			field && *field ? " (field: " : "", field && *field ? tn_term_safe(field) : "",
+			field && *field ? ")" : "");
 		json_object_put(out);
 		return NULL;
 	}
@@ -170,10 +107,40 @@ static json_object *call(const char *method, const char *path, json_object *body
 	return out;
 }
 
+int cli_done(struct cli *c, json_object *o, void (*human)(json_object *))
+{
+	if (!o)
+		return 1;
+	if (c->opts->json)
+		cli_print_json(o);
+	else
+		human(o);
+	json_object_put(o);
+	return 0;
+}
+
+int cli_setup_client(struct cli *c)
+{
+	struct tn_cli_opts *g = c->opts;
+
+	c->client.socket_path = g->socket_path ? g->socket_path : TN_SOCKET_DEFAULT;
+	c->client.url = g->url;
+	if (g->token_file && !c->client.token) {
+		c->client.token = tn_read_token_file(g->token_file);
+		if (!c->client.token)
+			return 1;
+	}
+	if (strcmp(g->type, "tcp") && strcmp(g->type, "udp")) {
+		fprintf(stderr, "tenace: --type must be tcp or udp, got \"%s\"\n", g->type);
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- options --------------------------------------------------------------------- */
 
 enum {
-	O_TYPE = 1000, O_SOCKET, O_URL, O_TOKEN, O_JSON, O_HELP,
+	O_TYPE = 1000, O_SOCKET, O_URL, O_TOKEN,
 	O_PORT, O_BALANCE, O_STICKINESS, O_NAME, O_ZONE, O_ID,
 	O_PROBE_TYPE, O_PROBE_PORT, O_PROBE_INTERVAL, O_PROBE_TIMEOUT, O_PROBE_RISE, O_PROBE_FALL,
 	O_PROBE_METHOD, O_PROBE_URL, O_PROBE_MATCH, O_PROBE_PATTERN, O_PROBE_NEGATE, O_PROBE_SSL,
@@ -245,636 +212,172 @@ static json_object *num_arg(const char *opt, const char *s, bool *bad)
 
 static void append_list(json_object *body, const char *key, const char *s)
 {
-	json_object *arr = jget(body, key);
+	json_object *arr = cli_get(body, key);
 	char *copy = strdup(s), *save = NULL, *tok;
 
 	if (!arr) {
 		arr = json_object_new_array();
 		json_object_object_add(body, key, arr);
 	}
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save))
 		json_object_array_add(arr, json_object_new_string(tok));
 	free(copy);
 }
 
-/*
- * Parse the options of farm/server/frontend add/set into a JSON body (and
- * probe fields into *probe). Positional arguments left in argv[optind..].
- */
-static int parse_object_opts(int argc, char **argv, json_object *body, json_object *probe,
-			     bool *wait, bool *watch, const char **zone)
+static void add(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add(o, key, v);
+}
+
+static json_object *str(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+/* --probe-*: fields of the farm's probe object. */
+static void probe_option(int c, const char *a, json_object *probe, bool *bad)
+{
+	switch (c) {
+	case O_PROBE_TYPE: add(probe, "type", !strcmp(a, "none") ? NULL : str(a)); break;
+	case O_PROBE_PORT: add(probe, "port", num_arg("probe-port", a, bad)); break;
+	case O_PROBE_INTERVAL: add(probe, "interval", num_arg("probe-interval", a, bad)); break;
+	case O_PROBE_TIMEOUT: add(probe, "timeout", num_arg("probe-timeout", a, bad)); break;
+	case O_PROBE_RISE: add(probe, "rise", num_arg("probe-rise", a, bad)); break;
+	case O_PROBE_FALL: add(probe, "fall", num_arg("probe-fall", a, bad)); break;
+	case O_PROBE_METHOD: add(probe, "method", str(a)); break;
+	case O_PROBE_URL: add(probe, "url", str(a)); break;
+	case O_PROBE_MATCH: add(probe, "match", str(a)); break;
+	case O_PROBE_PATTERN: add(probe, "pattern", str(a)); break;
+	case O_PROBE_NEGATE: add(probe, "negate", json_object_new_boolean(1)); break;
+	case O_PROBE_SSL: add(probe, "forceSsl", json_object_new_boolean(1)); break;
+	}
+}
+
+/* Fields of the object itself (farm, server, frontend). */
+static void object_option(int c, const char *a, json_object *body, const struct cli_options *o, bool *bad)
+{
+	switch (c) {
+	case O_PORT: add(body, "port", o->frontend ? str(a) : num_arg("port", a, bad)); break;
+	case O_BALANCE: add(body, "balance", str(a)); break;
+	case O_STICKINESS: add(body, "stickiness", !strcmp(a, "none") || !strcmp(a, "null") ? NULL : str(a)); break;
+	case O_NAME: add(body, "displayName", str(a)); break;
+	case O_ZONE: add(body, "zone", str(a)); break;
+	case O_ADDRESS: add(body, "address", str(a)); break;
+	case O_WEIGHT: add(body, "weight", num_arg("weight", a, bad)); break;
+	case O_BACKUP: add(body, "backup", json_object_new_boolean(1)); break;
+	case O_NO_BACKUP: add(body, "backup", json_object_new_boolean(0)); break;
+	case O_STATUS: add(body, "status", str(a)); break;
+	case O_MAC: add(body, "mac", !strcmp(a, "none") ? NULL : str(a)); break;
+	case O_PROBE: add(body, "probe", json_object_new_boolean(1)); break;
+	case O_NO_PROBE: add(body, "probe", json_object_new_boolean(0)); break;
+	case O_VIP: append_list(body, "vip", a); break;
+	case O_FARM: add(body, "defaultFarmId", num_arg("farm", a, bad)); break;
+	case O_ALLOW: append_list(body, "allowedSource", a); break;
+	case O_DENY: append_list(body, "deniedSource", a); break;
+	case O_DISABLED: add(body, "disabled", json_object_new_boolean(1)); break;
+	case O_ENABLED: add(body, "disabled", json_object_new_boolean(0)); break;
+	}
+}
+
+/* Options that are not object fields: 1 when c was one, -1 when it does not
+ * apply to this command, 0 when it is an object field. */
+static int command_option(struct cli *c, int opt, const char *a, struct cli_options *o, bool *bad)
+{
+	switch (opt) {
+	case 'j': c->opts->json = true; return 1;
+	case 'h': o->help = true; return 1;
+	case O_TYPE: c->opts->type = a; return 1;
+	case O_SOCKET: c->opts->socket_path = a; return 1;
+	case O_URL: c->opts->url = a; return 1;
+	case O_TOKEN: c->opts->token_file = a; return 1;
+	case O_ID:
+		json_object_put(o->id);
+		o->id = num_arg("id", a, bad);
+		return 1;
+	case O_ZONE:
+		if (!o->takes_zone)
+			return 0;
+		o->zone = a;
+		return 1;
+	case O_WAIT: o->wait = true; return o->takes_wait ? 1 : -1;
+	case O_WATCH: o->watch = true; return o->takes_watch ? 1 : -1;
+	default: return 0;
+	}
+}
+
+int cli_parse_options(struct cli *c, int argc, char **argv, json_object *body, json_object *probe,
+		      struct cli_options *o)
 {
 	bool bad = false;
-	int c;
+	int opt, r;
 
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "jh", long_opts, NULL)) != -1) {
-		const char *a = optarg;
-
-		switch (c) {
-		case 'j': opts->json = true; break;
-		case 'h': return 2;
-		case O_TYPE: opts->type = a; break;
-		case O_SOCKET: opts->socket_path = a; break;
-		case O_URL: opts->url = a; break;
-		case O_TOKEN: opts->token_file = a; break;
-		case O_PORT:
-			if (body == NULL)
-				goto notapplicable;
-			if (jget(body, "__frontend"))
-				json_object_object_add(body, "port", json_object_new_string(a));
-			else
-				json_object_object_add(body, "port", num_arg("port", a, &bad));
-			break;
-		case O_BALANCE: json_object_object_add(body, "balance", json_object_new_string(a)); break;
-		case O_STICKINESS:
-			json_object_object_add(body, "stickiness", !strcmp(a, "none") || !strcmp(a, "null") ?
-					       NULL : json_object_new_string(a));
-			break;
-		case O_NAME: json_object_object_add(body, "displayName", json_object_new_string(a)); break;
-		case O_ZONE:
-			if (zone)
-				*zone = a;
-			else
-				json_object_object_add(body, "zone", json_object_new_string(a));
-			break;
-		case O_ID: json_object_object_add(body, "__id", num_arg("id", a, &bad)); break;
-		case O_PROBE_TYPE:
-			json_object_object_add(probe, "type", !strcmp(a, "none") ? NULL : json_object_new_string(a));
-			break;
-		case O_PROBE_PORT: json_object_object_add(probe, "port", num_arg("probe-port", a, &bad)); break;
-		case O_PROBE_INTERVAL: json_object_object_add(probe, "interval", num_arg("probe-interval", a, &bad)); break;
-		case O_PROBE_TIMEOUT: json_object_object_add(probe, "timeout", num_arg("probe-timeout", a, &bad)); break;
-		case O_PROBE_RISE: json_object_object_add(probe, "rise", num_arg("probe-rise", a, &bad)); break;
-		case O_PROBE_FALL: json_object_object_add(probe, "fall", num_arg("probe-fall", a, &bad)); break;
-		case O_PROBE_METHOD: json_object_object_add(probe, "method", json_object_new_string(a)); break;
-		case O_PROBE_URL: json_object_object_add(probe, "url", json_object_new_string(a)); break;
-		case O_PROBE_MATCH: json_object_object_add(probe, "match", json_object_new_string(a)); break;
-		case O_PROBE_PATTERN: json_object_object_add(probe, "pattern", json_object_new_string(a)); break;
-		case O_PROBE_NEGATE: json_object_object_add(probe, "negate", json_object_new_boolean(1)); break;
-		case O_PROBE_SSL: json_object_object_add(probe, "forceSsl", json_object_new_boolean(1)); break;
-		case O_ADDRESS: json_object_object_add(body, "address", json_object_new_string(a)); break;
-		case O_WEIGHT: json_object_object_add(body, "weight", num_arg("weight", a, &bad)); break;
-		case O_BACKUP: json_object_object_add(body, "backup", json_object_new_boolean(1)); break;
-		case O_NO_BACKUP: json_object_object_add(body, "backup", json_object_new_boolean(0)); break;
-		case O_STATUS: json_object_object_add(body, "status", json_object_new_string(a)); break;
-		case O_MAC: json_object_object_add(body, "mac", !strcmp(a, "none") ? NULL : json_object_new_string(a)); break;
-		case O_PROBE: json_object_object_add(body, "probe", json_object_new_boolean(1)); break;
-		case O_NO_PROBE: json_object_object_add(body, "probe", json_object_new_boolean(0)); break;
-		case O_VIP: append_list(body, "vip", a); break;
-		case O_FARM: json_object_object_add(body, "defaultFarmId", num_arg("farm", a, &bad)); break;
-		case O_ALLOW: append_list(body, "allowedSource", a); break;
-		case O_DENY: append_list(body, "deniedSource", a); break;
-		case O_DISABLED: json_object_object_add(body, "disabled", json_object_new_boolean(1)); break;
-		case O_ENABLED: json_object_object_add(body, "disabled", json_object_new_boolean(0)); break;
-		case O_WAIT: if (wait) *wait = true; else goto notapplicable; break;
-		case O_WATCH: if (watch) *watch = true; else goto notapplicable; break;
-		default:
+	while ((opt = getopt_long(argc, argv, "jh", long_opts, NULL)) != -1) {
+		if (opt == '?')
+			return 1;
+		r = command_option(c, opt, optarg, o, &bad);
+		if (o->help)
+			return 0;
+		if (r < 0) {
+			fprintf(stderr, "tenace: option %s does not apply to this command\n", argv[optind - 1]);
 			return 1;
 		}
-		continue;
-notapplicable:
-		fprintf(stderr, "tenace: option %s does not apply to this command\n", argv[optind - 1]);
-		return 1;
+		if (r)
+			continue;
+		if (opt >= O_PROBE_TYPE && opt <= O_PROBE_SSL)
+			probe_option(opt, optarg, probe, &bad);
+		else
+			object_option(opt, optarg, body, o, &bad);
 	}
 	return bad ? 1 : 0;
 }
 
-static int check_type(void)
+void cli_options_free(struct cli_options *o)
 {
-	if (strcmp(opts->type, "tcp") && strcmp(opts->type, "udp")) {
-		fprintf(stderr, "tenace: --type must be tcp or udp, got \"%s\"\n", opts->type);
-		return 1;
+	json_object_put(o->id);
+	o->id = NULL;
+}
+
+bool cli_stray_options(const char *cmd, json_object *body, const struct cli_options *o)
+{
+	const char *k = o->id ? "id" : NULL;
+
+	if (!k) {
+		json_object_object_foreach(body, key, v) {
+			(void)v;
+			k = key;
+			break;
+		}
 	}
-	return 0;
-}
-
-static int setup_client(void)
-{
-	client.socket_path = opts->socket_path ? opts->socket_path : TN_SOCKET_DEFAULT;
-	client.url = opts->url;
-	if (opts->token_file) {
-		client.token = tn_read_token_file(opts->token_file);
-		if (!client.token)
-			return 1;
-	}
-	return check_type();
-}
-
-/* ---- output of objects -------------------------------------------------------------- */
-
-static const char *probe_text(json_object *f)
-{
-	json_object *p = jget(f, "probe");
-
-	return p && jget(p, "type") ? jstr(p, "type") : "none";
-}
-
-static void print_farms(json_object *arr)
-{
-	struct table t;
-
-	table_init(&t, 9);
-	table_row(&t, "ID", "TYPE", "NAME", "PORT", "BALANCE", "STICKINESS", "ZONE", "PROBE", "SERVERS");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *f = json_object_array_get_idx(arr, i);
-		char n[16];
-
-		snprintf(n, sizeof(n), "%zu", json_object_array_length(jget(f, "servers")));
-		table_row(&t, jstr(f, "farmId"), jstr(f, "type"), jstr(f, "displayName"), jstr(f, "port"),
-			  jstr(f, "balance"), jget(f, "stickiness") ? jstr(f, "stickiness") : "none",
-			  jstr(f, "zone"), probe_text(f), n);
-	}
-	table_print(&t);
-}
-
-static void print_servers(json_object *arr)
-{
-	struct table t;
-
-	table_init(&t, 9);
-	table_row(&t, "ID", "ADDRESS", "PORT", "WEIGHT", "STATUS", "BACKUP", "PROBE", "MAC", "NAME");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *s = json_object_array_get_idx(arr, i);
-
-		table_row(&t, jstr(s, "serverId"), jstr(s, "address"), jstr(s, "port"), jstr(s, "weight"),
-			  jstr(s, "status"), jstr(s, "backup"), jstr(s, "probe"), jstr(s, "mac"), jstr(s, "displayName"));
-	}
-	table_print(&t);
-}
-
-static void print_frontends(json_object *arr)
-{
-	struct table t;
-
-	table_init(&t, 10);
-	table_row(&t, "ID", "TYPE", "NAME", "VIP", "PORT", "FARM", "ZONE", "ALLOW", "DENY", "DISABLED");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *f = json_object_array_get_idx(arr, i);
-
-		table_row(&t, jstr(f, "frontendId"), jstr(f, "type"), jstr(f, "displayName"), jstr(f, "vip"),
-			  jget(f, "port") ? jstr(f, "port") : "*", jstr(f, "defaultFarmId"), jstr(f, "zone"),
-			  jstr(f, "allowedSource"), jstr(f, "deniedSource"), jstr(f, "disabled"));
-	}
-	table_print(&t);
-}
-
-static void print_object(json_object *o)
-{
-	struct table t;
-
-	table_init(&t, 2);
-	json_object_object_foreach(o, k, v) {
-		if (!strcmp(k, "servers"))
-			continue;
-		if (v && json_object_is_type(v, json_type_object))
-			table_row(&t, k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-		else
-			table_row(&t, k, jstr(o, k));
-	}
-	table_print(&t);
-	if (jget(o, "servers")) {
-		printf("\nservers:\n");
-		print_servers(jget(o, "servers"));
-	}
-}
-
-/* ---- commands -------------------------------------------------------------------- */
-
-static int done(json_object *o, void (*human)(json_object *))
-{
-	if (!o)
-		return 1;
-	if (opts->json)
-		print_json(o);
-	else
-		human(o);
-	json_object_put(o);
-	return 0;
-}
-
-/* A staged change: send it, then say what changed (or print the API's JSON).
- * The message is "<verb> <what>", with the new object's id_key appended when
- * given (creations learn their id from the answer). */
-static int staged_change(const char *method, const char *path, json_object *body,
-			 const char *verb, const char *what, const char *id_key)
-{
-	json_object *o = call(method, path, body, NULL);
-
-	if (!o)
-		return 1;
-	if (opts->json)
-		return done(o, print_object);
-	printf("%s %s%s%s (pending until `tenace refresh`)\n", verb, what,
-	       id_key ? " " : "", id_key ? jstr(o, id_key) : "");
-	json_object_put(o);
-	return 0;
-}
-
-static void need_args(int n, int have, const char *usage, int *rc)
-{
-	if (have < n) {
-		fprintf(stderr, "usage: tenace %s\n", usage);
-		*rc = 1;
-	}
-}
-
-static bool id_ok(const char *s)
-{
-	if (!*s || strlen(s) > 10)
+	if (!k)
 		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
+	fprintf(stderr, "tenace: %s takes no object options (got one for \"%s\")\n", cmd, k);
 	return true;
 }
 
-static int bad_id(const char *what, const char *s)
-{
-	fprintf(stderr, "tenace: %s must be a number, got \"%s\"\n", what, s);
-	return 1;
-}
-
-static void move_id(json_object *body, const char *key)
-{
-	json_object *id = jget(body, "__id");
-
-	if (id) {
-		json_object_object_add(body, key, json_object_get(id));
-		json_object_object_del(body, "__id");
-	}
-}
-
-/* farm set with probe options: merge into the farm's current probe object */
-static int merge_probe(const char *farm_path, json_object *body, json_object *probe)
-{
-	json_object *cur, *p;
-
-	if (!json_object_object_length(probe))
-		return 0;
-	cur = call("GET", farm_path, NULL, NULL);
-	if (!cur)
-		return 1;
-	p = jget(cur, "probe");
-	/* a new probe type starts afresh: the old type's fields may not apply */
-	json_object *new_type = jget(probe, "type"), *old_type = p ? jget(p, "type") : NULL;
-	bool same_type = !new_type || (old_type && !strcmp(json_object_get_string(new_type),
-							   json_object_get_string(old_type)));
-
-	if (p && json_object_is_type(p, json_type_object) && same_type) {
-		json_object *m = NULL;
-
-		json_object_deep_copy(p, &m, NULL);
-		json_object_object_foreach(probe, k, v)
-			json_object_object_add(m, k, v ? json_object_get(v) : NULL);
-		json_object_object_add(body, "probe", m);
-	} else {
-		json_object_object_add(body, "probe", json_object_get(probe));
-	}
-	json_object_put(cur);
-	return 0;
-}
-
-static const char farm_usage[] =
-	"farm list | show ID | add [OPTIONS] | set ID [OPTIONS] | del ID\n"
-	"  OPTIONS: --type tcp|udp --id N --name NAME --port P --balance source|roundrobin|first\n"
-	"           --stickiness sourceIp|none --zone Z --probe-type tcp|http|smtp|mysql|pgsql|none\n"
-	"           --probe-port P --probe-interval S --probe-timeout S --probe-rise N --probe-fall N\n"
-	"           --probe-method GET|HEAD|OPTIONS --probe-url PATH --probe-match default|status|contains|matches\n"
-	"           --probe-pattern TEXT --probe-negate --probe-force-ssl";
-
-static const char server_usage[] =
-	"server list FARM | show FARM ID | add FARM --address A [OPTIONS] | set FARM ID [OPTIONS] | del FARM ID\n"
-	"  OPTIONS: --type tcp|udp --id N --address A --port P --weight 0..256 --backup|--no-backup\n"
-	"           --status active|inactive --mac MAC|none --name NAME --probe|--no-probe";
-
-static const char frontend_usage[] =
-	"frontend list | show ID | add --vip A --farm ID [OPTIONS] | set ID [OPTIONS] | del ID\n"
-	"  OPTIONS: --type tcp|udp --id N --vip A[,B] --port \"80\"|\"80,443\"|\"8000-8100\" --farm ID\n"
-	"           --allow CIDR[,CIDR] --deny CIDR[,CIDR] --zone Z --name NAME --disabled|--enabled";
-
-/* The three kinds of object the CLI edits, driven by one function. */
-struct resource {
-	const char *name;        /* "farm": its path segment and its word */
-	const char *usage;
-	const char *id_key;      /* "farmId" */
-	bool in_farm;            /* servers: the farm's id comes first */
-	bool takes_probe;        /* farms: the --probe-* options */
-	bool frontend_opts;      /* frontends: --port and --vip mean theirs */
-	void (*print_list)(json_object *);
-};
-
-static const struct resource farm_resource = {
-	"farm", farm_usage, "farmId", false, true, false, print_farms,
-};
-static const struct resource server_resource = {
-	"server", server_usage, "serverId", true, false, false, print_servers,
-};
-static const struct resource frontend_resource = {
-	"frontend", frontend_usage, "frontendId", false, false, true, print_frontends,
-};
-
-/* tenace farm|server|frontend list|show|add|set|del ...: staged changes */
-static int cmd_resource(const struct resource *res, int argc, char **argv)
-{
-	json_object *body = json_object_new_object(), *probe = json_object_new_object();
-	char path[256], what[160], usage[96];
-	int rc, sub_argc, nfixed = res->in_farm ? 2 : 1; /* verb [FARM] */
-	const char *verb, *id = NULL;
-	char **sub;
-
-	if (res->frontend_opts)
-		json_object_object_add(body, "__frontend", json_object_new_boolean(1));
-	rc = parse_object_opts(argc, argv, body, probe, NULL, NULL, NULL);
-	json_object_object_del(body, "__frontend");
-	sub = argv + optind;
-	sub_argc = argc - optind;
-	if (rc == 2 || (!rc && sub_argc < nfixed)) {
-		printf("usage: tenace %s\n", res->usage);
-		rc = rc == 2 ? 0 : 1;
-		goto out;
-	}
-	if (rc || (rc = setup_client()))
-		goto out;
-	if (!res->takes_probe && json_object_object_length(probe)) {
-		fprintf(stderr, "tenace: probe options apply to farms\n");
-		rc = 1;
-		goto out;
-	}
-	verb = sub[0];
-	if (res->in_farm) {
-		if (!id_ok(sub[1])) {
-			rc = bad_id("farm id", sub[1]);
-			goto out;
-		}
-		snprintf(path, sizeof(path), "/v1/%s/farm/%s/server", opts->type, sub[1]);
-	} else {
-		snprintf(path, sizeof(path), "/v1/%s/%s", opts->type, res->name);
-	}
-	if (strcmp(verb, "list") && strcmp(verb, "add")) {
-		snprintf(usage, sizeof(usage), "%s %s %sID", res->name, verb, res->in_farm ? "FARM " : "");
-		need_args(nfixed + 1, sub_argc, usage, &rc);
-		if (rc)
-			goto out;
-		id = sub[nfixed];
-		if (!id_ok(id)) {
-			snprintf(usage, sizeof(usage), "%s id", res->name);
-			rc = bad_id(usage, id);
-			goto out;
-		}
-		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", id);
-	}
-	/* how the object is named in messages: "tcp farm 3", "server 2 of tcp farm 1" */
-	if (res->in_farm)
-		snprintf(what, sizeof(what), id ? "server %s of %s farm %s" : "%s%s farm %s: server",
-			 id ? id : "", opts->type, sub[1]);
-	else
-		snprintf(what, sizeof(what), "%s %s%s%s", opts->type, res->name, id ? " " : "", id ? id : "");
-
-	if (!strcmp(verb, "list")) {
-		rc = done(call("GET", path, NULL, NULL), res->print_list);
-	} else if (!strcmp(verb, "show")) {
-		rc = done(call("GET", path, NULL, NULL), print_object);
-	} else if (!strcmp(verb, "add")) {
-		move_id(body, res->id_key);
-		if (res->takes_probe && json_object_object_length(probe))
-			json_object_object_add(body, "probe", json_object_get(probe));
-		rc = staged_change("POST", path, body, "created", what, res->id_key);
-	} else if (!strcmp(verb, "set")) {
-		if (res->takes_probe && (rc = merge_probe(path, body, probe)))
-			goto out;
-		rc = staged_change("PUT", path, body, "changed", what, NULL);
-	} else if (!strcmp(verb, "del") || !strcmp(verb, "delete")) {
-		rc = staged_change("DELETE", path, NULL, "deleted", what, NULL);
-	} else {
-		fprintf(stderr, "tenace: unknown %s command \"%s\"\nusage: tenace %s\n", res->name, verb, res->usage);
-		rc = 1;
-	}
-out:
-	json_object_put(body);
-	json_object_put(probe);
-	return rc;
-}
-
-static void print_pending(json_object *arr)
-{
-	struct table t;
-
-	if (!json_object_array_length(arr)) {
-		printf("no pending changes\n");
-		return;
-	}
-	table_init(&t, 2);
-	table_row(&t, "ZONE", "CHANGES");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		json_object *z = json_object_array_get_idx(arr, i);
-		table_row(&t, jstr(z, "zone"), jstr(z, "number"));
-	}
-	table_print(&t);
-}
-
-static void print_task(json_object *o)
-{
-	printf("task %s: %s%s%s\n", jstr(o, "id"), jstr(o, "status"),
-	       jget(o, "message") ? ": " : "", jget(o, "message") ? jstr(o, "message") : "");
-}
-
-static volatile sig_atomic_t stop;
-static void on_sigint(int sig) { (void)sig; stop = 1; }
-
-/* Object options (--weight, --vip, ...) given to a command that takes none. */
-static bool stray_options(const char *cmd, json_object *parsed)
-{
-	if (!json_object_object_length(parsed))
-		return false;
-	json_object_object_foreach(parsed, k, v) {
-		(void)v;
-		fprintf(stderr, "tenace: %s takes no object options (got one for \"%s\")\n", cmd,
-			strcmp(k, "__id") ? k : "id");
-		break;
-	}
-	return true;
-}
-
-static int cmd_refresh(int argc, char **argv)
-{
-	json_object *body = json_object_new_object(), *o;
-	const char *zone = NULL;
-	bool wait = false;
-	int rc;
-
-	rc = parse_object_opts(argc, argv, body, body, &wait, NULL, &zone);
-	if (!rc && stray_options("refresh", body))
-		rc = 1;
-	if (rc == 2 || (!rc && optind < argc)) {
-		printf("usage: tenace refresh [--zone Z] [--wait]\n");
-		json_object_put(body);
-		return rc == 2 ? 0 : 1;
-	}
-	if (rc || (rc = setup_client())) {
-		json_object_put(body);
-		return rc;
-	}
-	if (zone)
-		json_object_object_add(body, "zone", json_object_new_string(zone));
-	o = call("POST", "/v1/refresh", body, NULL);
-	json_object_put(body);
-	if (!o)
-		return 1;
-	if (wait) {
-		char path[64];
-		int tries = 0;
-
-		snprintf(path, sizeof(path), "/v1/task/%s", jstr(o, "id"));
-		while (!stop && (!strcmp(jstr(o, "status"), "todo") || !strcmp(jstr(o, "status"), "doing"))) {
-			json_object *n;
-
-			usleep(tries++ < 20 ? 50000 : 200000);
-			n = call("GET", path, NULL, NULL);
-			if (!n) {
-				json_object_put(o);
-				return 1;
-			}
-			json_object_put(o);
-			o = n;
-		}
-	}
-	rc = !strcmp(jstr(o, "status"), "error");
-	if (rc && !opts->json)
-		fprintf(stderr, "tenace: refresh failed: %s\n", jstr(o, "message"));
-	done(o, print_task);
-	return rc;
-}
-
-static void print_status(json_object *o)
-{
-	json_object *ifs = jget(o, "interfaces"), *farms = jget(o, "farms");
-	struct table t;
-
-	printf("zone %s, pending changes: %s\n", jstr(o, "zone"), jstr(o, "pendingChanges"));
-	table_init(&t, 4);
-	table_row(&t, "INTERFACE", "IFINDEX", "MODE", "PROGRAM");
-	for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {
-		json_object *x = json_object_array_get_idx(ifs, i);
-		table_row(&t, jstr(x, "name"), jstr(x, "ifindex"), jstr(x, "mode"), jstr(x, "programId"));
-	}
-	table_print(&t);
-	for (size_t i = 0; farms && i < json_object_array_length(farms); i++) {
-		json_object *f = json_object_array_get_idx(farms, i), *srv = jget(f, "servers");
-
-		printf("\n%s farm %s%s%s%s: %s, slot %s, generation %s%s%s\n", jstr(f, "type"), jstr(f, "farmId"),
-		       jget(f, "displayName") ? " (" : "", jget(f, "displayName") ? jstr(f, "displayName") : "",
-		       jget(f, "displayName") ? ")" : "", jstr(f, "state"), jstr(f, "slot"), jstr(f, "generation"),
-		       jget(f, "lastError") ? ", error: " : "", jget(f, "lastError") ? jstr(f, "lastError") : "");
-		table_init(&t, 10);
-		table_row(&t, "SERVER", "ADDRESS", "PORT", "WEIGHT", "BACKUP", "STATE", "HEALTH", "SINCE", "MAC", "LAST ERROR");
-		for (size_t j = 0; srv && j < json_object_array_length(srv); j++) {
-			json_object *s = json_object_array_get_idx(srv, j);
-			table_row(&t, jstr(s, "serverId"), jstr(s, "address"), jstr(s, "port"), jstr(s, "weight"),
-				  jstr(s, "backup"), jstr(s, "state"), jstr(s, "health"), jstr(s, "since"),
-				  jstr(s, "mac"), jstr(s, "lastError"));
-		}
-		table_print(&t);
-	}
-}
-
-static void print_stats(json_object *o)
-{
-	json_object *r = jget(o, "reasons"), *vips = jget(o, "vips"), *srv = jget(o, "servers");
-	struct table t;
-
-	printf("sampled %s (interval %.3f s)\n\n", jstr(o, "time"), jnum(o, "interval"));
-	table_init(&t, 5);
-	table_row(&t, "REASON", "PACKETS", "BYTES", "PKT/S", "BIT/S");
-	json_object_object_foreach(r, k, v) {
-		if (!jnum(v, "packets"))
-			continue;
-		table_row(&t, k, fmt_num(jnum(v, "packets")), fmt_num(jnum(v, "bytes")), fmt_num(jnum(v, "pps")),
-			  fmt_num(jnum(v, "bps")));
-	}
-	table_print(&t);
-	printf("\n");
-	table_init(&t, 7);
-	table_row(&t, "FRONTEND", "VIP", "PORT", "PACKETS", "BYTES", "PKT/S", "BIT/S");
-	for (size_t i = 0; vips && i < json_object_array_length(vips); i++) {
-		json_object *v = json_object_array_get_idx(vips, i);
-		char fe[40];
-
-		snprintf(fe, sizeof(fe), "%s %s", jstr(v, "type"), jstr(v, "frontendId"));
-		table_row(&t, fe, jstr(v, "vip"), jstr(v, "port"), fmt_num(jnum(v, "packets")),
-			  fmt_num(jnum(v, "bytes")), fmt_num(jnum(v, "pps")), fmt_num(jnum(v, "bps")));
-	}
-	table_print(&t);
-	printf("\n");
-	table_init(&t, 7);
-	table_row(&t, "FARM", "SERVER", "ADDRESS", "PACKETS", "BYTES", "PKT/S", "BIT/S");
-	for (size_t i = 0; srv && i < json_object_array_length(srv); i++) {
-		json_object *s = json_object_array_get_idx(srv, i);
-		char fa[40];
-
-		snprintf(fa, sizeof(fa), "%s %s", jstr(s, "type"), jstr(s, "farmId"));
-		table_row(&t, fa, jstr(s, "serverId"), jstr(s, "address"), fmt_num(jnum(s, "packets")),
-			  fmt_num(jnum(s, "bytes")), fmt_num(jnum(s, "pps")), fmt_num(jnum(s, "bps")));
-	}
-	table_print(&t);
-}
-
-static void print_config(json_object *o)
-{
-	print_json(o);
-}
-
-static int simple_get(int argc, char **argv, const char *path, void (*human)(json_object *), const char *usage)
-{
-	json_object *dummy = json_object_new_object();
-	bool watch = false;
-	int rc;
-
-	rc = parse_object_opts(argc, argv, dummy, dummy, NULL, human == print_stats ? &watch : NULL, NULL);
-	if (!rc && stray_options(usage, dummy))
-		rc = 1;
-	json_object_put(dummy);
-	if (rc == 2 || (!rc && optind < argc)) {
-		printf("usage: tenace %s\n", usage);
-		return rc == 2 ? 0 : 1;
-	}
-	if (rc || (rc = setup_client()))
-		return rc;
-	if (!watch)
-		return done(call("GET", path, NULL, NULL), human);
-	signal(SIGINT, on_sigint);
-	while (!stop) {
-		json_object *o = call("GET", path, NULL, NULL);
-
-		if (!o)
-			return 1;
-		printf("\033[H\033[2J");
-		done(o, human);
-		fflush(stdout);
-		for (int i = 0; i < 10 && !stop; i++)
-			usleep(100000);
-	}
-	return 0;
-}
+/* ---- dispatch ---------------------------------------------------------------------- */
 
 static const struct {
 	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "farm", "list|show|add|set|del farms (staged)" },
-	{ "server", "list|show|add|set|del servers of a farm (staged)" },
-	{ "frontend", "list|show|add|set|del frontends (staged)" },
-	{ "pending", "staged changes per zone" },
-	{ "refresh", "apply staged changes [--zone Z] [--wait]" },
-	{ "status", "interfaces, farms, servers' state and health" },
-	{ "stats", "counters and rates [--watch]" },
-	{ "config", "the staged configuration document" },
+	{ "farm", cli_farm, "list|show|add|set|del farms (staged)" },
+	{ "server", cli_server, "list|show|add|set|del servers of a farm (staged)" },
+	{ "frontend", cli_frontend, "list|show|add|set|del frontends (staged)" },
+	{ "pending", cli_pending, "staged changes per zone" },
+	{ "refresh", cli_refresh, "apply staged changes [--zone Z] [--wait]" },
+	{ "status", cli_status, "interfaces, farms, servers' state and health" },
+	{ "stats", cli_stats, "counters and rates [--watch]" },
+	{ "config", cli_config, "the staged configuration document" },
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 bool tn_cli_is_command(const char *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(commands[i].name, name))
 			return true;
 	return false;
@@ -882,42 +385,28 @@ bool tn_cli_is_command(const char *name)
 
 void tn_cli_usage(FILE *f)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 }
 
 int tn_cli_main(struct tn_cli_opts *g, int argc, char **argv)
 {
-	const char *cmd = argv[0];
-	int rc;
+	struct cli c = { .opts = g };
+	int rc = -1;
 
-	opts = g;
-	if (!opts->type)
-		opts->type = "tcp";
-	if (!strcmp(cmd, "farm"))
-		rc = cmd_resource(&farm_resource, argc, argv);
-	else if (!strcmp(cmd, "server"))
-		rc = cmd_resource(&server_resource, argc, argv);
-	else if (!strcmp(cmd, "frontend"))
-		rc = cmd_resource(&frontend_resource, argc, argv);
-	else if (!strcmp(cmd, "refresh"))
-		rc = cmd_refresh(argc, argv);
-	else if (!strcmp(cmd, "pending"))
-		rc = simple_get(argc, argv, "/v1/pendingChanges", print_pending, "pending");
-	else if (!strcmp(cmd, "status"))
-		rc = simple_get(argc, argv, "/v1/status", print_status, "status");
-	else if (!strcmp(cmd, "stats"))
-		rc = simple_get(argc, argv, "/v1/stats", print_stats, "stats [--watch]");
-	else if (!strcmp(cmd, "config"))
-		rc = simple_get(argc, argv, "/v1/config", print_config, "config");
-	else {
-		fprintf(stderr, "tenace: unknown command \"%s\"\n", cmd);
+	if (!g->type)
+		g->type = "tcp";
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, argv[0]))
+			rc = commands[i].run(&c, argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "tenace: unknown command \"%s\"\n", argv[0]);
 		rc = 1;
 	}
-	if (client.token) {
-		explicit_bzero(client.token, strlen(client.token));
-		free(client.token);
-		client.token = NULL;
+	if (c.client.token) {
+		explicit_bzero(c.client.token, strlen(c.client.token));
+		free(c.client.token);
 	}
+	tn_term_safe_free();
 	return rc;
 }

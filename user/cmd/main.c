@@ -5,6 +5,7 @@
  * run the separate tools, the other commands are API clients (cli/).
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,7 +34,8 @@ static void usage(FILE *f)
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
-	fprintf(f, "\nGlobal options: -j prints the API's JSON; --socket (default %s); --type (default tcp).\n"
+	fprintf(f, "\nGlobal options: -j prints the API's JSON; --socket (default %s); --type (default tcp);\n"
+		"-v logs debug messages. --opt=VALUE and --opt VALUE are the same.\n"
 		"`tenace COMMAND --help` describes a command.\n", TN_SOCKET_DEFAULT);
 }
 
@@ -75,45 +77,87 @@ static int run_tool(const char *tool, char **argv)
 
 /* ---- dispatch -------------------------------------------------------------------- */
 
+/*
+ * GNU getopt remembers a leading '+' until a scan starts with optind 0; the
+ * commands' parsers start theirs at 1 and must permute as always (`load
+ * IFACE --skb`): an empty scan from 0 resets it, and messages come back.
+ */
+static void getopt_reset(void)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+	char *argv[] = { "tenace", NULL };
+
+	optind = 0;
+	getopt_long(1, argv, "", none, NULL);
+	optind = 1;
+	opterr = 1;
+}
+
+/*
+ * Global options, before the command: getopt_long with a leading '+' stops
+ * at the first word that is not an option (the command), so `--socket=PATH`
+ * and `--socket PATH` both work and the command's own options stay its own.
+ * Returns the index of the command, 0 to exit with *rc.
+ */
+static int global_options(int argc, char **argv, struct tn_cli_opts *g, int *rc)
+{
+	static const struct option o[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "url", required_argument, NULL, 'U' },
+		{ "token-file", required_argument, NULL, 'T' },
+		{ "type", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0; /* a fresh scan: '+' is remembered from the first call */
+	opterr = 0; /* our messages, then the usage */
+	while ((c = getopt_long(argc, argv, "+:jhv", o, NULL)) != -1) {
+		switch (c) {
+		case 'j': g->json = true; break;
+		case 'v': tn_log_set_level(TN_LOG_DEBUG); break;
+		case 'S': g->socket_path = optarg; break;
+		case 'U': g->url = optarg; break;
+		case 'T': g->token_file = optarg; break;
+		case 't': g->type = optarg; break;
+		case 'h':
+			usage(stdout);
+			*rc = 0;
+			return 0;
+		case ':':
+			fprintf(stderr, "tenace: option %s needs a value\n\n", argv[optind - 1]);
+			usage(stderr);
+			*rc = 1;
+			return 0;
+		default:
+			fprintf(stderr, "tenace: unknown option %s\n\n", argv[optind - 1]);
+			usage(stderr);
+			*rc = 1;
+			return 0;
+		}
+	}
+	if (optind == argc) {
+		usage(stderr);
+		*rc = 1;
+		return 0;
+	}
+	c = optind;
+	getopt_reset();
+	return c;
+}
+
 int main(int argc, char **argv)
 {
 	struct tn_cli_opts g = {0};
-	int i, rc;
+	int i, rc = 1;
 
 	tn_log_libbpf();
-	/* global options before the command */
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
-			g.json = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			tn_log_set_level(TN_LOG_DEBUG);
-		else if ((!strcmp(a, "--socket") || !strcmp(a, "--url") || !strcmp(a, "--token-file") ||
-			  !strcmp(a, "--type")) && i + 1 < argc) {
-			const char *v = argv[++i];
-
-			if (!strcmp(a, "--socket"))
-				g.socket_path = v;
-			else if (!strcmp(a, "--url"))
-				g.url = v;
-			else if (!strcmp(a, "--token-file"))
-				g.token_file = v;
-			else
-				g.type = v;
-		} else {
-			fprintf(stderr, "tenace: unknown option %s\n\n", a);
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (i == argc) {
-		usage(stderr);
-		return 1;
-	}
+	i = global_options(argc, argv, &g, &rc);
+	if (!i)
+		return rc;
 	argc -= i;
 	argv += i;
 	if (!strcmp(argv[0], "help")) {

@@ -23,14 +23,14 @@
 #include "lib/file.h"
 #include "lib/log.h"
 #include "lib/time.h"
-#include "probe/probe.h"
+#include "probe/runner.h"
 
 /* ---- run ------------------------------------------------------------------------ */
 
 struct daemon {
 	struct tn_ctl *ctl;
 	struct tn_dp *dp;
-	struct tn_prober *prober;
+	struct tn_probe_runner *probes;
 	const char *config_path;
 	bool skb;
 	uint64_t probes_version;
@@ -38,13 +38,21 @@ struct daemon {
 	size_t nattached;
 };
 
-static void on_probe_change(void *arg, uint64_t key, bool up, const char *reason, int count)
+/* State changes from the probe thread, to the controller. */
+static void drain_probes(struct daemon *d)
 {
-	struct daemon *d = arg;
+	struct tn_probe_event ev[64];
+	size_t n;
 
-	/* the reason already ends with the consecutive count, "(3/3)" */
-	(void)count;
-	tn_ctl_probe_result(d->ctl, key, up, reason);
+	while ((n = tn_probe_runner_drain(d->probes, ev, 64)) > 0)
+		/* the batch tn_ctl_health_apply(ctl, changes, n) replaces this loop: each farm rewritten once */
+		for (size_t i = 0; i < n; i++) /* the reason ends with the count, "(3/3)" */
+			tn_ctl_probe_result(d->ctl, ev[i].key, ev[i].up, ev[i].reason);
+}
+
+static int probe_state(void *runner, uint64_t key, struct tn_probe_state *out)
+{
+	return tn_probe_runner_state(runner, key, out);
 }
 
 /* After the applied configuration changed: give the prober the new targets. */
@@ -56,7 +64,7 @@ static void sync_probes(struct daemon *d)
 	size_t n = 0;
 	int e;
 
-	if (!d->prober)
+	if (!d->probes)
 		return;
 	tn_ctl_lock(d->ctl);
 	version = tn_ctl_applied_version(d->ctl);
@@ -70,7 +78,8 @@ static void sync_probes(struct daemon *d)
 		tn_err("cannot list probe targets: %s", strerror(-e));
 		return;
 	}
-	e = tn_prober_set_targets(d->prober, t, n, err, sizeof(err));
+	tn_probe_reserve_fds(n);
+	e = tn_probe_runner_set_targets(d->probes, t, n, err, sizeof(err));
 	if (e > 0)
 		tn_err("%d probe target(s) refused, not checked; first: %s", e, err);
 	if (e < 0)
@@ -370,7 +379,7 @@ int cmd_run(int argc, char **argv)
 			tn_info("%d staged change%s pending (tenace pending; tenace refresh applies them)",
 				n, n == 1 ? "" : "s");
 	}
-	if (tn_prober_new(&d.prober, on_probe_change, &d))
+	if (tn_probe_runner_start(&d.probes))
 		tn_err("health probes are disabled: the probe engine could not start");
 	sync_probes(&d);
 	if (tn_api_start(&api, d.ctl, &ao))
@@ -389,8 +398,8 @@ int cmd_run(int argc, char **argv)
 		epoll_ctl(wfd, EPOLL_CTL_ADD, sfd, &ev);
 		ev.data.fd = efd;
 		epoll_ctl(wfd, EPOLL_CTL_ADD, efd, &ev);
-		if (d.prober) {
-			ev.data.fd = tn_prober_fd(d.prober);
+		if (d.probes) {
+			ev.data.fd = tn_probe_runner_fd(d.probes);
 			epoll_ctl(wfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
 		}
 	}
@@ -425,8 +434,8 @@ int cmd_run(int argc, char **argv)
 				tn_ctl_run_tasks(d.ctl);
 				tn_ctl_unlock(d.ctl);
 				sync_probes(&d);
-			} else if (d.prober && fd == tn_prober_fd(d.prober)) {
-				tn_prober_run_once(d.prober, 0);
+			} else if (d.probes && fd == tn_probe_runner_fd(d.probes)) {
+				drain_probes(&d);
 			}
 		}
 		if (quit) {
@@ -437,15 +446,15 @@ int cmd_run(int argc, char **argv)
 			last_tick = tn_now();
 			tn_ctl_lock(d.ctl);
 			tn_ctl_tick(d.ctl);
-			if (d.prober)
-				tn_ctl_probe_details(d.ctl, d.prober);
+			if (d.probes)
+				tn_ctl_probe_details(d.ctl, probe_state, d.probes);
 			tn_ctl_unlock(d.ctl);
 		}
 	}
 	rc = 0;
 out:
 	tn_api_stop(api);
-	tn_prober_free(d.prober);
+	tn_probe_runner_stop(d.probes);
 	tn_ctl_free(d.ctl);
 	if (d.dp)
 		tn_dp_close(d.dp);

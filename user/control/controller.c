@@ -1626,11 +1626,11 @@ void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *
 	tn_ctl_unlock(ctl);
 }
 
-void tn_ctl_probe_details(struct tn_ctl *ctl, const struct tn_prober *p)
+void tn_ctl_probe_details(struct tn_ctl *ctl, tn_probe_state_fn state, void *arg)
 {
 	for (size_t b = 0; b < HASH_BUCKETS; b++)
 		for (struct srv_state *st = ctl->srv[b]; st; st = st->next)
-			if (tn_prober_state(p, st->key, &st->check))
+			if (state(arg, st->key, &st->check))
 				st->check.known = false;
 }
 

@@ -118,9 +118,9 @@ void tn_ctl_probe_targets_free(struct tn_probe_target *t, size_t n);
 void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *reason);
 /* Bumped each time the applied configuration changes. */
 uint64_t tn_ctl_applied_version(struct tn_ctl *ctl);
-/* Copy every probed server's latest check (result, reason, counts) from the
- * probe engine, for GET /v1/status. Lock held; call from the prober's thread. */
-void tn_ctl_probe_details(struct tn_ctl *ctl, const struct tn_prober *p);
+/* Copy every probed server's latest check (result, reason, counts) for GET
+ * /v1/status through `state` (the daemon passes the probe runner's). Lock held. */
+void tn_ctl_probe_details(struct tn_ctl *ctl, tn_probe_state_fn state, void *arg);
 /* Once a second: retry MAC resolution, retry failed writes, sample counters. */
 void tn_ctl_tick(struct tn_ctl *ctl);
 

@@ -9,9 +9,14 @@
  * `rise` consecutive successes; the first result of a new target decides at
  * once. The callback fires on state changes only.
  *
- * Not thread-safe: one thread owns a prober. The callback runs inside
- * tn_prober_run_once and may call tn_prober_state, but not
- * tn_prober_set_targets (-EBUSY) nor tn_prober_free.
+ * A check the balancer itself cannot run (no descriptor left, no memory: a
+ * local error) is no verdict on the server: its state and its rise/fall
+ * count stay as they were; the engine counts it, logs it once and shows it
+ * in tn_prober_local_error and the target's state.
+ *
+ * Not thread-safe: one thread owns a prober (runner.h runs one on a thread
+ * of its own). The callback runs inside tn_prober_run_once and may call
+ * tn_prober_state, but not tn_prober_set_targets (-EBUSY) nor tn_prober_free.
  */
 #ifndef TENACE_PROBE_H
 #define TENACE_PROBE_H
@@ -85,9 +90,32 @@ struct tn_probe_state {
 	int consecutive;         /* consecutive results equal to the last one */
 	uint64_t checks, failures;
 	double last_duration_s;  /* of the last check */
+	/* checks skipped for a local error (last_result "local-error"), not counted in checks */
+	uint64_t local_errors;
+	char local_error[160];   /* the last one, "socket: Too many open files" ("" if none) */
 };
 /* 0, or -ENOENT for an unknown key. */
 int tn_prober_state(const struct tn_prober *p, uint64_t key, struct tn_probe_state *out);
+/* A reader of target states: tn_prober_state's contract (runner.h has one). */
+typedef int (*tn_probe_state_fn)(void *arg, uint64_t key, struct tn_probe_state *out);
+
+/* The engine's own errors: checks it could not run (descriptors, memory). */
+struct tn_probe_local_error {
+	bool active;             /* one in the last 10 s */
+	uint64_t count;          /* checks skipped since the engine started */
+	char reason[160];        /* the last one ("" if none yet) */
+	double since;            /* CLOCK_REALTIME seconds: start of the current episode */
+	double last;             /* CLOCK_REALTIME seconds of the last one */
+};
+void tn_prober_local_error(const struct tn_prober *p, struct tn_probe_local_error *out);
+
+/*
+ * Raise RLIMIT_NOFILE's soft limit to what probing `targets` servers needs
+ * (2 per target and a margin), up to the hard limit; never lowers it.
+ * Returns the soft limit now in force; logs when it falls short (checks
+ * beyond it become local errors, not failures).
+ */
+unsigned long tn_probe_reserve_fds(size_t targets);
 
 size_t tn_prober_count(const struct tn_prober *p);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
-#include "cli/http_client.h"
+#include "cli/client.h"
 #include "lib/buf.h"
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)

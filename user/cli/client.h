@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* The client side of the API: libcurl over the Unix socket, or over TCP
  * with a bearer token. */
-#ifndef TENACE_HTTP_CLIENT_H
-#define TENACE_HTTP_CLIENT_H
+#ifndef TENACE_CLI_CLIENT_H
+#define TENACE_CLI_CLIENT_H
 
 #include <stddef.h>
 #include <json-c/json.h>
@@ -21,4 +21,4 @@ struct tn_client {
 int tn_client_request(const struct tn_client *c, const char *method, const char *path,
 		      json_object *body, json_object **out, char **text, char *err, size_t errlen);
 
-#endif /* TENACE_HTTP_CLIENT_H */
+#endif /* TENACE_CLI_CLIENT_H */
