@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include "dataplane/dataplane.h"
 #include "dataplane/encap.h"
+#include "dataplane/fib.h"
 #include "tunnel.h"
 #include "netns.h"
 
@@ -813,6 +814,55 @@ static void test_truncations(void **state)
 	print_message("# %d truncated frames: none tunnelled, none aborted\n", total);
 }
 
+/* The controller's FIB probe answers as the data plane's lookup does. */
+static void test_fib_probe(void **state)
+{
+	struct fx *fx = *state;
+	struct tn_fib *fib;
+	struct tn_nexthop nh;
+	struct tn_addr src, dst, via;
+	char a[64];
+
+	assert_int_equal(tn_fib_open(&fib), 0);
+	assert_int_equal(tn_addr_parse(LB4, &src), 0);
+	assert_int_equal(tn_addr_parse("10.1.0.11", &dst), 0);
+	assert_int_equal(tn_fib_lookup(fib, fx->ingress, &src, &dst, &nh), 0);
+	assert_int_equal(nh.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	assert_int_equal(nh.ifindex, fx->ingress);
+	assert_memory_equal(nh.dmac, GW_MAC, 6);
+	assert_memory_equal(nh.smac, tp_mac_balancer, 6);
+	assert_int_equal(tn_addr_parse(GW4, &via), 0);
+	assert_true(tn_addr_equal(&nh.via, &via));
+	assert_string_equal(tn_fib_result_text(nh.rc), "resolved");
+	/* IPv6 */
+	assert_int_equal(tn_addr_parse(LB6, &src), 0);
+	assert_int_equal(tn_addr_parse("fd01::12", &dst), 0);
+	assert_int_equal(tn_fib_lookup(fib, fx->ingress, &src, &dst, &nh), 0);
+	assert_int_equal(nh.rc, BPF_FIB_LKUP_RET_SUCCESS);
+	tn_addr_format(&nh.via, a, sizeof(a));
+	assert_string_equal(a, GW6);
+	/* the gateway without a MAC, a blackhole, forwarding off */
+	assert_int_equal(tn_addr_parse(LB4, &src), 0);
+	assert_int_equal(tn_addr_parse("10.2.0.11", &dst), 0);
+	assert_int_equal(tn_fib_lookup(fib, fx->ingress, &src, &dst, &nh), 0);
+	assert_int_equal(nh.rc, BPF_FIB_LKUP_RET_NO_NEIGH);
+	tn_addr_format(&nh.via, a, sizeof(a));
+	assert_string_equal(a, "10.0.0.99");
+	assert_string_equal(tn_fib_result_text(nh.rc), "the next hop's MAC is not resolved");
+	/* the trigger makes the kernel ask for it (an incomplete entry appears) */
+	assert_int_equal(tn_nexthop_trigger(&src, &dst), 0);
+	assert_int_equal(system("ip neigh show 10.0.0.99 dev tnv0 | grep -qE 'INCOMPLETE|FAILED'"), 0);
+	assert_int_equal(tn_addr_parse("10.3.0.11", &dst), 0);
+	assert_int_equal(tn_fib_lookup(fib, fx->ingress, &src, &dst, &nh), 0);
+	assert_int_equal(nh.rc, BPF_FIB_LKUP_RET_BLACKHOLE);
+	tn_sh("sysctl -qw net.ipv4.conf.tnv0.forwarding=0 net.ipv4.conf.all.forwarding=0");
+	assert_int_equal(tn_addr_parse("10.1.0.11", &dst), 0);
+	assert_int_equal(tn_fib_lookup(fib, fx->ingress, &src, &dst, &nh), 0);
+	assert_int_equal(nh.rc, BPF_FIB_LKUP_RET_FWD_DISABLED);
+	tn_sh("sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv4.conf.tnv0.forwarding=1");
+	tn_fib_close(fib);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +876,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pmtu_learning, reset),
 		cmocka_unit_test_setup(test_pmtu_expiry, reset),
 		cmocka_unit_test_setup(test_truncations, reset),
+		cmocka_unit_test_setup(test_fib_probe, reset),
 	};
 
 	if (tn_netns_enter())
