@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "control/controller.h"
+#include "control/encap.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/time.h"
@@ -491,12 +492,13 @@ static void server_view(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 			struct server_view *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->res = resolve_server(ctl, s);
+	/* a tunnel needs no MAC of the server: the data plane asks the FIB (control/encap.c) */
+	v->res = tn_ctl_tunnels(f) ? NULL : resolve_server(ctl, s);
 	v->st = srv_find(ctl, f->type, f->farm_id, s->server_id, true);
-	v->resolved = v->res && v->res->err == 0;
+	v->resolved = tn_ctl_tunnels(f) || (v->res && v->res->err == 0);
 	v->health = probed(f, s) ? (v->st ? v->st->health : -1) : 1;
 	v->up = v->resolved && v->health != 0;
-	if (!v->res)
+	if (!v->res && !tn_ctl_tunnels(f))
 		v->error = "out of memory";
 	else if (!v->resolved)
 		v->error = v->res->error;
@@ -556,7 +558,14 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 		ds[i].up = v.up;
 		if (s->has_mac)
 			memcpy(ds[i].mac, s->mac, 6);
-		if (v.resolved) {
+		if (tn_ctl_tunnels(f)) {
+			struct tn_nexthop nh;
+			char why[256];
+
+			if (tn_ctl_encap_nexthop(&ctl->be, &ctl->applied, f, s, true, &nh, why, sizeof(why)) &&
+			    nh.ifindex)
+				tx_port_add(ctl, nh.ifindex);
+		} else if (v.resolved) {
 			if (!s->has_mac)
 				memcpy(ds[i].mac, v.res->info.mac, 6);
 			memcpy(ds[i].src_mac, v.res->info.src_mac, 6);
@@ -569,6 +578,7 @@ static int write_farm(struct tn_ctl *ctl, const struct tn_farm_cfg *f)
 	df.balance = f->balance == TN_BAL_ROUNDROBIN ? TN_BALANCE_ROUNDROBIN :
 		     f->balance == TN_BAL_FIRST ? TN_BALANCE_FIRST : TN_BALANCE_SOURCE;
 	df.stickiness = f->stickiness == TN_STICK_SOURCE_IP ? TN_STICKY_SOURCE_IP : TN_STICKY_NONE;
+	tn_ctl_encap_abi(f, &df.encap);
 	df.servers = ds;
 	df.nservers = f->nservers;
 	err = ctl->be.farm_write ? ctl->be.farm_write(ctl->be.ctx, slot, &df, &gen) : 0;
@@ -991,7 +1001,7 @@ static void prime_resolution(struct tn_ctl *ctl, const struct tn_config *c)
 		int pending = 0;
 
 		for (size_t i = 0; i < c->nfarms; i++) {
-			for (size_t j = 0; j < c->farms[i].nservers; j++) {
+			for (size_t j = 0; j < c->farms[i].nservers && !tn_ctl_tunnels(&c->farms[i]); j++) {
 				struct resolution *r = res_find(ctl, &c->farms[i].servers[j].address,
 							       c->farms[i].servers[j].has_mac);
 
@@ -1018,7 +1028,7 @@ void tn_ctl_prime_staged(struct tn_ctl *ctl)
 		for (size_t i = 0; i < ctl->staged.nfarms; i++) {
 			const struct tn_farm_cfg *f = &ctl->staged.farms[i];
 
-			for (size_t j = 0; j < f->nservers; j++) {
+			for (size_t j = 0; j < f->nservers && !tn_ctl_tunnels(f); j++) {
 				struct resolution *r = res_find(ctl, &f->servers[j].address, f->servers[j].has_mac);
 
 				if (!r || r->err == 0 || (r->err != -ENODATA && r->err != -EAGAIN))
@@ -1050,6 +1060,7 @@ static void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc)
 	ctl->applied = *served;
 	memset(served, 0, sizeof(*served));
 	ctl->applied_version++;
+	tn_ctl_encap_sources_sync(&ctl->be, &ctl->applied);
 	if (ctl->state_path && (err = tn_config_save_file(&ctl->applied, ctl->state_path)))
 		tn_err("cannot write the applied configuration to %s: %s (a restarted controller would "
 		       "apply the configuration file instead)", ctl->state_path, strerror(-err));
@@ -1639,6 +1650,19 @@ void tn_ctl_tick(struct tn_ctl *ctl)
 	double now = tn_now();
 	size_t i, j;
 
+	/* tunnels: the kernel resolves missing next hops; redirect targets follow the routes */
+	for (j = 0; j < ctl->applied.nfarms; j++) {
+		const struct tn_farm_cfg *f = &ctl->applied.farms[j];
+
+		for (size_t k = 0; tn_ctl_tunnels(f) && k < f->nservers; k++) {
+			struct tn_nexthop nh;
+			char why[256];
+
+			if (tn_ctl_encap_nexthop(&ctl->be, &ctl->applied, f, &f->servers[k], true, &nh, why,
+						 sizeof(why)) && nh.ifindex)
+				tx_port_add(ctl, nh.ifindex);
+		}
+	}
 	/* retry unresolved addresses every second, re-check resolved ones every 30 s */
 	for (i = 0; i < HASH_BUCKETS; i++) {
 		for (struct resolution *r = ctl->res[i]; r; r = r->next) {
@@ -1753,7 +1777,7 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 		json_object_object_add(o, "checks", json_object_new_int64((int64_t)v.st->check.checks));
 		json_object_object_add(o, "failedChecks", json_object_new_int64((int64_t)v.st->check.failures));
 	}
-	if (v.resolved) {
+	if (v.resolved && v.res) {
 		const uint8_t *m = s->has_mac ? s->mac : v.res->info.mac;
 		char ifname[IF_NAMESIZE] = "";
 
@@ -1766,6 +1790,8 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 		json_object_object_add(o, "slot", v.st->dp_slot >= 0 ? json_object_new_int(v.st->dp_slot) : NULL);
 		json_object_object_add(o, "transitions", json_object_new_int64(v.st->transitions));
 	}
+	if (tn_ctl_tunnels(f) && v.up)
+		tn_ctl_encap_server_status(&ctl->be, &ctl->applied, f, s, o, usable);
 	return o;
 }
 
@@ -1806,6 +1832,7 @@ json_object *tn_ctl_status_json(struct tn_ctl *ctl)
 		json_object_object_add(x, "farmId", json_object_new_int64(f->farm_id));
 		json_object_object_add(x, "displayName", f->display_name ? json_object_new_string(f->display_name) : NULL);
 		json_object_object_add(x, "zone", json_object_new_string(farm_zone(c, f)));
+		json_object_object_add(x, "forwarding", json_object_new_string(tn_forwarding_name(f->encap.forwarding)));
 		json_object_object_add(x, "slot", slot >= 0 ? json_object_new_int(slot) : NULL);
 		json_object_object_add(x, "generation", slot >= 0 ? json_object_new_int64(ctl->slots[slot].generation) : NULL);
 		if (slot >= 0 && ctl->slots[slot].error[0])
@@ -2032,4 +2059,5 @@ void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 	be->reason_counters = dp_reason_counters;
 	be->vip_counter = dp_vip_counter;
 	be->server_counter = dp_server_counter;
+	tn_ctl_backend_encap_dp(be);
 }

@@ -17,6 +17,8 @@
 #include <json-c/json.h>
 #include "config/config.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/encap.h"
+#include "dataplane/fib.h"
 #include "dataplane/neigh.h"
 #include "probe/probe.h"
 
@@ -40,6 +42,14 @@ struct tn_ctl_backend {
 	int (*reason_counters)(void *ctx, struct tn_counter out[TN_R__COUNT]);
 	int (*vip_counter)(void *ctx, uint32_t vip_index, struct tn_counter *out);
 	int (*server_counter)(void *ctx, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
+	/* Tunnels (optional, control/encap.c): the encapSource set; a tunnel's
+	 * next hop as the data plane's FIB lookup finds it (0, nh->rc the FIB's
+	 * answer; trigger: make the kernel resolve a missing one); the learnt
+	 * path MTUs (malloc'd). */
+	int (*encap_sources_set)(void *ctx, const struct tn_addr *a, size_t n);
+	int (*nexthop)(void *ctx, uint32_t in_ifindex, const struct tn_addr *src, const struct tn_addr *dst,
+		       bool trigger, struct tn_nexthop *nh);
+	int (*pmtu_dump)(void *ctx, struct tn_dp_pmtu **out, size_t *n);
 };
 
 /* The production backend: tn_dp + rtnetlink. */
