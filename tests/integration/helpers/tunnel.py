@@ -5,8 +5,15 @@
       one frame: the client's packet SRC:SPORT -> DST:DPORT (PROTO udp, or syn:
       a TCP SYN with MSS 1460), wrapped in KIND (ipip, gue0, gue1) from
       OUTER_SRC to OUTER_DST, sent out of IFACE to DMAC (AF_PACKET)
-  tunnel.py udp-echo ADDR PORT
-      answers every datagram to ADDR:PORT with "echo " + its payload (forever)
+  tunnel.py udp-echo ADDR PORT [NAME]
+      answers every datagram to ADDR:PORT with "echo " + its payload (forever),
+      or with "echo NAME" when NAME is given
+  tunnel.py df-probe SRC DST PORT SIZE TRIES
+      sends up to TRIES datagrams of SIZE bytes with DF from SRC to DST:PORT,
+      half a second apart, until one is answered or the kernel learnt a smaller
+      path MTU for DST (an ICMP fragmentation-needed / packet-too-big came);
+      prints "answered NAME mtu M" or "unanswered mtu M" (M: the path MTU the
+      client's kernel now has for DST)
   tunnel.py trip CLIENT_NETNS SENDER_NETNS SEND-ARGUMENTS... [--timeout S]
       a round trip: listens in CLIENT_NETNS (for udp: on SRC:SPORT, printing
       "echo tenace FROM" of the first answer; for syn: on its eth0, printing
@@ -153,6 +160,39 @@ def synack(rx, want, timeout):
     return "timeout"
 
 
+IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU = 10, 2, 14
+IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, IPV6_MTU = 23, 2, 24
+
+
+def df_probe(src, dst, port, size, tries):
+    f = family(dst)
+    s = socket.socket(f, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    if f == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
+        level, opt = socket.IPPROTO_IPV6, IPV6_MTU
+    else:
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        level, opt = socket.IPPROTO_IP, IP_MTU
+    s.connect((dst, port))
+    s.settimeout(0.5)
+    body = b"x" * (size - (48 if f == socket.AF_INET6 else 28))
+    for _ in range(tries):
+        try:
+            s.send(body)
+        except OSError:
+            pass  # EMSGSIZE: the kernel already knows a smaller path MTU
+        try:
+            data = s.recv(4096)
+            return print("answered %s mtu %d" % (data.decode().split()[1], s.getsockopt(level, opt))) or 0
+        except OSError:
+            pass  # timeout, or the ICMP reported as an error on the socket
+        if s.getsockopt(level, opt) < size:
+            break
+    print("unanswered mtu %d" % s.getsockopt(level, opt))
+    return 0
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "send":
@@ -162,9 +202,12 @@ def main(argv):
         s = socket.socket(family(argv[2]), socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((argv[2], int(argv[3])))
+        name = argv[4].encode() if len(argv) > 4 else None
         while True:
-            data, peer = s.recvfrom(4096)
-            s.sendto(b"echo " + data[:64], peer)
+            data, peer = s.recvfrom(65536)
+            s.sendto(b"echo " + (name if name else data[:64]), peer)
+    if cmd == "df-probe":
+        return df_probe(argv[2], argv[3], int(argv[4]), int(argv[5]), int(argv[6]))
     if cmd == "trip":
         a = argv[4:]
         timeout = 3.0
