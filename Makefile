@@ -23,7 +23,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
             -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) -MMD -MP
-LDLIBS   := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
+LDLIBS   := -lbpf -lmnl -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__BPF__ -Wall -Wextra -Werror -Wno-unused-parameter \
               -I$(ARCH_INC) -Iheaders
 

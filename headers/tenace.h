@@ -238,7 +238,10 @@ struct tn_stats {
 TN_STATIC_ASSERT(sizeof(struct tn_stats) == 16 * TN_R__COUNT, "tn_stats layout");
 
 /* Settings the loader records in a pinned map so that later loads and a
- * restarted controller agree with the running state. */
+ * restarted controller agree with the running state, and so that another
+ * instance finding this program on an interface can name its pin directory.
+ * Version 1 was the first 24 bytes alone; version stays at offset 20. */
+#define TN_SETTINGS_PIN_DIR_LEN 256
 struct tn_settings {
 	__u32 table_size;
 	__u32 ct_size;
@@ -246,9 +249,12 @@ struct tn_settings {
 	__u32 udp_timeout_s;
 	__u32 hash_seed;
 	__u32 version;      /* TN_SETTINGS_VERSION */
+	char pin_dir[TN_SETTINGS_PIN_DIR_LEN]; /* NUL-terminated; "" when not pinned */
 };
-TN_STATIC_ASSERT(sizeof(struct tn_settings) == 24, "tn_settings layout");
-#define TN_SETTINGS_VERSION 1
+TN_STATIC_ASSERT(sizeof(struct tn_settings) == 24 + TN_SETTINGS_PIN_DIR_LEN, "tn_settings layout");
+TN_STATIC_ASSERT(__builtin_offsetof(struct tn_settings, version) == 20, "tn_settings version offset");
+#define TN_SETTINGS_VERSION 2
+#define TN_SETTINGS_V1_SIZE 24
 
 /* ---- hashing (same code on both sides, so user space can predict) -------- */
 static __attribute__((always_inline)) inline __u32 tn_rol32(__u32 w, unsigned s)

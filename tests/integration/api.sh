@@ -41,7 +41,7 @@ cat >"$CFG" <<JSON
   ]
 }
 JSON
-printf 'secret-%s\n' "$$" >"$TMP/token"
+printf 'api-secret-token-%s\n' "$$" >"$TMP/token"
 chmod 600 "$TMP/token"
 
 # --listen without a token file: refused
@@ -151,7 +151,7 @@ check_eq "TCP without a token is 401" 401 \
 check_eq "TCP with a wrong token is 401" 401 \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' "http://127.0.0.1:$PORT/v1/status")"
 check_eq "TCP with the token is 200" 200 \
-	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer secret-$$" "http://127.0.0.1:$PORT/v1/status")"
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer api-secret-token-$$" "http://127.0.0.1:$PORT/v1/status")"
 check "the CLI over TCP with --token-file" quiet "$TN_BIN" --url "http://127.0.0.1:$PORT" --token-file "$TMP/token" farm list
 check "the CLI over TCP without a token fails" bash -c "! '$TN_BIN' --url http://127.0.0.1:$PORT farm list 2>/dev/null"
 

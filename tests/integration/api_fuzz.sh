@@ -19,11 +19,13 @@ cleanup() {
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
 	"$TN_BIN" unload --all --pin-dir "$PIN" >/dev/null 2>&1
 	ip link del "$IFACE" 2>/dev/null
+	ip link del "${IFACE}c" 2>/dev/null
 	rm -rf "$TMP" "$PIN"
 }
 trap cleanup EXIT
 ensure_bpffs
 ip link add "$IFACE" type veth peer name "${IFACE}p" || exit 1
+ip link add "${IFACE}c" type veth peer name "${IFACE}q" || exit 1
 
 cat >"$CFG" <<JSON
 {
@@ -61,7 +63,11 @@ done
 check "the controller is still running" kill -0 "$CTL_PID"
 
 # the staged configuration is still a document the controller accepts
-curl -s --unix-socket "$SOCK" http://localhost/v1/config >"$TMP/staged.json"
+# (checked by a second controller on an interface of its own: the first
+# controller's interface belongs to it)
+curl -s --unix-socket "$SOCK" http://localhost/v1/config | python3 -c '
+import json, sys; c = json.load(sys.stdin); c["interfaces"] = [sys.argv[1]]; json.dump(c, sys.stdout)' \
+	"${IFACE}c" >"$TMP/staged.json"
 "$TN_BIN" run --config "$TMP/staged.json" --socket "$TMP/check.sock" --pin-dir "$PIN-check" \
 	--state "$TMP/check.json" >"$TMP/check.log" 2>&1 &
 chk=$!

@@ -15,18 +15,22 @@ SOCK=$TMP/tenace.sock
 CFG=$TMP/tenace.json
 PORT=$((20000 + ($$ + 7) % 20000))
 CTL_PID=
+# a configuration names the interfaces the controller attaches to: a veth of this run
+IFACE=tncl$$
 cleanup() {
 	[ -n "$CTL_PID" ] && kill "$CTL_PID" 2>/dev/null && wait "$CTL_PID" 2>/dev/null
 	"$TN_BIN" unload --all --pin-dir "$PIN" >/dev/null 2>&1
+	ip link del "$IFACE" 2>/dev/null
 	rm -rf "$TMP" "$PIN"
 }
 trap cleanup EXIT
 ensure_bpffs
+ip link add "$IFACE" type veth peer name "${IFACE}p" || exit 1
 
-cat >"$CFG" <<'JSON'
+cat >"$CFG" <<JSON
 {
   "zone": "cli",
-  "interfaces": [],
+  "interfaces": ["$IFACE"],
   "tableSize": 1021,
   "conntrack": {"size": 4096},
   "farms": [
@@ -40,7 +44,7 @@ cat >"$CFG" <<'JSON'
   ]
 }
 JSON
-printf 'cli-secret-%s\n' "$$" >"$TMP/token"
+printf 'cli-secret-token-%s\n' "$$" >"$TMP/token"
 chmod 600 "$TMP/token"
 
 "$TN_BIN" run --config "$CFG" --socket "$SOCK" --pin-dir "$PIN" --listen "127.0.0.1:$PORT" \

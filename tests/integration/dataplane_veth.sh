@@ -205,5 +205,4 @@ if [ "$_tap_failed" -ne 0 ]; then
 	echo "# client log:"; sed 's/^/#   /' "$tmp/client.log" | head -40
 	echo "# server logs:"; tail -n 5 "$tmp/s1.log" "$tmp/s2.log" | sed 's/^/#   /'
 fi
-echo "1..$_tap_n"
 tap_done

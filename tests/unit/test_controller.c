@@ -230,9 +230,7 @@ static int pending(const char *zone)
 
 static void run_tasks(void)
 {
-	tn_ctl_lock(ctl);
 	tn_ctl_run_tasks(ctl);
-	tn_ctl_unlock(ctl);
 }
 
 enum { TN_TEST_DONE, TN_TEST_ERROR };
@@ -481,21 +479,15 @@ static void health_rebuilds_from_applied_config(void **state)
 
 	/* a staged change must not reach the data plane through a probe */
 	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"weight\": 9}", NULL), 200);
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, false, "connection refused");
-	tn_ctl_unlock(ctl);
 	assert_int_equal(f->writes, writes + 1);
 	assert_false(f->servers[0].up);
 	assert_true(f->servers[1].up);
 	assert_int_equal(f->servers[1].weight, 1);
 	/* same state again: nothing to do */
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, false, "connection refused");
-	tn_ctl_unlock(ctl);
 	assert_int_equal(f->writes, writes + 1);
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, true, NULL);
-	tn_ctl_unlock(ctl);
 	assert_true(f->servers[0].up);
 	assert_int_equal(pending("rbx"), 1);
 }
@@ -533,16 +525,12 @@ static void unresolved_server_is_reported_not_dropped(void **state)
 	json_object_put(o);
 	/* resolution succeeds later: the tick rebuilds the farm */
 	rec.resolve_err = 0;
-	tn_ctl_lock(ctl);
 	tn_ctl_tick(ctl);
-	tn_ctl_unlock(ctl);
 	/* the tick retries at most once a second */
 	for (int i = 0; i < 30 && !f->servers[1].up; i++) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
-		tn_ctl_lock(ctl);
 		tn_ctl_tick(ctl);
-		tn_ctl_unlock(ctl);
 	}
 	assert_true(f->servers[1].up);
 }
@@ -596,9 +584,7 @@ static void failed_write_is_an_error_task(void **state)
 	/* the farm was not applied: it stays pending, the tick rewrites only
 	 * what is applied, and the next refresh applies it */
 	assert_int_equal(pending("rbx"), 1);
-	tn_ctl_lock(ctl);
 	tn_ctl_tick(ctl);
-	tn_ctl_unlock(ctl);
 	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 80);
 	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
 	assert_int_equal(farm_rec(TN_L4_TCP, 1)->servers[0].port, 81);
@@ -634,8 +620,10 @@ static void failed_farm_write_keeps_the_applied_farm(void **state)
 	/* the same through a reload (SIGHUP) */
 	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
 	c.farms[0].port = 82;
-	tn_ctl_lock(ctl);
+	tn_ctl_stage_lock(ctl);
 	assert_int_equal(tn_ctl_reload(ctl, &c), -EIO);
+	tn_ctl_stage_unlock(ctl);
+	tn_ctl_lock(ctl);
 	assert_int_equal(tn_config_farm(tn_ctl_applied(ctl), TN_L4_TCP, 1)->port, 80);
 	assert_int_equal(tn_config_farm(tn_ctl_staged(ctl), TN_L4_TCP, 1)->port, 82);
 	tn_ctl_unlock(ctl);
@@ -748,9 +736,9 @@ static void state_file_holds_the_applied_config(void **state)
 	tn_config_free(&c);
 	/* a reload writes it too */
 	assert_int_equal(tn_config_parse_string(base_config, &c, &e), 0);
-	tn_ctl_lock(ctl);
+	tn_ctl_stage_lock(ctl);
 	assert_int_equal(tn_ctl_reload(ctl, &c), 0);
-	tn_ctl_unlock(ctl);
+	tn_ctl_stage_unlock(ctl);
 	assert_true(state_file_is_applied(path));
 	assert_int_equal(tn_config_load_file(path, &c, &e), 0);
 	assert_int_equal(tn_config_farm(&c, TN_L4_TCP, 1)->servers[0].weight, 1);
@@ -764,9 +752,7 @@ static void tick_after_a_second(void)
 	struct timespec ts = { 1, 100 * 1000 * 1000 };
 
 	nanosleep(&ts, NULL);
-	tn_ctl_lock(ctl);
 	tn_ctl_tick(ctl);
-	tn_ctl_unlock(ctl);
 }
 
 /* The status of tcp farm FARM's server SERVER: its "health" field. */
@@ -811,9 +797,7 @@ static void removed_servers_are_forgotten(void **state)
 	assert_int_equal(rec.resolves_66, n);
 
 	/* a server down, removed only in the staged config: still known */
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
-	tn_ctl_unlock(ctl);
 	assert_int_equal(req("DELETE", "/v1/tcp/farm/1/server/2", NULL, NULL), 200);
 	h = server_health(1, 2);
 	assert_string_equal(h, "down");
@@ -832,9 +816,7 @@ static void a_server_with_a_new_address_starts_afresh(void **state)
 {
 	char *h;
 
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
-	tn_ctl_unlock(ctl);
 	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
 	/* the same serverId, another address: another server */
 	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"address\": \"10.0.0.9\"}", NULL), 200);
@@ -844,9 +826,7 @@ static void a_server_with_a_new_address_starts_afresh(void **state)
 	assert_string_equal(h, "unknown");
 	free(h);
 	/* a weight change keeps the health */
-	tn_ctl_lock(ctl);
 	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
-	tn_ctl_unlock(ctl);
 	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"weight\": 2}", NULL), 200);
 	assert_int_equal(refresh_status(NULL, NULL), TN_TEST_DONE);
 	assert_false(farm_rec(TN_L4_TCP, 1)->servers[1].up);
@@ -907,10 +887,10 @@ static void new_ids_are_the_lowest_free(void **state)
 	assert_int_equal(tn_config_parse_string(
 		"{\"interfaces\": [\"eth0\"], \"farms\": [{\"farmId\": 1, \"type\": \"udp\"}, {\"farmId\": 2, \"type\": \"tcp\"},"
 		" {\"farmId\": 4294967295, \"type\": \"udp\"}]}", &c, &e), 0);
-	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_UDP), 2);
-	assert_int_equal(tn_ctl_next_farm_id(&c, TN_L4_TCP), 1);
-	assert_int_equal(tn_ctl_next_frontend_id(&c, TN_L4_TCP), 1);
-	assert_int_equal(tn_ctl_next_server_id(&c.farms[0]), 1);
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_UDP), 2);
+	assert_int_equal(tn_config_next_farm_id(&c, TN_L4_TCP), 1);
+	assert_int_equal(tn_config_next_frontend_id(&c, TN_L4_TCP), 1);
+	assert_int_equal(tn_config_next_server_id(&c.farms[0]), 1);
 	tn_config_free(&c);
 }
 

@@ -31,8 +31,20 @@ struct tn_api;
 struct tn_api_options {
 	const char *socket_path;    /* NULL: TN_SOCKET_DEFAULT */
 	const char *listen;         /* "ADDR:PORT" / "[v6]:PORT", or NULL */
-	const char *token;          /* required with listen */
+	const char *token;          /* required with listen, TN_TOKEN_MIN bytes at least */
+	const char *tls_cert;       /* PEM files: HTTPS on the listener; without them */
+	const char *tls_key;        /* only a loopback address is accepted */
 };
+
+/* The shortest bearer token the TCP listener accepts. */
+#define TN_TOKEN_MIN 16
+/* TCP listener: connections in all, per client address, idle seconds. */
+#define TN_TCP_CONN_MAX 64
+#define TN_TCP_CONN_PER_IP 8
+#define TN_TCP_IDLE_S 10
+/* What tn_api_start would refuse, checked before the daemon touches
+ * anything (the socket's path, the TCP options): 0 or -errno (logged). */
+int tn_api_preflight(const struct tn_api_options *o);
 /* 0 or -errno (logged). */
 int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_options *o);
 void tn_api_stop(struct tn_api *api);

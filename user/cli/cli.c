@@ -125,6 +125,7 @@ int cli_setup_client(struct cli *c)
 
 	c->client.socket_path = g->socket_path ? g->socket_path : TN_SOCKET_DEFAULT;
 	c->client.url = g->url;
+	c->client.cacert = g->cacert;
 	if (g->token_file && !c->client.token) {
 		c->client.token = tn_read_token_file(g->token_file);
 		if (!c->client.token)
@@ -140,7 +141,7 @@ int cli_setup_client(struct cli *c)
 /* ---- options --------------------------------------------------------------------- */
 
 enum {
-	O_TYPE = 1000, O_SOCKET, O_URL, O_TOKEN,
+	O_TYPE = 1000, O_SOCKET, O_URL, O_TOKEN, O_CACERT,
 	O_PORT, O_BALANCE, O_STICKINESS, O_NAME, O_ZONE, O_ID,
 	O_PROBE_TYPE, O_PROBE_PORT, O_PROBE_INTERVAL, O_PROBE_TIMEOUT, O_PROBE_RISE, O_PROBE_FALL,
 	O_PROBE_METHOD, O_PROBE_URL, O_PROBE_MATCH, O_PROBE_PATTERN, O_PROBE_NEGATE, O_PROBE_SSL,
@@ -154,6 +155,7 @@ static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, O_SOCKET },
 	{ "url", required_argument, NULL, O_URL },
 	{ "token-file", required_argument, NULL, O_TOKEN },
+	{ "cacert", required_argument, NULL, O_CACERT },
 	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "port", required_argument, NULL, O_PORT },
@@ -299,6 +301,7 @@ static int command_option(struct cli *c, int opt, const char *a, struct cli_opti
 	case O_SOCKET: c->opts->socket_path = a; return 1;
 	case O_URL: c->opts->url = a; return 1;
 	case O_TOKEN: c->opts->token_file = a; return 1;
+	case O_CACERT: c->opts->cacert = a; return 1;
 	case O_ID:
 		json_object_put(o->id);
 		o->id = num_arg("id", a, bad);

@@ -12,6 +12,7 @@ struct tn_cli_opts {
 	const char *socket_path;
 	const char *url;
 	const char *token_file;
+	const char *cacert;       /* --cacert: PEM to verify https:// with */
 	const char *type;         /* "tcp" (default) or "udp" */
 };
 

@@ -45,6 +45,12 @@ int tn_client_request(const struct tn_client *c, const char *method, const char 
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	/* https:// is verified (libcurl's default, kept explicit): the token must
+	 * only reach the controller whose certificate it is */
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->cacert)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, c->cacert);
 	if (c->token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
 		h = curl_slist_append(h, auth);

@@ -11,6 +11,7 @@ struct tn_client {
 	const char *socket_path; /* used when url is NULL */
 	const char *url;         /* "http://host:port", or NULL */
 	char *token;             /* bearer token, or NULL */
+	const char *cacert;      /* PEM bundle to verify an https:// url with, or NULL (system CAs) */
 };
 
 /*

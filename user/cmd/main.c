@@ -20,14 +20,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tenace [-j] [--socket PATH | --url http://HOST:PORT --token-file F] [--type tcp|udp] COMMAND ...\n"
+		"usage: tenace [-j] [--socket PATH | --url https://HOST:PORT --token-file F [--cacert PEM]]\n"
+		"              [--type tcp|udp] COMMAND ...\n"
 		"\n"
 		"Data plane:\n"
 		"  load IFACE [--skb] [--table-size N] [--ct-size N] [--tcp-timeout S] [--udp-timeout S]\n"
 		"             [--hash-seed N] [--pin-dir D]     attach (replaces a running one without a gap)\n"
 		"  unload IFACE [--all] [--pin-dir D]           detach; --all also removes the pinned maps\n"
-		"  run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D] [--skb]\n"
-		"      [--state FILE]                           the controller, in the foreground\n"
+		"  run --config FILE [--socket PATH] [--pin-dir D] [--skb] [--state FILE]\n"
+		"      [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]]\n"
+		"                                               the controller, in the foreground\n"
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
 		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
 		"  decap IFACE --vip ADDR[,ADDR...] | --off | --status   a server's side of ipip/gue farms\n"
@@ -108,6 +110,7 @@ static int global_options(int argc, char **argv, struct tn_cli_opts *g, int *rc)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "url", required_argument, NULL, 'U' },
 		{ "token-file", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'A' },
 		{ "type", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -122,6 +125,7 @@ static int global_options(int argc, char **argv, struct tn_cli_opts *g, int *rc)
 		case 'S': g->socket_path = optarg; break;
 		case 'U': g->url = optarg; break;
 		case 'T': g->token_file = optarg; break;
+		case 'A': g->cacert = optarg; break;
 		case 't': g->type = optarg; break;
 		case 'h':
 			usage(stdout);

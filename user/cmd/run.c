@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* `tenace run`: the controller daemon. */
+/*
+ * `tenace run`: the controller daemon, in four steps: options, open (pin
+ * directory lock, configuration, data plane, controller, prober, API),
+ * loop (signals, refresh tasks, probes, the tick), close.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,38 +26,33 @@
 #include "dataplane/dataplane.h"
 #include "lib/file.h"
 #include "lib/log.h"
+#include "lib/sdnotify.h"
 #include "lib/time.h"
 #include "probe/runner.h"
 
-/* ---- run ------------------------------------------------------------------------ */
-
 struct daemon {
-	struct tn_ctl *ctl;
-	struct tn_dp *dp;
-	struct tn_probe_runner *probes;
-	const char *config_path;
+	/* options */
+	const char *config_path, *pin_dir, *state_path, *token_file;
+	struct tn_api_options api_opts;
 	bool skb;
-	uint64_t probes_version;
+	/* what open() sets up, close() releases */
+	char *token, *state_default;
+	int lock_fd, efd, sfd, wfd;
+	sigset_t signals;
+	struct tn_config cfg, applied;
+	struct tn_dp *dp;
+	struct tn_ctl *ctl;
+	struct tn_api *api;
 	char **attached;
 	size_t nattached;
+	bool fresh;              /* no data plane was pinned before this start */
+	/* probes: the engine runs on its own thread; its state changes reach
+	 * the controller in one batch per turn of the loop */
+	struct tn_probe_runner *probes;
+	uint64_t probes_version;
 };
 
-/* State changes from the probe thread, to the controller. */
-static void drain_probes(struct daemon *d)
-{
-	struct tn_probe_event ev[64];
-	size_t n;
-
-	while ((n = tn_probe_runner_drain(d->probes, ev, 64)) > 0)
-		/* the batch tn_ctl_health_apply(ctl, changes, n) replaces this loop: each farm rewritten once */
-		for (size_t i = 0; i < n; i++) /* the reason ends with the count, "(3/3)" */
-			tn_ctl_probe_result(d->ctl, ev[i].key, ev[i].up, ev[i].reason);
-}
-
-static int probe_state(void *runner, uint64_t key, struct tn_probe_state *out)
-{
-	return tn_probe_runner_state(runner, key, out);
-}
+/* ---- probes ----------------------------------------------------------------------- */
 
 /* After the applied configuration changed: give the prober the new targets. */
 static void sync_probes(struct daemon *d)
@@ -88,6 +87,48 @@ static void sync_probes(struct daemon *d)
 		d->probes_version = version;
 	tn_ctl_probe_targets_free(t, n);
 }
+
+/* The probe thread's state changes, one batch per drain: each farm is
+ * rewritten once however many of its servers changed. */
+static void run_probes(struct daemon *d)
+{
+	struct tn_health_change *c;
+	struct tn_probe_event ev[64];
+	size_t n;
+
+	c = calloc(64, sizeof(*c));
+	while ((n = tn_probe_runner_drain(d->probes, ev, 64)) > 0) {
+		for (size_t i = 0; i < n; i++) { /* the reason ends with the count, "(3/3)" */
+			if (!c) { /* out of memory: one at a time */
+				tn_ctl_probe_result(d->ctl, ev[i].key, ev[i].up, ev[i].reason);
+				continue;
+			}
+			c[i].key = ev[i].key;
+			c[i].up = ev[i].up;
+			snprintf(c[i].reason, sizeof(c[i].reason), "%s", ev[i].reason);
+		}
+		if (c)
+			tn_ctl_health_apply(d->ctl, c, n);
+	}
+	free(c);
+}
+
+static int probe_state(void *runner, uint64_t key, struct tn_probe_state *out)
+{
+	return tn_probe_runner_state(runner, key, out);
+}
+
+/* Once a second: the latest check of every server, for GET /v1/status. */
+static void probe_details(struct daemon *d)
+{
+	if (!d->probes)
+		return;
+	tn_ctl_lock(d->ctl);
+	tn_ctl_probe_details(d->ctl, probe_state, d->probes);
+	tn_ctl_unlock(d->ctl);
+}
+
+/* ---- interfaces ------------------------------------------------------------------- */
 
 static bool attached(struct daemon *d, const char *name)
 {
@@ -124,6 +165,21 @@ static int attach_all(struct daemon *d, const struct tn_config *c)
 	return errors ? -EIO : 0;
 }
 
+/* A start that failed leaves nothing behind it did not find: the
+ * interfaces a fresh data plane was attached to are detached again (a data
+ * plane that was already serving keeps serving). */
+static void rollback_attach(struct daemon *d)
+{
+	if (!d->fresh)
+		return;
+	for (size_t i = 0; i < d->nattached; i++) {
+		int ifindex = if_nametoindex(d->attached[i]);
+
+		if (ifindex && tn_dp_detach_ifindex(ifindex) == 0)
+			tn_info("detached from %s again: the controller did not start", d->attached[i]);
+	}
+}
+
 static void detach_removed(struct daemon *d, const struct tn_config *c)
 {
 	for (size_t i = 0; i < d->nattached;) {
@@ -144,6 +200,8 @@ static void detach_removed(struct daemon *d, const struct tn_config *c)
 	}
 }
 
+/* ---- reload ----------------------------------------------------------------------- */
+
 static void log_errors(const char *what, const char *path, const struct tn_errors *e)
 {
 	tn_err("%s %s: %zu error%s, nothing changed:", what, path, e->n, e->n == 1 ? "" : "s");
@@ -151,31 +209,108 @@ static void log_errors(const char *what, const char *path, const struct tn_error
 		tn_err("  %s%s%s", e->v[i].path, e->v[i].path[0] ? ": " : "", e->v[i].message);
 }
 
-static void reload(struct daemon *d)
+static void warn_settings(struct daemon *d, const struct tn_config *cfg)
 {
 	const struct tn_dp_settings *s = tn_dp_get_settings(d->dp);
+
+	if (cfg->table_size != s->table_size || cfg->ct_size != s->ct_size || cfg->hash_seed != s->hash_seed ||
+	    cfg->tcp_timeout_s != s->tcp_timeout_s || cfg->udp_timeout_s != s->udp_timeout_s)
+		tn_warn("table size, conntrack and hash seed settings take effect only after "
+			"`tenace unload IFACE --all` and a restart; running with table size %u, conntrack %u, seed %u",
+			s->table_size, s->ct_size, s->hash_seed);
+}
+
+/* SIGHUP. The staging lock is held from reading the file to staging it, so
+ * an API change cannot slip in between and be lost. */
+static void reload(struct daemon *d)
+{
 	struct tn_config cfg = {0};
 	struct tn_errors errs = {0};
 
 	tn_info("SIGHUP: re-reading %s", d->config_path);
+	tn_ctl_stage_lock(d->ctl);
 	if (tn_config_load_file(d->config_path, &cfg, &errs)) {
+		tn_ctl_stage_unlock(d->ctl);
 		log_errors("rejected", d->config_path, &errs);
 		tn_errors_free(&errs);
 		return;
 	}
-	if (cfg.table_size != s->table_size || cfg.ct_size != s->ct_size || cfg.hash_seed != s->hash_seed ||
-	    cfg.tcp_timeout_s != s->tcp_timeout_s || cfg.udp_timeout_s != s->udp_timeout_s)
-		tn_warn("table size, conntrack and hash seed settings take effect only after "
-			"`tenace unload IFACE --all` and a restart; running with table size %u, conntrack %u, seed %u",
-			s->table_size, s->ct_size, s->hash_seed);
+	warn_settings(d, &cfg);
 	attach_all(d, &cfg);
 	detach_removed(d, &cfg);
-	tn_ctl_lock(d->ctl);
 	tn_ctl_reload(d->ctl, &cfg);
-	tn_ctl_unlock(d->ctl);
+	tn_ctl_stage_unlock(d->ctl);
 	tn_config_free(&cfg);
 	sync_probes(d);
 }
+
+/* ---- options ---------------------------------------------------------------------- */
+
+static void usage_long(void)
+{
+	printf("usage: tenace run --config FILE [--socket PATH] [--pin-dir D] [--skb] [--state FILE] [-v]\n"
+	       "                  [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]]\n"
+	       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
+	       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
+	       "the TCP listener requires a bearer token of 16 bytes or more, and HTTPS unless its\n"
+	       "address is a loopback one). SIGHUP re-reads FILE and applies all of\n"
+	       "it; SIGTERM stops the controller and leaves the data plane forwarding.\n"
+	       "API changes are staged and written to FILE; what the data plane serves is kept in\n"
+	       "the state file (default: %s in the socket's directory), so a restarted controller\n"
+	       "keeps serving it while the data plane runs, and staged changes stay pending.\n",
+	       TN_SOCKET_DEFAULT, TN_STATE_FILE);
+}
+
+/* 0: go on; 1: done, exit 0 (--help); -1: exit 1. */
+static int parse_options(struct daemon *d, int argc, char **argv)
+{
+	static const struct option o[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "token-file", required_argument, NULL, 'k' },
+		{ "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "skb", no_argument, NULL, 's' },
+		{ "state", required_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:vh", o, NULL)) != -1) {
+		switch (c) {
+		case 'c': d->config_path = optarg; break;
+		case 'S': d->api_opts.socket_path = optarg; break;
+		case 'l': d->api_opts.listen = optarg; break;
+		case 'k': d->token_file = optarg; break;
+		case 'C': d->api_opts.tls_cert = optarg; break;
+		case 'K': d->api_opts.tls_key = optarg; break;
+		case 'p': d->pin_dir = optarg; break;
+		case 's': d->skb = true; break;
+		case 'P': d->state_path = optarg; break;
+		case 'v': tn_log_set_level(TN_LOG_DEBUG); break;
+		case 'h': usage_long(); return 1;
+		default: return -1;
+		}
+	}
+	if (!d->config_path || optind != argc) {
+		fprintf(stderr, "usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D]\n"
+			"                  [--state FILE]\n");
+		return -1;
+	}
+	if (d->api_opts.listen && !d->token_file) {
+		tn_err("--listen %s needs --token-file: the TCP listener accepts only requests with the bearer token",
+		       d->api_opts.listen);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- open ------------------------------------------------------------------------- */
 
 /* <directory of the socket>/applied.json: /run/tenace/applied.json by
  * default, cleared at reboot like the pinned maps. */
@@ -224,257 +359,240 @@ static bool restore_applied(const char *state_path, bool pins_exist, const char 
  * taken before anything is touched and held (the fd stays open) for the
  * life of the process. Returns the fd, or -1 (logged).
  */
-static int lock_pin_dir(const char *pin_dir)
+/* The token, the pin directory's lock, the signals, the configuration file. */
+static int open_inputs(struct daemon *d)
 {
-	int fd;
-
-	if (strncmp(pin_dir, "/sys/fs/bpf", 11) == 0 && tn_dp_ensure_bpffs())
-		return -1;
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		tn_err("cannot create pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		tn_err("cannot open pin directory %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK)
-			tn_err("another tenace controller is running on pin directory %s", pin_dir);
-		else
-			tn_err("cannot lock pin directory %s: %s", pin_dir, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-int cmd_run(int argc, char **argv)
-{
-	static const struct option o[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "socket", required_argument, NULL, 'S' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "token-file", required_argument, NULL, 'k' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "skb", no_argument, NULL, 's' },
-		{ "state", required_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct tn_api_options ao = {0};
-	struct daemon d = {0};
-	struct tn_config cfg = {0}, applied = {0};
-	struct tn_dp_settings pinned;
-	const char *state_path = NULL;
-	char *state_default = NULL;
-	bool pins_exist, restored;
 	struct tn_errors errs = {0};
-	struct tn_dp_settings want;
-	struct tn_ctl_backend be;
-	struct tn_api *api = NULL;
-	const char *pin_dir = NULL, *token_file = NULL;
-	char *token = NULL;
-	int c, rc = 1, efd = -1, sfd = -1, wfd = -1, lock_fd = -1, err;
-	sigset_t mask;
-	double last_tick = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:vh", o, NULL)) != -1) {
-		switch (c) {
-		case 'c': d.config_path = optarg; break;
-		case 'S': ao.socket_path = optarg; break;
-		case 'l': ao.listen = optarg; break;
-		case 'k': token_file = optarg; break;
-		case 'p': pin_dir = optarg; break;
-		case 's': d.skb = true; break;
-		case 'P': state_path = optarg; break;
-		case 'v': tn_log_set_level(TN_LOG_DEBUG); break;
-		case 'h':
-			printf("usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F]\n"
-			       "                  [--pin-dir D] [--skb] [--state FILE] [-v]\n"
-			       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
-			       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
-			       "the TCP listener requires a bearer token). SIGHUP re-reads FILE and applies all of\n"
-			       "it; SIGTERM stops the controller and leaves the data plane forwarding.\n"
-			       "API changes are staged and written to FILE; what the data plane serves is kept in\n"
-			       "the state file (default: %s in the socket's directory), so a restarted controller\n"
-			       "keeps serving it while the data plane runs, and staged changes stay pending.\n",
-			       TN_SOCKET_DEFAULT, TN_STATE_FILE);
-			return 0;
-		default:
-			return 1;
-		}
-	}
-	if (!d.config_path || optind != argc) {
-		fprintf(stderr, "usage: tenace run --config FILE [--socket PATH] [--listen ADDR:PORT --token-file F] [--pin-dir D]\n"
-			"                  [--state FILE]\n");
-		return 1;
-	}
-	if (ao.listen && !token_file) {
-		tn_err("--listen %s needs --token-file: the TCP listener accepts only requests with the bearer token", ao.listen);
-		return 1;
-	}
-	if (token_file && !(token = tn_read_token_file(token_file)))
-		return 1;
-	if (!pin_dir || pin_dir[0]) {
-		lock_fd = lock_pin_dir(pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT);
-		if (lock_fd < 0)
-			goto out;
+	if (d->token_file && !(d->token = tn_read_token_file(d->token_file)))
+		return -1;
+	d->api_opts.token = d->token;
+	if (tn_api_preflight(&d->api_opts))
+		return -1;
+	if (!d->pin_dir || d->pin_dir[0]) {
+		d->lock_fd = cmd_lock_pin_dir(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT, "a second controller");
+		if (d->lock_fd < 0)
+			return -1;
 	}
 	/* before any thread starts (API, libcurl), so only the signalfd sees them */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	ao.token = token;
-	if (tn_config_load_file(d.config_path, &cfg, &errs)) {
-		log_errors("cannot use", d.config_path, &errs);
+	sigemptyset(&d->signals);
+	sigaddset(&d->signals, SIGHUP);
+	sigaddset(&d->signals, SIGTERM);
+	sigaddset(&d->signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &d->signals, NULL);
+	if (tn_config_load_file(d->config_path, &d->cfg, &errs)) {
+		log_errors("cannot use", d->config_path, &errs);
 		tn_errors_free(&errs);
-		goto out;
+		return -1;
 	}
-	if (!state_path) {
-		state_default = default_state_path(ao.socket_path ? ao.socket_path : TN_SOCKET_DEFAULT);
-		if (!state_default)
-			goto out;
-		state_path = state_default;
+	if (!d->state_path) {
+		d->state_default = default_state_path(d->api_opts.socket_path ? d->api_opts.socket_path :
+						      TN_SOCKET_DEFAULT);
+		if (!d->state_default)
+			return -1;
+		d->state_path = d->state_default;
 	}
-	want.table_size = cfg.table_size;
-	want.ct_size = cfg.ct_size;
-	want.tcp_timeout_s = cfg.tcp_timeout_s;
-	want.udp_timeout_s = cfg.udp_timeout_s;
-	want.hash_seed = cfg.hash_seed;
+	return 0;
+}
+
+/* The data plane (pinned maps reused), its interfaces, the controller. */
+static int open_controller(struct daemon *d, bool *pins_exist)
+{
+	struct tn_dp_settings want = {
+		.table_size = d->cfg.table_size, .ct_size = d->cfg.ct_size, .tcp_timeout_s = d->cfg.tcp_timeout_s,
+		.udp_timeout_s = d->cfg.udp_timeout_s, .hash_seed = d->cfg.hash_seed,
+	};
+	struct tn_dp_settings pinned;
+	struct tn_ctl_backend be;
+	int err;
+
 	/* before tn_dp_open creates them: did the data plane survive? */
-	pins_exist = !(pin_dir && !pin_dir[0]) &&
-		     tn_dp_read_pinned_settings(pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT, &pinned) == 0;
-	if (tn_dp_open(&d.dp, pin_dir, &want))
-		goto out;
-	if (attach_all(&d, &cfg))
-		goto out;
-	tn_ctl_backend_dp(&be, d.dp);
-	d.ctl = tn_ctl_new(&be, d.config_path);
-	if (!d.ctl || tn_ctl_set_state_path(d.ctl, state_path))
-		goto out;
-	tn_ctl_set_runtime(d.ctl, tn_dp_pin_dir(d.dp), d.skb);
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	tn_ctl_set_wakeup_fd(d.ctl, efd);
-	if ((err = tn_mkdir_parent(state_path, 0755)))
-		tn_warn("cannot create the directory of the state file %s: %s", state_path, strerror(-err));
-	restored = restore_applied(state_path, pins_exist, d.config_path, &applied);
+	*pins_exist = !(d->pin_dir && !d->pin_dir[0]) &&
+		      tn_dp_read_pinned_settings(d->pin_dir ? d->pin_dir : TN_PIN_DIR_DEFAULT, &pinned) == 0;
+	d->fresh = !*pins_exist;
+	if (tn_dp_open(&d->dp, d->pin_dir, &want) || attach_all(d, &d->cfg))
+		return -1;
+	tn_ctl_backend_dp(&be, d->dp);
+	d->ctl = tn_ctl_new(&be, d->config_path);
+	if (!d->ctl || tn_ctl_set_state_path(d->ctl, d->state_path))
+		return -1;
+	tn_ctl_set_runtime(d->ctl, tn_dp_pin_dir(d->dp), d->skb);
+	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	tn_ctl_set_wakeup_fd(d->ctl, d->efd);
+	if ((err = tn_mkdir_parent(d->state_path, 0755)))
+		tn_warn("cannot create the directory of the state file %s: %s", d->state_path, strerror(-err));
+	return 0;
+}
+
+/* Apply what the data plane serves (or the file), stage the file. */
+static void start_controller(struct daemon *d, bool pins_exist)
+{
+	bool restored = restore_applied(d->state_path, pins_exist, d->config_path, &d->applied);
+	int n;
+
 	/* errors are logged; a partial start still serves */
-	if (restored)
-		tn_ctl_start(d.ctl, &applied, &cfg);
-	else
-		tn_ctl_start(d.ctl, &cfg, NULL);
-	if (restored) {
-		int n;
-
-		tn_ctl_lock(d.ctl);
-		n = tn_ctl_pending_count(d.ctl, NULL);
-		tn_ctl_unlock(d.ctl);
-		if (n)
-			tn_info("%d staged change%s pending (tenace pending; tenace refresh applies them)",
-				n, n == 1 ? "" : "s");
+	if (!restored) {
+		tn_ctl_start(d->ctl, &d->cfg, NULL);
+		return;
 	}
-	if (tn_probe_runner_start(&d.probes))
-		tn_err("health probes are disabled: the probe engine could not start");
-	sync_probes(&d);
-	if (tn_api_start(&api, d.ctl, &ao))
-		goto out;
+	tn_ctl_start(d->ctl, &d->applied, &d->cfg);
+	tn_ctl_lock(d->ctl);
+	n = tn_ctl_pending_count(d->ctl, NULL);
+	tn_ctl_unlock(d->ctl);
+	if (n)
+		tn_info("%d staged change%s pending (tenace pending; tenace refresh applies them)", n, n == 1 ? "" : "s");
+}
 
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	wfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || wfd < 0 || efd < 0) {
+static int open_events(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	d->sfd = signalfd(-1, &d->signals, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->wfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sfd < 0 || d->wfd < 0 || d->efd < 0) {
 		tn_err("cannot set up the event loop: %s", strerror(errno));
-		goto out;
+		return -1;
 	}
-	{
-		struct epoll_event ev = { .events = EPOLLIN };
+	ev.data.fd = d->sfd;
+	epoll_ctl(d->wfd, EPOLL_CTL_ADD, d->sfd, &ev);
+	ev.data.fd = d->efd;
+	epoll_ctl(d->wfd, EPOLL_CTL_ADD, d->efd, &ev);
+	if (d->probes) {
+		ev.data.fd = tn_probe_runner_fd(d->probes);
+		epoll_ctl(d->wfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
+	return 0;
+}
 
-		ev.data.fd = sfd;
-		epoll_ctl(wfd, EPOLL_CTL_ADD, sfd, &ev);
-		ev.data.fd = efd;
-		epoll_ctl(wfd, EPOLL_CTL_ADD, efd, &ev);
-		if (d.probes) {
-			ev.data.fd = tn_probe_runner_fd(d.probes);
-			epoll_ctl(wfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-		}
+static int open_daemon(struct daemon *d)
+{
+	bool pins_exist;
+
+	if (open_inputs(d) || open_controller(d, &pins_exist))
+		return -1;
+	start_controller(d, pins_exist);
+	if (tn_probe_runner_start(&d->probes))
+		tn_err("health probes are disabled: the probe engine could not start");
+	sync_probes(d);
+	if (tn_api_start(&d->api, d->ctl, &d->api_opts) || open_events(d))
+		return -1;
+	tn_info("controller running (config %s)", d->config_path);
+	/* the data plane serves the applied configuration, the API answers */
+	tn_sd_notify("READY=1\nSTATUS=serving");
+	return 0;
+}
+
+/* ---- loop ------------------------------------------------------------------------- */
+
+/* SIGHUP reloads; true when asked to stop. */
+static bool read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	bool quit = false;
+
+	while (read(d->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload(d);
+		else
+			quit = true;
 	}
-	tn_info("controller running (config %s)", d.config_path);
+	return quit;
+}
+
+static void run_tasks(struct daemon *d)
+{
+	uint64_t v;
+
+	(void)!read(d->efd, &v, sizeof(v));
+	tn_ctl_prime_staged(d->ctl);
+	tn_ctl_run_tasks(d->ctl);
+	sync_probes(d);
+}
+
+static int loop(struct daemon *d)
+{
+	/* a ping at half the interval systemd waits for (WatchdogSec=) */
+	double watchdog = tn_sd_watchdog_usec() / 2e6, last_ping = 0;
+	double last_tick = 0;
+
 	for (;;) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(wfd, evs, 8, 200);
+		int n = epoll_wait(d->wfd, evs, 8, 200);
 		bool quit = false;
 
 		if (n < 0 && errno != EINTR) {
 			tn_err("epoll_wait: %s", strerror(errno));
-			break;
+			return -1;
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						reload(&d);
-					else
-						quit = true;
-				}
-			} else if (fd == efd) {
-				uint64_t v;
-
-				(void)!read(efd, &v, sizeof(v));
-				tn_ctl_prime_staged(d.ctl);
-				tn_ctl_lock(d.ctl);
-				tn_ctl_run_tasks(d.ctl);
-				tn_ctl_unlock(d.ctl);
-				sync_probes(&d);
-			} else if (d.probes && fd == tn_probe_runner_fd(d.probes)) {
-				drain_probes(&d);
-			}
+			if (fd == d->sfd)
+				quit |= read_signals(d);
+			else if (fd == d->efd)
+				run_tasks(d);
+			else if (d->probes && fd == tn_probe_runner_fd(d->probes))
+				run_probes(d);
 		}
 		if (quit) {
 			tn_info("stopping the controller; the data plane keeps forwarding with its last tables");
-			break;
+			tn_sd_notify("STOPPING=1");
+			return 0;
+		}
+		if (watchdog > 0 && tn_now() - last_ping >= watchdog) {
+			last_ping = tn_now();
+			tn_sd_notify("WATCHDOG=1");
 		}
 		if (tn_now() - last_tick >= 1.0) {
 			last_tick = tn_now();
-			tn_ctl_lock(d.ctl);
-			tn_ctl_tick(d.ctl);
-			if (d.probes)
-				tn_ctl_probe_details(d.ctl, probe_state, d.probes);
-			tn_ctl_unlock(d.ctl);
+			tn_ctl_tick(d->ctl);
+			probe_details(d);
 		}
 	}
-	rc = 0;
-out:
-	tn_api_stop(api);
-	tn_probe_runner_stop(d.probes);
-	tn_ctl_free(d.ctl);
-	if (d.dp)
-		tn_dp_close(d.dp);
-	for (size_t i = 0; i < d.nattached; i++)
-		free(d.attached[i]);
-	free(d.attached);
-	tn_config_free(&cfg);
-	tn_config_free(&applied);
-	free(state_default);
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
+}
+
+/* ---- close ------------------------------------------------------------------------ */
+
+static void close_daemon(struct daemon *d)
+{
+	tn_api_stop(d->api);
+	tn_probe_runner_stop(d->probes);
+	tn_ctl_free(d->ctl);
+	if (d->dp)
+		tn_dp_close(d->dp);
+	for (size_t i = 0; i < d->nattached; i++)
+		free(d->attached[i]);
+	free(d->attached);
+	tn_config_free(&d->cfg);
+	tn_config_free(&d->applied);
+	free(d->state_default);
+	if (d->token) {
+		explicit_bzero(d->token, strlen(d->token));
+		free(d->token);
 	}
-	if (sfd >= 0)
-		close(sfd);
-	if (wfd >= 0)
-		close(wfd);
-	if (efd >= 0)
-		close(efd);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	if (d->sfd >= 0)
+		close(d->sfd);
+	if (d->wfd >= 0)
+		close(d->wfd);
+	if (d->efd >= 0)
+		close(d->efd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct daemon d = { .lock_fd = -1, .efd = -1, .sfd = -1, .wfd = -1 };
+	int rc = parse_options(&d, argc, argv);
+
+	if (rc)
+		return rc > 0 ? 0 : 1;
+	if (open_daemon(&d)) {
+		rollback_attach(&d);
+		rc = 1;
+	} else {
+		rc = loop(&d) == 0 ? 0 : 1;
+	}
+	close_daemon(&d);
 	return rc;
 }

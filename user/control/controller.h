@@ -6,8 +6,15 @@
  *
  * It talks to the data plane through a backend (the real one wraps
  * dataplane.h and neigh.h; tests pass a recorder), so everything here can be
- * unit-tested without BPF. One mutex guards it: API threads, the probe
- * engine and the main loop take it through tn_ctl_lock().
+ * unit-tested without BPF.
+ *
+ * Locks (control/internal.h tells the whole discipline): tn_ctl_lock() is
+ * the short state lock readers take; it is never held across a backend
+ * call, a file write or a Maglev build. Functions marked "writer" change
+ * the data plane: they serialise among themselves and take the state lock
+ * only for moments, so call them WITHOUT it. tn_ctl_stage_lock() serialises
+ * writers of the staged configuration and of its file. Order: staging
+ * lock, then (inside writers) the state lock.
  */
 #ifndef TENACE_CONTROLLER_H
 #define TENACE_CONTROLLER_H
@@ -58,8 +65,13 @@ void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp);
 /* config_path: where API changes are written back (NULL: nowhere). */
 struct tn_ctl *tn_ctl_new(const struct tn_ctl_backend *be, const char *config_path);
 void tn_ctl_free(struct tn_ctl *ctl);
+/* The state lock (not recursive). */
 void tn_ctl_lock(struct tn_ctl *ctl);
 void tn_ctl_unlock(struct tn_ctl *ctl);
+/* The staging lock: held from reading the staged configuration (or the
+ * configuration file, for a reload) to installing its replacement. */
+void tn_ctl_stage_lock(struct tn_ctl *ctl);
+void tn_ctl_stage_unlock(struct tn_ctl *ctl);
 /* An fd written to (8 bytes, eventfd style) when a task is queued; -1 none. */
 void tn_ctl_set_wakeup_fd(struct tn_ctl *ctl, int fd);
 /* Extra information for GET /v1/status. */
@@ -78,27 +90,26 @@ int tn_ctl_set_state_path(struct tn_ctl *ctl, const char *path);
  * `applied` and stage `staged` (NULL: the same document; a restarted
  * controller passes the state file and the configuration file, whose
  * differences are the pending changes). Both are moved (zeroed). What failed
- * to apply stays pending. Call without the lock held. Returns 0 or -errno
- * (errors logged).
+ * to apply stays pending. Writer; call without any lock. Returns 0 or
+ * -errno (errors logged).
  */
 int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config *staged);
 /* SIGHUP: a new, valid document becomes staged and is applied to every
- * zone. cfg is moved. Lock held by the caller. */
+ * zone. cfg is moved. Writer; the caller holds the staging lock (taken
+ * before it read the file, so no API change slips in between). */
 int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg);
 
-/* Lock held for all of the following. */
+/* The staged configuration: state lock or staging lock held. */
 const struct tn_config *tn_ctl_staged(const struct tn_ctl *ctl);
-const struct tn_config *tn_ctl_applied(const struct tn_ctl *ctl);
-/* Replace the staged configuration by a candidate after tn_config_validate:
- * 0 (candidate moved, file written back), or -EINVAL with errs (nothing
- * changed; candidate left to the caller). */
+/* Replace the staged configuration by a candidate built from it: validated,
+ * written to the configuration file (fsync, outside the state lock), then
+ * installed. 0 (candidate moved), -EINVAL with errs (invalid), -EIO with
+ * errs (file not written); on error nothing changed and the candidate is
+ * left to the caller. Staging lock held (since the snapshot), state lock not. */
 int tn_ctl_stage(struct tn_ctl *ctl, struct tn_config *candidate, struct tn_errors *errs);
-/* Lowest free id (from 1) for a new farm / frontend (per type) or server
- * (per farm): never past 4294967295; a deleted object's id is used again.
- * 0 only when every id is taken (out of memory with id 4294967295 used). */
-uint32_t tn_ctl_next_farm_id(const struct tn_config *c, enum tn_l4_type t);
-uint32_t tn_ctl_next_frontend_id(const struct tn_config *c, enum tn_l4_type t);
-uint32_t tn_ctl_next_server_id(const struct tn_farm_cfg *f);
+
+/* State lock held for all of the following. */
+const struct tn_config *tn_ctl_applied(const struct tn_ctl *ctl);
 
 /* [{"zone": z, "number": n}] over every zone with staged changes. */
 json_object *tn_ctl_pending_json(struct tn_ctl *ctl);
@@ -106,39 +117,52 @@ json_object *tn_ctl_pending_json(struct tn_ctl *ctl);
 int tn_ctl_pending_count(struct tn_ctl *ctl, const char *zone);
 /* Queue a refresh of zone (NULL or "all": every zone). -ENOENT: unknown zone. */
 int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
-/* Run queued tasks (the main loop calls it). Returns how many ran. */
-int tn_ctl_run_tasks(struct tn_ctl *ctl);
-/* Before running tasks, without the lock: ask the kernel for the MACs of
- * staged servers not resolved yet and wait up to a second for them, so a
- * refresh does not apply a new server as unresolved. */
-void tn_ctl_prime_staged(struct tn_ctl *ctl);
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
 
+/* Writers: call without any lock. */
+/* Run the tasks queued so far (the main loop calls it). Returns how many ran. */
+int tn_ctl_run_tasks(struct tn_ctl *ctl);
+/* Before running tasks: ask the kernel for the MACs of staged servers not
+ * resolved yet and wait up to a second for them, so a refresh does not
+ * apply a new server as unresolved. */
+void tn_ctl_prime_staged(struct tn_ctl *ctl);
 /* Health from the probe engine: rebuilds the farm from the APPLIED
  * configuration at once when the state changes. */
 void tn_ctl_set_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, uint32_t server_id,
 		       bool up, const char *reason);
-/* Probe targets of the applied configuration: one per probed server, keyed
- * by a stable number the controller maps back to the server. Free with
- * tn_ctl_probe_targets_free. */
+/* Health changes by probe target key (tn_ctl_probe_targets): all are
+ * recorded, then each affected farm is rewritten once, so N servers failing
+ * together cost one rebuild of their farm. Unknown keys are ignored. */
+struct tn_health_change {
+	uint64_t key;
+	bool up;
+	char reason[160];
+};
+void tn_ctl_health_apply(struct tn_ctl *ctl, const struct tn_health_change *v, size_t n);
+/* One change: a batch of one. */
+void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *reason);
+/* Once a second: retry MAC resolution, retry failed writes, sample counters. */
+void tn_ctl_tick(struct tn_ctl *ctl);
+/* State lock held. Probe targets of the applied configuration: one per
+ * probed server, keyed by a stable number the controller maps back to the
+ * server. Free with tn_ctl_probe_targets_free. */
 struct tn_probe_target;
 int tn_ctl_probe_targets(struct tn_ctl *ctl, struct tn_probe_target **out, size_t *n);
 void tn_ctl_probe_targets_free(struct tn_probe_target *t, size_t n);
-/* A probe state change for a target key (takes the lock). */
-void tn_ctl_probe_result(struct tn_ctl *ctl, uint64_t key, bool up, const char *reason);
-/* Bumped each time the applied configuration changes. */
+/* Bumped each time the applied configuration changes (state lock held). */
 uint64_t tn_ctl_applied_version(struct tn_ctl *ctl);
 /* Copy every probed server's latest check (result, reason, counts) for GET
  * /v1/status through `state` (the daemon passes the probe runner's). Lock held. */
 void tn_ctl_probe_details(struct tn_ctl *ctl, tn_probe_state_fn state, void *arg);
-/* Once a second: retry MAC resolution, retry failed writes, sample counters. */
-void tn_ctl_tick(struct tn_ctl *ctl);
 
+/* Takes the state lock itself (call without it): the interfaces' XDP state
+ * is asked of the kernel after the lock is released. */
 json_object *tn_ctl_status_json(struct tn_ctl *ctl);
+/* State lock held. */
 json_object *tn_ctl_stats_json(struct tn_ctl *ctl);
 char *tn_ctl_metrics(struct tn_ctl *ctl); /* Prometheus text, malloc'd */
 
-/* Slot of an applied farm, -1 if none (tests). */
+/* Slot of an applied farm, -1 if none (tests; state lock held). */
 int tn_ctl_farm_slot(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id);
 
 #endif /* TENACE_CONTROLLER_H */

@@ -6,6 +6,9 @@
  * the table even when unresolved: the data plane counts those drops, status
  * names the reason, and a gateway's MAC missing for a moment must not move
  * every tracked client), and the path MTUs learnt from the fabric.
+ *
+ * Every FIB lookup and map read here leaves the process: they run without
+ * the state lock (see internal.h), from what was copied under it.
  */
 #ifndef TENACE_CONTROL_ENCAP_H
 #define TENACE_CONTROL_ENCAP_H
@@ -25,22 +28,33 @@ static inline bool tn_ctl_tunnels(const struct tn_farm_cfg *f)
 /* The farm's forwarding as the data plane's farm header holds it. */
 void tn_ctl_encap_abi(const struct tn_farm_cfg *f, struct tn_encap *out);
 
-/* Give the data plane every encapSource of c (the fabric's ICMP quotes one). */
-void tn_ctl_encap_sources_sync(const struct tn_ctl_backend *be, const struct tn_config *c);
+/* Writer, no state lock: give the data plane every encapSource of the
+ * applied configuration (the fabric's ICMP quotes one). */
+void tn_ctl_encap_sources_sync(struct tn_ctl *ctl);
 
-/* Server s of tunnelling farm f: its next hop through the first interface
- * of c. Returns true when resolved; false with err filled ("next hop
- * 10.0.0.1: the next hop's MAC is not resolved"), after asking the kernel to
- * resolve it when trigger. nh may be NULL. */
-bool tn_ctl_encap_nexthop(const struct tn_ctl_backend *be, const struct tn_config *c, const struct tn_farm_cfg *f,
-			  const struct tn_server_cfg *s, bool trigger, struct tn_nexthop *nh, char *err, size_t errlen);
+/* Writer, no state lock: the interfaces through which the tunnelling
+ * servers of farms are reached (the data plane redirects there), asking
+ * the kernel to resolve missing next hops when trigger. Fills out (at most
+ * max, no duplicates); returns how many. */
+size_t tn_ctl_encap_ports(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, bool trigger,
+			  uint32_t *out, size_t max);
 
-/* Status of server s of tunnelling farm f: adds "nextHop" and "pathMtu" to
- * o and, when the next hop is unresolved, sets "state" and "lastError" and
- * clears *usable. */
-void tn_ctl_encap_server_status(const struct tn_ctl_backend *be, const struct tn_config *c,
-				const struct tn_farm_cfg *f, const struct tn_server_cfg *s, json_object *o,
-				bool *usable);
+/* Writer, no state lock, from the tick: the kernel resolves missing next
+ * hops of the applied tunnels; their interfaces become redirect targets. */
+void tn_ctl_encap_tick(struct tn_ctl *ctl);
+
+/* Status of tunnel servers: added under the state lock (what is needed is
+ * copied), run after it is released: each server gets "nextHop" and
+ * "pathMtu"; one whose next hop is unresolved gets "state" "unresolved" and
+ * "lastError", and its farm's serversUp (and state) count it out. */
+struct tn_ctl_encap_status {
+	struct encap_status_job *v;
+	size_t n, cap;
+};
+void tn_ctl_encap_status_add(struct tn_ctl_encap_status *es, const struct tn_config *c,
+			     const struct tn_farm_cfg *f, const struct tn_server_cfg *s, bool usable,
+			     json_object *farm, json_object *server);
+void tn_ctl_encap_status_run(struct tn_ctl *ctl, struct tn_ctl_encap_status *es);
 
 /* The production backend's tunnel calls (tn_dp, the FIB probe). */
 void tn_ctl_backend_encap_dp(struct tn_ctl_backend *be);

@@ -4,7 +4,11 @@
  * its maps. Open/load the skeleton with settings, pin and reuse maps under a
  * bpffs directory (so conntrack survives restarts), attach to interfaces
  * without a gap, write whole farms and swap them atomically, set VIPs and
- * source filters, read counters.
+ * source filters, read counters, and say what an interface's driver does
+ * with the frames XDP sends.
+ *
+ * Files: load.c (open, settings), pins.c (bpffs, pin directories), attach.c,
+ * link.c (veth peers, driver counters), farm.c, vips.c, counters.c.
  *
  * Every function returns 0 or a negative errno and, on failure, logs one
  * sentence naming the object and the reason.
@@ -32,9 +36,12 @@ void tn_dp_settings_default(struct tn_dp_settings *s);
 
 /*
  * Open and load the data plane. pin_dir: NULL for TN_PIN_DIR_DEFAULT, "" for
- * no pinning (tests). When pinned maps exist they are reused, and their
- * recorded settings win over `want` unless they conflict (then -EEXIST with
- * a message saying to unload first). want may be NULL (pinned or defaults).
+ * no pinning (tests), else an absolute path (see tn_dp_pin_dir_ensure). When
+ * pinned maps exist they are reused, and their recorded settings win over
+ * `want` unless they conflict (then -EEXIST with a message saying to unload
+ * first). want may be NULL (pinned or defaults). Settings pinned by an older
+ * Tenace (version 1) are read and recorded again in the current layout; maps
+ * of any other layout are refused (-EEXIST, "unload ... --all").
  */
 int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_settings *want);
 void tn_dp_close(struct tn_dp *dp);  /* pinned maps and attached programs stay */
@@ -42,21 +49,61 @@ const struct tn_dp_settings *tn_dp_get_settings(const struct tn_dp *dp);
 int tn_dp_prog_fd(const struct tn_dp *dp);
 const char *tn_dp_pin_dir(const struct tn_dp *dp);
 
-/* Settings recorded by an earlier load in pin_dir: 0, or -ENOENT. */
+/* Settings recorded by an earlier load in pin_dir (either version): 0, or -ENOENT. */
 int tn_dp_read_pinned_settings(const char *pin_dir, struct tn_dp_settings *out);
 
 /* Mount bpffs at /sys/fs/bpf when nothing is mounted there. */
 int tn_dp_ensure_bpffs(void);
+/*
+ * Make pin_dir (absolute, < TN_SETTINGS_PIN_DIR_LEN bytes; "" is a no-op) a
+ * directory on a bpffs: under /sys/fs/bpf, a bpffs there as above; elsewhere,
+ * a directory on a bpffs is created as needed, and when the path is on no
+ * bpffs (a fresh /sys inside `ip netns exec`, a tmp directory) one is
+ * mounted on the pin directory itself (created, and refused when not empty),
+ * with a warning that pinned state lasts only as long as that mount (a
+ * private mount namespace drops it when it ends). 0 or -errno (logged).
+ * Call it before taking a lock on the directory: the mount hides what was
+ * there. tn_dp_open calls it too.
+ */
+int tn_dp_pin_dir_ensure(const char *pin_dir);
 
-/* Attach to an interface (native XDP, or generic with skb_mode). An existing
- * XDP program there is replaced atomically (XDP_FLAGS_REPLACE): no gap. */
+/*
+ * Attach to an interface (native XDP, or generic with skb_mode). Only this
+ * instance's own program (one using these pinned maps) is replaced, in place
+ * (XDP_FLAGS_REPLACE: no gap). Refused with -EBUSY and a message saying what
+ * to do: another tool's program (either mode); another Tenace instance (its
+ * pin directory named, read from its settings map); this instance in the
+ * other mode (never a detach-then-attach gap).
+ */
 int tn_dp_attach(struct tn_dp *dp, int ifindex, bool skb_mode);
 /* Detach whatever XDP program is on the interface (both modes). */
 int tn_dp_detach_ifindex(int ifindex);
+/* Detach Tenace from every interface whose program's maps are pinned in
+ * pin_dir (its settings record the directory): how many, or -errno. */
+int tn_dp_detach_pinned(const char *pin_dir);
 /* The XDP program id attached to ifindex and its mode ("native"/"skb"/"none"). */
 int tn_dp_query(int ifindex, uint32_t *prog_id, const char **mode);
 /* Remove the pin directory and everything in it. */
 int tn_dp_unpin(const char *pin_dir);
+
+/*
+ * A veth delivers frames sent by XDP (XDP_TX, redirects) only when its peer
+ * runs a native XDP program (or has GRO on); otherwise the driver drops them
+ * while the data plane counts them as sent. Returns 0 when there is nothing
+ * to say (not a veth, or its peer takes such frames); 1 with a sentence in
+ * warn ("the veth peer of X (Y) has no XDP program: frames sent with XDP_TX
+ * are dropped; attach one to the peer (any XDP_PASS program)", or that the
+ * peer, in another namespace, cannot be checked); -errno when the interface
+ * cannot be read. Callers attaching in native mode may add their own
+ * alternative (" or use --skb": generic XDP transmits through the stack).
+ */
+int tn_dp_veth_peer_check(int ifindex, char *warn, size_t len);
+/*
+ * The driver's count of frames sent by XDP that it dropped (ethtool
+ * statistics named like xdp_tx_errors, tx_xdp_err, xdp_xmit_errors, summed
+ * over queues). 0, -EOPNOTSUPP when the driver reports none, or -errno.
+ */
+int tn_dp_xdp_tx_errors(int ifindex, uint64_t *out);
 
 /* One server as the data plane needs it. */
 struct tn_dp_server {
@@ -95,13 +142,11 @@ int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hd
 		    struct tn_server *servers /* TN_MAX_SERVERS or NULL */,
 		    uint16_t *table /* table_size or NULL */);
 
-/* VIPs. tn_dp_vip_set also maintains the per-address entry used for
- * fragments and malformed packets (pointing to the first port's farm). */
-int tn_dp_vip_set(struct tn_dp *dp, const struct tn_vip_key *key, const struct tn_vip *vip);
-int tn_dp_vip_delete(struct tn_dp *dp, const struct tn_vip_key *key);
 /* Every VIP entry in place (malloc'd arrays, free both): 0 or -ENOMEM. */
 int tn_dp_vips_dump(struct tn_dp *dp, struct tn_vip_key **keys, struct tn_vip **vals, size_t *n);
-/* Replace the whole VIP set in one pass (stale keys deleted after new ones are in). */
+/* Replace the whole VIP set in one pass (stale keys deleted after new ones
+ * are in), with the per-address entry of each address used for fragments
+ * and malformed packets (pointing to its lowest port's farm). */
 int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n);
 
 /* Source filters of one VIP index: replace its allow or deny list. */

@@ -24,6 +24,7 @@
  * matter: the same servers in any order give the same table.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dataplane/maglev.h"
@@ -72,7 +73,7 @@ struct walker {
 struct group {
 	uint32_t first;   /* members: ranks member[first..first + count), ascending */
 	uint32_t count;
-	uint32_t active;  /* members still taking: a prefix (see tn_maglev_build) */
+	uint32_t active;  /* members still taking: a prefix (see groups_build) */
 	uint32_t next;    /* member whose turn it is, in [0, active) */
 	uint32_t round;   /* entries each active member has taken */
 	uint32_t weight;
@@ -198,33 +199,12 @@ static unsigned heap_depth(size_t len)
 	return len > 1 ? 63 - (unsigned)__builtin_clzll(len) : 0;
 }
 
-int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_server *servers, size_t n)
+/* The servers with a weight, their permutation of the table: how many. */
+static uint32_t walkers_init(struct walker *w, const struct tn_maglev_server *servers, size_t n, uint32_t size)
 {
-	struct walker *w = NULL;
-	struct group *grp = NULL;
-	struct ranked *order = NULL;
-	uint32_t *member = NULL, nw = 0, ng = 0, nm = 0, i;
-	uint64_t *heap = NULL;
-	size_t len;
-	unsigned depth;
-	int err = 0;
+	uint32_t nw = 0;
 
-	if (!tn_is_prime(size) || size < 3 || size > TN_TABLE_SIZE_MAX || n >= size || n > TN_MAX_SERVERS)
-		return -EINVAL;
-	for (i = 0; i < size; i++)
-		table[i] = TN_NO_SERVER;
-	if (n == 0)
-		return 0;
-	w = calloc(n, sizeof(*w));
-	grp = calloc(n, sizeof(*grp));
-	order = calloc(n, sizeof(*order));
-	member = calloc(n, sizeof(*member));
-	heap = malloc((2 * n + 2) * sizeof(*heap));
-	if (!w || !grp || !order || !member || !heap) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (servers[i].weight == 0)
 			continue;
 		w[nw].tag = servers[i].tag;
@@ -234,18 +214,20 @@ int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_serve
 		w[nw].skip = tn_fmix(tn_mix(0x65765f32u, servers[i].tag)) % (size - 1) + 1;
 		nw++;
 	}
-	if (nw == 0)
-		goto out;
-	/* from here on a server is known by its rank, its index in w */
-	qsort(w, nw, sizeof(*w), by_tag);
-	set_quotas(w, nw, size, order);
+	return nw;
+}
 
-	/*
-	 * Groups: the servers of each weight, by rank; those with no entry to
-	 * take left out. Equal weights have equal remainders, so a weight's
-	 * extra entries went to its lowest ranks: quotas never grow along a
-	 * group, and the members still taking in any round are a prefix.
-	 */
+/*
+ * Groups: the servers of each weight, by rank; those with no entry to take
+ * left out. Equal weights have equal remainders, so a weight's extra entries
+ * went to its lowest ranks: quotas never grow along a group, and the members
+ * still taking in any round are a prefix. Returns the number of groups.
+ */
+static uint32_t groups_build(struct walker *w, uint32_t nw, struct ranked *order, uint32_t *member,
+			     struct group *grp)
+{
+	uint32_t i, nm = 0, ng = 0;
+
 	for (i = 0; i < nw; i++)
 		if (w[i].quota)
 			order[nm++] = (struct ranked){ .v = w[i].weight, .rank = i };
@@ -269,20 +251,54 @@ int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_serve
 		g->acc = g->frac;
 		w[member[i]].group = ng++;
 	}
+	return ng;
+}
+
+/* One node per group, heapified; the n + 2 slots after them UINT64_MAX. */
+static size_t heap_init(uint64_t *heap, size_t n, struct group *grp, uint32_t ng, const uint32_t *member)
+{
+	size_t len, i;
+
 	for (i = 0; i < 2 * n + 2; i++)
 		heap[i] = UINT64_MAX;
 	for (len = 0; len < ng; len++) {
 		grp[len].active = grp[len].count;
 		heap[len] = turn_key(&grp[len], member);
 	}
-	for (i = (uint32_t)(len / 2); i-- > 0;)
+	for (i = len / 2; i-- > 0;)
 		sift_down(heap, len, i);
-	depth = heap_depth(len);
+	return len;
+}
 
-	/*
-	 * The quotas add up to size: the table is full when the heap is empty,
-	 * and a server still in it always finds a free entry on its walk.
-	 */
+/* After the last member of a group took its turn: the next round, without
+ * those that have their quota. false when the whole group is done. */
+static inline bool group_next_round(struct group *g, const struct walker *w, const uint32_t *member)
+{
+	uint32_t carry;
+
+	g->next = 0;
+	g->round++;
+	while (g->active && w[member[g->first + g->active - 1]].quota <= g->round)
+		g->active--;
+	if (!g->active)
+		return false;
+	/* time += 2^32 / weight, exactly */
+	g->acc += g->frac;
+	carry = g->acc >= g->weight;
+	g->acc -= carry ? g->weight : 0;
+	g->time += g->step + carry;
+	return true;
+}
+
+/*
+ * The quotas add up to size: the table is full when the heap is empty, and
+ * a server still in it always finds a free entry on its walk.
+ */
+static void fill(uint16_t *table, uint32_t size, struct walker *w, struct group *grp, const uint32_t *member,
+		 uint64_t *heap, size_t len)
+{
+	unsigned depth = heap_depth(len);
+
 	while (len) {
 		struct walker *c = &w[heap[0] & RANK_MASK];
 		struct group *g = &grp[c->group];
@@ -293,30 +309,50 @@ int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_serve
 				c->pos -= size;
 		}
 		table[c->pos] = c->slot;
-
-		if (++g->next == g->active) {
-			uint32_t carry;
-
-			g->next = 0;
-			g->round++;
-			while (g->active && w[member[g->first + g->active - 1]].quota <= g->round)
-				g->active--;
-			if (!g->active) {
-				heap[0] = heap[--len];
-				heap[len] = UINT64_MAX;
-				depth = heap_depth(len);
-				sift_root(heap, depth);
-				continue;
-			}
-			/* time += 2^32 / weight, exactly */
-			g->acc += g->frac;
-			carry = g->acc >= g->weight;
-			g->acc -= carry ? g->weight : 0;
-			g->time += g->step + carry;
+		if (++g->next == g->active && !group_next_round(g, w, member)) {
+			heap[0] = heap[--len];
+			heap[len] = UINT64_MAX;
+			depth = heap_depth(len);
+			sift_root(heap, depth);
+			continue;
 		}
 		heap[0] = turn_key(g, member);
 		sift_root(heap, depth);
 	}
+}
+
+int tn_maglev_build(uint16_t *table, uint32_t size, const struct tn_maglev_server *servers, size_t n)
+{
+	struct walker *w = NULL;
+	struct group *grp = NULL;
+	struct ranked *order = NULL;
+	uint32_t *member = NULL, nw, ng, i;
+	uint64_t *heap = NULL;
+	int err = 0;
+
+	if (!tn_is_prime(size) || size < 3 || size > TN_TABLE_SIZE_MAX || n >= size || n > TN_MAX_SERVERS)
+		return -EINVAL;
+	for (i = 0; i < size; i++)
+		table[i] = TN_NO_SERVER;
+	if (n == 0)
+		return 0;
+	w = calloc(n, sizeof(*w));
+	grp = calloc(n, sizeof(*grp));
+	order = calloc(n, sizeof(*order));
+	member = calloc(n, sizeof(*member));
+	heap = malloc((2 * n + 2) * sizeof(*heap));
+	if (!w || !grp || !order || !member || !heap) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nw = walkers_init(w, servers, n, size);
+	if (nw == 0)
+		goto out;
+	/* from here on a server is known by its rank, its index in w */
+	qsort(w, nw, sizeof(*w), by_tag);
+	set_quotas(w, nw, size, order);
+	ng = groups_build(w, nw, order, member, grp);
+	fill(table, size, w, grp, member, heap, heap_init(heap, n, grp, ng, member));
 out:
 	free(heap);
 	free(member);

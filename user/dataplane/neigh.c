@@ -1,37 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Route, interface and neighbour lookups over rtnetlink (libmnl): see neigh.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include "dataplane/neigh.h"
+#include "dataplane/nl.h"
 #include "lib/net.h"
-
-#define NL_BUF 65536
-
-static int nl_open(void)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	struct timeval tv = { .tv_sec = 2 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
 
 static int addr_len(const struct tn_addr *a)
 {
@@ -43,160 +24,179 @@ static int af_of(const struct tn_addr *a)
 	return a->family == 4 ? AF_INET : AF_INET6;
 }
 
+static int iface_mac(struct mnl_socket *nl, uint32_t ifindex, uint8_t mac[6])
+{
+	struct tn_nl_link l;
+	int err = tn_nl_link_get(nl, (int)ifindex, -1, &l);
+
+	if (err)
+		return err;
+	if (l.mac_len != 6)
+		return -EOPNOTSUPP; /* not an Ethernet interface */
+	memcpy(mac, l.mac, 6);
+	return 0;
+}
+
 int tn_iface_mac(uint32_t ifindex, uint8_t mac[6])
 {
-	struct ifreq ifr = {0};
-	int fd, r = 0;
+	struct mnl_socket *nl = tn_nl_open();
+	int err;
 
-	if (!if_indextoname(ifindex, ifr.ifr_name))
+	if (!nl)
 		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
-		r = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return r;
+	err = iface_mac(nl, ifindex, mac);
+	tn_nl_close(nl);
+	return err;
+}
+
+/* ---- RTM_GETROUTE ---------------------------------------------------------- */
+
+struct route_answer {
+	bool found;
+	uint8_t type;      /* RTN_* */
+	uint32_t oif;
+	bool gateway;
+};
+
+static int route_attr(const struct nlattr *a, void *p)
+{
+	struct route_answer *r = p;
+
+	switch (mnl_attr_get_type(a)) {
+	case RTA_OIF:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			r->oif = mnl_attr_get_u32(a);
+		break;
+	case RTA_GATEWAY:
+	case RTA_VIA:
+		r->gateway = true;
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int route_msg(const struct nlmsghdr *nh, void *p)
+{
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(nh);
+	struct route_answer *r = p;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || r->found)
+		return MNL_CB_OK;
+	r->found = true;
+	r->type = rt->rtm_type;
+	mnl_attr_parse(nh, sizeof(*rt), route_attr, r);
+	return MNL_CB_OK;
 }
 
 /* Outgoing interface for a; -EHOSTUNREACH (with err) when not on a link. */
-static int route_lookup(int fd, const struct tn_addr *a, uint32_t *oif, char *err, size_t errlen)
+static int route_lookup(struct mnl_socket *nl, const struct tn_addr *a, uint32_t *oif, char *err, size_t errlen)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rt;
-		char attrs[64];
-	} req;
-	static __thread char buf[NL_BUF];
-	char text[INET6_ADDRSTRLEN];
-	struct rtattr *rta;
-	struct nlmsghdr *nh;
-	ssize_t n;
-	int alen = addr_len(a);
+	char req[128], text[INET6_ADDRSTRLEN];
+	struct nlmsghdr *nh = mnl_nlmsg_put_header(req);
+	struct route_answer r = { 0 };
+	struct rtmsg *rt;
+	bool from_kernel;
+	int e;
 
 	tn_addr_format(a, text, sizeof(text));
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_GETROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.nh.nlmsg_seq = 1;
-	req.rt.rtm_family = af_of(a);
-	req.rt.rtm_dst_len = alen * 8;
-	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-	rta->rta_type = RTA_DST;
-	rta->rta_len = RTA_LENGTH(alen);
-	memcpy(RTA_DATA(rta), a->bytes, alen);
-	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0) {
-		snprintf(err, errlen, "route lookup for %s: %s", text, strerror(errno));
-		return -errno;
+	nh->nlmsg_type = RTM_GETROUTE;
+	nh->nlmsg_flags = NLM_F_REQUEST;
+	rt = mnl_nlmsg_put_extra_header(nh, sizeof(*rt));
+	rt->rtm_family = af_of(a);
+	rt->rtm_dst_len = addr_len(a) * 8;
+	mnl_attr_put(nh, RTA_DST, addr_len(a), a->bytes);
+	e = tn_nl_talk(nl, nh, route_msg, &r, &from_kernel);
+	if (e && from_kernel) {
+		snprintf(err, errlen, "no route to %s: %s", text, strerror(-e));
+		return e;
 	}
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		snprintf(err, errlen, "route lookup for %s: %s", text, strerror(errno));
-		return -errno;
+	if (e) {
+		snprintf(err, errlen, "route lookup for %s: %s", text, strerror(-e));
+		return e;
 	}
-	for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-		struct rtmsg *rt;
-		int len, have_gw = 0;
+	if (!r.found) {
+		snprintf(err, errlen, "no route to %s", text);
+		return -EHOSTUNREACH;
+	}
+	if (r.type == RTN_LOCAL) {
+		snprintf(err, errlen, "%s is an address of this host", text);
+		return -EINVAL;
+	}
+	if (r.type != RTN_UNICAST) {
+		snprintf(err, errlen, "no route to %s", text);
+		return -EHOSTUNREACH;
+	}
+	if (r.gateway) {
+		snprintf(err, errlen, "%s is reached through a gateway; direct server return needs it on a "
+			 "directly connected network", text);
+		return -EHOSTUNREACH;
+	}
+	if (!r.oif) {
+		snprintf(err, errlen, "no outgoing interface towards %s", text);
+		return -EHOSTUNREACH;
+	}
+	*oif = r.oif;
+	return 0;
+}
 
-		if (nh->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = NLMSG_DATA(nh);
-			snprintf(err, errlen, "no route to %s: %s", text, strerror(-e->error));
-			return e->error ? e->error : -EHOSTUNREACH;
-		}
-		if (nh->nlmsg_type != RTM_NEWROUTE)
-			continue;
-		rt = NLMSG_DATA(nh);
-		if (rt->rtm_type == RTN_LOCAL) {
-			snprintf(err, errlen, "%s is an address of this host", text);
-			return -EINVAL;
-		}
-		if (rt->rtm_type != RTN_UNICAST) {
-			snprintf(err, errlen, "no route to %s", text);
-			return -EHOSTUNREACH;
-		}
-		*oif = 0;
-		len = RTM_PAYLOAD(nh);
-		for (rta = RTM_RTA(rt); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-			if (rta->rta_type == RTA_OIF)
-				*oif = *(uint32_t *)RTA_DATA(rta);
-			else if (rta->rta_type == RTA_GATEWAY)
-				have_gw = 1;
-		}
-		if (have_gw) {
-			snprintf(err, errlen, "%s is reached through a gateway; direct server return needs it on a directly connected network", text);
-			return -EHOSTUNREACH;
-		}
-		if (!*oif) {
-			snprintf(err, errlen, "no outgoing interface towards %s", text);
-			return -EHOSTUNREACH;
-		}
-		return 0;
+/* ---- RTM_GETNEIGH ---------------------------------------------------------- */
+
+struct neigh_answer {
+	bool found;
+	uint16_t state;    /* NUD_* */
+	bool have_mac;
+	uint8_t mac[6];
+};
+
+static int neigh_attr(const struct nlattr *a, void *p)
+{
+	struct neigh_answer *n = p;
+
+	if (mnl_attr_get_type(a) == NDA_LLADDR && mnl_attr_get_payload_len(a) == 6) {
+		memcpy(n->mac, mnl_attr_get_payload(a), 6);
+		n->have_mac = true;
 	}
-	snprintf(err, errlen, "no route to %s", text);
-	return -EHOSTUNREACH;
+	return MNL_CB_OK;
+}
+
+static int neigh_msg(const struct nlmsghdr *nh, void *p)
+{
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nh);
+	struct neigh_answer *n = p;
+
+	if (nh->nlmsg_type != RTM_NEWNEIGH || n->found)
+		return MNL_CB_OK;
+	n->found = true;
+	n->state = nd->ndm_state;
+	mnl_attr_parse(nh, sizeof(*nd), neigh_attr, n);
+	return MNL_CB_OK;
 }
 
 /* 1 and mac when the neighbour table knows a on oif, 0 when not. One
  * targeted RTM_GETNEIGH (not a dump: its cost must not grow with the table). */
-static int neigh_lookup(int fd, const struct tn_addr *a, uint32_t oif, uint8_t mac[6])
+static int neigh_lookup(struct mnl_socket *nl, const struct tn_addr *a, uint32_t oif, uint8_t mac[6])
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ndmsg nd;
-		struct rtattr rta;
-		uint8_t dst[16];
-	} req;
-	static __thread char buf[NL_BUF];
-	int alen = addr_len(a);
-	struct nlmsghdr *nh;
-	ssize_t n;
+	char req[128];
+	struct nlmsghdr *nh = mnl_nlmsg_put_header(req);
+	struct neigh_answer n = { 0 };
+	struct ndmsg *nd;
+	bool from_kernel;
+	int e;
 
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ndmsg)) + RTA_LENGTH(alen);
-	req.nh.nlmsg_type = RTM_GETNEIGH;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.nh.nlmsg_seq = 2;
-	req.nd.ndm_family = af_of(a);
-	req.nd.ndm_ifindex = (int)oif;
-	req.rta.rta_type = NDA_DST;
-	req.rta.rta_len = RTA_LENGTH(alen);
-	memcpy(req.dst, a->bytes, alen);
-	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
-		return -errno;
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-		struct ndmsg *nd;
-		struct rtattr *rta;
-		int len;
-
-		if (nh->nlmsg_type == NLMSG_ERROR) {
-			struct nlmsgerr *e = NLMSG_DATA(nh);
-
-			return e->error == -ENOENT || e->error == 0 ? 0 : e->error;
-		}
-		if (nh->nlmsg_type != RTM_NEWNEIGH)
-			continue;
-		nd = NLMSG_DATA(nh);
-		if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
-				       NUD_PERMANENT | NUD_NOARP)))
-			return 0;
-		len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
-		for (rta = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
-		     RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-			if (rta->rta_type == NDA_LLADDR && RTA_PAYLOAD(rta) == 6) {
-				memcpy(mac, RTA_DATA(rta), 6);
-				return 1;
-			}
-		}
+	nh->nlmsg_type = RTM_GETNEIGH;
+	nh->nlmsg_flags = NLM_F_REQUEST;
+	nd = mnl_nlmsg_put_extra_header(nh, sizeof(*nd));
+	nd->ndm_family = af_of(a);
+	nd->ndm_ifindex = (int)oif;
+	mnl_attr_put(nh, NDA_DST, addr_len(a), a->bytes);
+	e = tn_nl_talk(nl, nh, neigh_msg, &n, &from_kernel);
+	if (e)
+		return from_kernel && e == -ENOENT ? 0 : e;
+	if (!n.found || !n.have_mac ||
+	    !(n.state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)))
 		return 0;
-	}
-	return 0;
+	memcpy(mac, n.mac, 6);
+	return 1;
 }
 
 /* Make the kernel resolve a: a datagram to the discard port. */
@@ -219,27 +219,29 @@ int tn_neigh_resolve(const struct tn_addr *a, bool have_mac, bool trigger,
 		     struct tn_neigh_info *out, char *err, size_t errlen)
 {
 	char text[INET6_ADDRSTRLEN];
+	struct mnl_socket *nl;
 	uint32_t oif = 0;
-	int fd, r;
+	int r;
 
 	err[0] = 0;
-	fd = nl_open();
-	if (fd < 0) {
-		snprintf(err, errlen, "netlink socket: %s", strerror(-fd));
-		return fd;
+	nl = tn_nl_open();
+	if (!nl) {
+		r = -errno;
+		snprintf(err, errlen, "netlink socket: %s", strerror(-r));
+		return r;
 	}
-	r = route_lookup(fd, a, &oif, err, errlen);
+	r = route_lookup(nl, a, &oif, err, errlen);
 	if (r)
 		goto out;
 	out->ifindex = oif;
-	r = tn_iface_mac(oif, out->src_mac);
+	r = iface_mac(nl, oif, out->src_mac);
 	if (r) {
 		snprintf(err, errlen, "MAC of interface %u: %s", oif, strerror(-r));
 		goto out;
 	}
 	if (have_mac)
 		goto out;
-	r = neigh_lookup(fd, a, oif, out->mac);
+	r = neigh_lookup(nl, a, oif, out->mac);
 	if (r == 1) {
 		r = 0;
 		goto out;
@@ -254,6 +256,6 @@ int tn_neigh_resolve(const struct tn_addr *a, bool have_mac, bool trigger,
 	snprintf(err, errlen, "MAC address of %s not resolved (no ARP/NDP answer yet)", text);
 	r = -EAGAIN;
 out:
-	close(fd);
+	tn_nl_close(nl);
 	return r;
 }

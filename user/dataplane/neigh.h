@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "config/config.h"
+#include "lib/net.h"
 
 struct tn_neigh_info {
 	uint32_t ifindex;     /* interface the frame leaves by */

@@ -175,3 +175,15 @@ socklen_t tn_sockaddr(const struct tn_addr *a, uint16_t port, struct sockaddr_st
 	}
 	return 0;
 }
+
+bool tn_addr_is_loopback(const struct tn_addr *a)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (a->family == 4)
+		return a->bytes[0] == 127;
+	if (a->family != 6)
+		return false;
+	return !memcmp(a->bytes, v6_loopback, 16) || (!memcmp(a->bytes, v4_mapped, 12) && a->bytes[12] == 127);
+}

@@ -10,6 +10,7 @@
 #define TENACE_LIB_NET_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,8 @@ void tn_addr_format(const struct tn_addr *a, char *buf, size_t len);
 /* As tn_addr_format, IPv6 in brackets with the port: "[fd00::1]:80", "10.0.0.1:80". */
 void tn_addr_port_format(const struct tn_addr *a, uint16_t port, char *buf, size_t len);
 int tn_addr_equal(const struct tn_addr *a, const struct tn_addr *b);
+/* 127.0.0.0/8 or ::1 (and ::ffff:127.0.0.0/104). */
+bool tn_addr_is_loopback(const struct tn_addr *a);
 /* "10.0.0.0/8" (a bare address is a host prefix): 0, or -EINVAL. */
 int tn_cidr_parse(const char *s, struct tn_cidr *out);
 

@@ -36,16 +36,10 @@ static uint16_t effective_port(const struct tn_probe_target *t)
 
 static bool same_target(const struct probe *pr, const struct tn_probe_target *t)
 {
-	const struct tn_probe_cfg *a = &pr->cfg, *b = &t->cfg;
 	size_t alen = pr->addr.family == TN_FAMILY_V6 ? 16 : 4;
 
 	return pr->addr.family == t->addr.family && !memcmp(pr->addr.bytes, t->addr.bytes, alen) &&
-	       pr->port == effective_port(t) && a->type == b->type && a->port == b->port &&
-	       a->interval_s == b->interval_s && a->timeout_s == b->timeout_s &&
-	       a->rise == b->rise && a->fall == b->fall &&
-	       !strncmp(a->method, b->method, sizeof(a->method)) && str_eq(a->url, b->url) &&
-	       a->force_ssl == b->force_ssl && a->match == b->match &&
-	       str_eq(a->pattern, b->pattern) && a->negate == b->negate;
+	       pr->port == effective_port(t) && tn_probe_cfg_equal(&pr->cfg, &t->cfg);
 }
 
 void tn_probe_free(struct probe *pr)

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Private to user/dataplane/: the loaded data plane and the few helpers its
+ * files share. Nothing outside this folder includes it (dataplane.h is the
+ * public header).
+ */
+#ifndef TENACE_DATAPLANE_INTERNAL_H
+#define TENACE_DATAPLANE_INTERNAL_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdint.h>
+#include "dataplane/dataplane.h"
+
+struct tenace;
+
+/* Maps that outlive the program: pinned by name under the pin directory. */
+#define TN_DP_NPINNED 12
+extern const char *const tn_dp_pinned_maps[TN_DP_NPINNED];
+
+struct tn_dp {
+	struct tenace *skel;
+	char pin_dir[PATH_MAX];
+	struct tn_dp_settings settings;
+	uint32_t value_size;   /* inner farm map value size */
+	int ncpus;
+	/* kernel ids of the maps above once loaded: what identifies this
+	 * instance in a program attached to an interface */
+	uint32_t map_ids[TN_DP_NPINNED];
+	int old_settings_fd;   /* settings of an older layout moved aside during a load, or -1 */
+};
+
+/* The name of an interface, or "#N" when it has none (buf: IF_NAMESIZE). */
+const char *tn_dp_ifname(int ifindex, char *buf);
+
+/* Pin directories (pins.c), the steps of tn_dp_open that touch bpffs. */
+/* Point every pinned map of the skeleton at pin_dir; migrate or refuse
+ * pinned maps of another layout. 0 or -errno (logged). */
+int tn_dp_pins_prepare(struct tn_dp *dp);
+/* After a failed load: put back what tn_dp_pins_prepare moved aside. */
+void tn_dp_pins_restore(struct tn_dp *dp);
+/* After a successful load: forget what was moved aside. */
+void tn_dp_pins_commit(struct tn_dp *dp);
+/* The value of a settings map, version 1 or 2 (version 1 reads with an
+ * empty pin_dir): 0, -ENOENT (never written), -EPROTO (unknown layout). */
+int tn_dp_settings_read_fd(int fd, struct tn_settings *out);
+
+#endif /* TENACE_DATAPLANE_INTERNAL_H */

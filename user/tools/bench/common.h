@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Private to user/tools/bench/: what the sections share. common.c: small
+ * helpers, the data plane every section configures alike; testbed.c: the
+ * veth test bed and the traffic generator of the e2e and refresh sections.
+ * One file per section: ns.c, e2e.c, refresh.c, maglev.c, probe.c, memory.c.
+ */
+#ifndef TENACE_BENCH_COMMON_H
+#define TENACE_BENCH_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+#include "dataplane/dataplane.h"
+
+#define XDP_ABORTED_ 0
+#define XDP_DROP_ 1
+#define XDP_PASS_ 2
+#define XDP_TX_ 3
+
+#define JSET(o, k, v) json_object_object_add((o), (k), (v))
+#define JD(x) json_object_new_double(x)
+#define JI(x) json_object_new_int64(x)
+#define JS(x) json_object_new_string(x)
+#define JB(x) json_object_new_boolean(x)
+
+struct bench_feeder;
+struct baseline;
+
+struct bench {
+	struct bench_feeder *feed;
+	struct baseline *base;
+	json_object *root;
+	int reps;           /* repetitions per figure (median) */
+	double seconds;     /* measuring window of an end-to-end run */
+	uint32_t repeat;    /* BPF_PROG_TEST_RUN repeat */
+	int failures;       /* measurements that could not be made or were wrong */
+	int misses;         /* targets missed (reported, not failures) */
+	double e2e_max_mpps_10k; /* from the e2e section, for the refresh rate */
+};
+
+/* ---- common.c ---------------------------------------------------------------- */
+
+double now_s(void);
+void sleep_s(double s);
+/* Median of the first n (<= 64) values; NAN for none. */
+double median(const double *v, int n);
+json_object *jarr(const double *v, int n);
+/* xorshift64*: reproducible across runs; rng_state seeds it. */
+extern uint64_t rng_state;
+uint64_t rng(void);
+/* "PASS" or "MISS", counting the miss. */
+const char *pass_miss(struct bench *b, bool ok);
+
+/* The tenace binary whose `pktgen` generates traffic. */
+extern char tenace_bin[512];
+
+/* The balancer's and the generator's MACs in every frame of the bench. */
+extern const uint8_t LB_MAC[6], GEN_MAC[6];
+
+#define BENCH_SERVERS 10
+extern const char *const VIP4, *const VIP6;
+
+/* Server i's MAC: 02:54:4e:00:10:i. */
+void server_mac(int i, uint8_t mac[6]);
+/* BENCH_SERVERS-like servers 192.168.50.10+i:80, weight 100, reached through ifindex. */
+void make_servers(struct tn_dp_server *s, int n, uint32_t ifindex, const uint8_t src_mac[6]);
+/* A data plane with one UDP farm of BENCH_SERVERS servers (sourceIp
+ * stickiness) behind VIP4:80 and VIP6:80; servers reached through ifindex. */
+int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_t src_mac[6]);
+uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r);
+/* Sum over CPUs of a per-CPU u64 array entry (0 when unreadable). */
+uint64_t percpu_u64_sum(int map_fd, uint32_t key);
+
+/* ---- testbed.c ---------------------------------------------------------------- */
+
+/*
+ *   namespace tnbench-gen          root namespace
+ *   [generator] -> tnb-gen  <==veth==>  tnb-lb  (Tenace or the baseline, native XDP)
+ *   [sink XDP_DROP] <- tnb-gen  <======  XDP_TX
+ */
+#define NS_GEN "tnbench-gen"
+#define IF_LB "tnb-lb"
+#define IF_GEN "tnb-gen"
+
+struct testbed {
+	int lb_ifindex, gen_ifindex;   /* gen_ifindex: inside NS_GEN */
+	int gen_cpu;                   /* the whole path runs there */
+};
+
+/* The generator's namespace, open once the test bed is up (-1 before). */
+extern int gen_ns_fd;
+
+int net_setup(struct testbed *t);
+/* Remove the test bed (also from a signal handler and at exit). */
+void net_cleanup(void);
+/* Attach prog_fd natively to an interface of the root namespace (ns_fd < 0)
+ * or of another one, replacing what is there (NAPI stays: no detach). */
+int xdp_put(int ns_fd, int ifindex, int prog_fd);
+
+/* The generator: `tenace pktgen` in the generator namespace, on its CPU. */
+struct pg {
+	int pid, out_fd;    /* the child and the read end of its stdout */
+	uint64_t packets;   /* sent, from its JSON summary */
+	double pps;
+};
+
+/* Send for `seconds`, or exactly `count` frames when count > 0; pps 0: flat out. */
+int pg_start(struct pg *g, const struct testbed *t, uint32_t base, uint32_t nclients,
+	     double seconds, uint64_t count, double pps);
+/* Wait for it and read its summary: 0 or -EIO (said). */
+int pg_wait(struct pg *g);
+
+/* ---- the sections -------------------------------------------------------------- */
+
+int ns_section(struct bench *b);
+int e2e_section(struct bench *b);
+int refresh_section(struct bench *b);
+int maglev_section(struct bench *b);
+int probe_section(struct bench *b);
+int memory_section(struct bench *b);
+
+#endif /* TENACE_BENCH_COMMON_H */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Section memory: what the BPF maps cost at the default settings, and this process's RSS. */
+#include <stdio.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "tools/bench/common.h"
+
+/* memlock of a map fd, as bpftool reports it (bytes_memlock). */
+static long long fd_memlock(int fd)
+{
+	char path[64], line[256];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+int memory_section(struct bench *b)
+{
+	static const char *const names[] = {
+		"vips", "farms", "conntrack", "filter_allow", "filter_deny", "tx_ports", "stats",
+		"vip_stats", "server_stats", "settings",
+	};
+	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
+	struct tn_dp *dp = NULL;
+	long long total = 0, v;
+	__u32 zero = 0, id;
+	int err, inner;
+	char line[256];
+	long rss_kb = -1;
+	FILE *f;
+
+	printf("\n== memory: BPF maps at the default settings (table 65537, conntrack 1,000,000), one farm ==\n");
+	if ((err = dp_setup(&dp, TN_CT_SIZE_DEFAULT, 1, LB_MAC)))
+		goto out;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v = fd_memlock(tn_dp_map_fd(dp, names[i]));
+		JSET(maps, names[i], JI(v));
+		printf("%-14s %10.2f MiB\n", names[i], v / 1048576.0);
+		total += v > 0 ? v : 0;
+	}
+	if (!bpf_map_lookup_elem(tn_dp_map_fd(dp, "farms"), &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
+		v = fd_memlock(inner);
+		close(inner);
+		JSET(maps, "farm (inner map, per farm)", JI(v));
+		printf("%-14s %10.2f MiB (per farm)\n", "farm table", v / 1048576.0);
+		total += v > 0 ? v : 0;
+	}
+	printf("%-14s %10.2f MiB with one farm\n", "total", total / 1048576.0);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &rss_kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	printf("RSS of this bench process with the data plane loaded: %.1f MiB (the controller's own RSS is "
+	       "not measured here)\n", rss_kb / 1024.0);
+	JSET(sec, "maps_bytes_memlock", maps);
+	JSET(sec, "total_bytes_memlock_one_farm", JI(total));
+	JSET(sec, "bench_process_rss_kb", JI(rss_kb));
+	JSET(sec, "controller_rss_kb", NULL);
+out:
+	JSET(sec, "method", JS("memlock of each map from /proc/self/fdinfo (what bpftool map show -j reports as "
+			       "bytes_memlock), data plane opened with default settings and one farm of 10 servers. "
+			       "controller_rss_kb: not measured by this bench (null)."));
+	JSET(b->root, "memory", sec);
+	tn_dp_close(dp);
+	if (err)
+		b->failures++;
+	return err;
+}
