@@ -152,7 +152,7 @@ size_t tn_ctl_encap_ports(struct tn_ctl *ctl, const struct tn_farm_cfg *const *f
 	return nout;
 }
 
-void tn_ctl_encap_tick(struct tn_ctl *ctl)
+void tn_ctl_encap_ports_sync(struct tn_ctl *ctl)
 {
 	const struct tn_farm_cfg **farms;
 	uint32_t ports[TN_MAX_IFACES], added[TN_MAX_IFACES];

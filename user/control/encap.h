@@ -39,9 +39,11 @@ void tn_ctl_encap_sources_sync(struct tn_ctl *ctl);
 size_t tn_ctl_encap_ports(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, bool trigger,
 			  uint32_t *out, size_t max);
 
-/* Writer, no state lock, from the tick: the kernel resolves missing next
- * hops of the applied tunnels; their interfaces become redirect targets. */
-void tn_ctl_encap_tick(struct tn_ctl *ctl);
+/* Writer, no state lock, from the tick and once a configuration is applied
+ * (a farm's first write precedes it: the interface was not known yet): the
+ * kernel resolves missing next hops of the applied tunnels; their
+ * interfaces become redirect targets. */
+void tn_ctl_encap_ports_sync(struct tn_ctl *ctl);
 
 /* Status of tunnel servers: added under the state lock (what is needed is
  * copied), run after it is released: each server gets "nextHop" and

@@ -199,7 +199,7 @@ void tn_ctl_tick(struct tn_ctl *ctl)
 		ctl_gc(ctl);
 	tn_ctl_unlock(ctl);
 	retry_resolutions(ctl, now);
-	tn_ctl_encap_tick(ctl);
+	tn_ctl_encap_ports_sync(ctl);
 	rewrite_dirty_farms(ctl);
 	sample_counters(ctl, now);
 	ctl_writer_unlock(ctl);
