@@ -59,6 +59,8 @@ client_src() { # FARM-VIP N: the Nth client address of the VIP's family
 nclients() { if is6 "$1"; then echo "$N6"; else echo "$N4"; fi; }
 url_host() { if is6 "$1"; then echo "[$1]"; else echo "$1"; fi; }
 counter() { tn -j stats | jq -r --arg r "$1" '.reasons[$r].packets'; }
+# the stats are sampled by the controller's tick (once a second): wait for a sample past N
+counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
 decap_counter() { lab_netns "r$1" "$TN_BIN" decap --status -j --pin-dir "/sys/fs/bpf/$LAB_P-r$1" | jq -r --arg c "$2" '.[0].counters[$c].packets'; }
 farm_up() { [ "$(tn -j status | jq -r --argjson f "$1" '.farms[] | select(.farmId == $f and .type == "tcp") | .serversUp')" = 3 ]; }
 all_up() { for f in 1 2 3 4 5; do farm_up "$f" || return 1; done; [ "$(tn -j status | jq '[.farms[] | select(.type == "udp") | .serversUp] | .[0]')" = 3 ]; }
@@ -244,14 +246,15 @@ for spec in $FARMS; do
 	v=$(vip_of "$spec") n=$(name_of "$spec") c=$(pick "$(name_of "$spec")" r1)
 	check_eq "$n: an 8 KiB upload through the 1500 path" "received 8192" "$(upload "$v" "$c")"
 done
+sleep 1.5 # one stats sample after the last upload
 check_eq "through the 1500 path no client needed an ICMP (the SYN-ACK clamp sized them)" "$too_big0" "$(counter icmp_too_big)"
 learned0=$(counter pmtu_learned)
 for spec in $FARMS; do
 	v=$(vip_of "$spec") n=$(name_of "$spec") c=$(pick "$(name_of "$spec")" r3)
 	check_eq "$n: an 8 KiB upload through the 1400 path" "received 8192" "$(upload "$v" "$c")"
 done
-check "the fabric's ICMP taught the balancer (pmtu_learned)" test "$(counter pmtu_learned)" -gt "$learned0"
-check "and clients got the balancer's frag-needed / packet-too-big" test "$(counter icmp_too_big)" -gt "$too_big0"
+check "the fabric's ICMP taught the balancer (pmtu_learned)" wait_for 5 counter_above pmtu_learned "$learned0"
+check "and clients got the balancer's frag-needed / packet-too-big" wait_for 5 counter_above icmp_too_big "$too_big0"
 check_eq "status: r3's learnt path MTU, IPv4 and IPv6" "1400 1400" "$(srv 1 3 .pathMtu.mtu) $(srv 4 3 .pathMtu.mtu)"
 check_eq "status: r1 has none" "null" "$(srv 1 1 .pathMtu)"
 left=$(srv 1 3 .pathMtu.expiresIn)
@@ -274,14 +277,14 @@ check_eq "1450 bytes with DF through the 1500 path: answered" "answered r1 mtu 1
 too_big1=$(counter icmp_too_big)
 check_eq "1450 bytes with DF through the 1400 path: the client's kernel got frag-needed (1400 - 32)" \
 	"unanswered mtu 1368" "$(lab_ns cli "$PY3" "$TUN" df-probe "$(lab_client_addr "$u3")" 10.99.100.5 7000 1450 4)"
-check "... sent by the balancer (icmp_too_big)" test "$(counter icmp_too_big)" -gt "$too_big1"
+check "... sent by the balancer (icmp_too_big)" wait_for 5 counter_above icmp_too_big "$too_big1"
 
 # ---- unreachable servers ------------------------------------------------------------------------------------
 nr0=$(counter drop_encap_no_route) nn0=$(counter drop_encap_no_neigh)
 lab_ns cli curl -s --max-time 1 --interface "$(lab_client_addr 1)" http://10.99.100.6/ >/dev/null
 lab_ns cli curl -s --max-time 1 --interface "$(lab_client_addr 1)" http://10.99.100.7/ >/dev/null
-check "no route: dropped as drop_encap_no_route" test "$(counter drop_encap_no_route)" -gt "$nr0"
-check "next hop without a MAC: dropped as drop_encap_no_neigh" test "$(counter drop_encap_no_neigh)" -gt "$nn0"
+check "no route: dropped as drop_encap_no_route" wait_for 5 counter_above drop_encap_no_route "$nr0"
+check "next hop without a MAC: dropped as drop_encap_no_neigh" wait_for 5 counter_above drop_encap_no_neigh "$nn0"
 check_eq "status: farm 7's server unresolved, with the reason" "unresolved no route (not forwarded: no route, or a local address)" \
 	"$(srv 7 1 '"\(.state) \(.lastError)"')"
 check_eq "status: farm 8's server unresolved, with the next hop" "unresolved next hop $LAB_NET.0.250: the next hop's MAC is not resolved" \
