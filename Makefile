@@ -36,7 +36,7 @@ SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
 # user/ has one folder per job. Everything but cmd/ (the tenace dispatcher and
 # daemon) and tools/ (separate binaries) is the library libtenace.a.
-LIB_DIRS  := lib dataplane config control probe api cli bgp
+LIB_DIRS  := lib dataplane config control probe api cli bgp decap
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard user/$(d)/*.c))
 CMD_SRCS  := $(wildcard user/cmd/*.c)
 # The packet generator's library part (tests use it) and its main.
@@ -63,7 +63,7 @@ deps:
 check-deps:
 	@scripts/deps.sh --check || scripts/deps.sh
 
-$(BUILD)/%.tmp.o: bpf/%.bpf.c $(wildcard bpf/*.h) headers/tenace.h
+$(BUILD)/%.tmp.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard headers/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 

@@ -132,6 +132,8 @@ static __always_inline int verdict(struct tn_stats *st, __u32 reason, __u64 byte
 	return action;
 }
 
+#include "encap.h" /* forwarding ipip/gue: the tail below, and PMTU learning */
+
 /* Source filters, looked up only when the frontend has them. */
 static __always_inline int source_refused(const struct tn_vip *vip, const struct tn_pkt *p)
 {
@@ -235,8 +237,11 @@ int tenace_xdp(struct xdp_md *ctx)
 		return verdict(st, TN_R_PASS_NOT_IP, bytes, XDP_PASS);
 	if (r == TN_PARSE_TRUNCATED)
 		return verdict(st, TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
-	if (r == TN_PARSE_OTHER_L4)
+	if (r == TN_PARSE_OTHER_L4) {
+		if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6)
+			tn_pmtu_learn(ctx, st, bytes); /* maybe the fabric about an IPIP tunnel */
 		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+	}
 	if (r == TN_PARSE_MALFORMED) {
 		if (is_vip_address(&p))
 			return verdict(st, TN_R_DROP_MALFORMED, bytes, XDP_DROP);
@@ -244,8 +249,11 @@ int tenace_xdp(struct xdp_md *ctx)
 	}
 
 	vip = find_vip(&p);
-	if (!vip)
+	if (!vip) {
+		if (p.icmp_error)
+			tn_pmtu_learn(ctx, st, bytes); /* maybe the fabric about a GUE tunnel */
 		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+	}
 	if (vip->flags & TN_VIP_F_DISABLED)
 		return verdict(st, TN_R_DROP_DISABLED, bytes, XDP_DROP);
 	if (!p.icmp_error && source_refused(vip, &p))
@@ -335,6 +343,8 @@ forward:
 		count_reason(st, TN_R_FRAGMENT, bytes);
 	count(&vip_stats, vip->vip_index, bytes);
 	count(&server_stats, farm_slot * TN_MAX_SERVERS + slot, bytes);
+	if (farm->hdr.encap.forwarding != TN_FWD_DSR)
+		return tn_encap_forward(ctx, st, &p, &farm->hdr.encap, srv, bytes);
 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)

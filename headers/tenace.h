@@ -60,6 +60,13 @@ enum tn_reason {
 	TN_R_TX,                 /* forwarded with XDP_TX */
 	TN_R_REDIRECT,           /* forwarded with bpf_redirect_map */
 	TN_R_ABORTED,            /* impossible state (missing map) */
+	TN_R_ENCAP_IPIP,         /* forwarded in IPIP / IPv6 in IPv6 (with TX or REDIRECT) */
+	TN_R_ENCAP_GUE,          /* forwarded in GUE (with TX or REDIRECT) */
+	TN_R_DROP_ENCAP_NO_ROUTE,/* tunnel: the FIB has no usable route to the server (or forwarding is off) */
+	TN_R_DROP_ENCAP_NO_NEIGH,/* tunnel: the next hop's MAC is not resolved */
+	TN_R_ICMP_TOO_BIG,       /* too big for the tunnel: dropped, the client told its MTU (ICMP) */
+	TN_R_DROP_TOO_BIG,       /* too big for the tunnel, no ICMP possible (an ICMP error itself) */
+	TN_R_PMTU_LEARNED,       /* the fabric's ICMP about a tunnel packet: the MTU to its server lowered */
 	TN_R__COUNT
 };
 
@@ -120,12 +127,53 @@ struct tn_server {
 	__u8  src_mac[6];   /* MAC of the interface the frame leaves by */
 	__u32 ifindex;      /* interface towards the server */
 	__u32 tag;          /* identity (hash of address, port): conntrack checks it */
-	__u32 server_id;    /* operator's serverId */
 	__u16 flags;        /* TN_SRV_F_* */
 	__u16 weight;       /* configured weight, informational */
-	__u32 _pad;
+	__u32 server_id;    /* operator's serverId */
+	__u8  addr[16];     /* the server's address (IPv4 in the first 4 bytes): a tunnel's destination */
+	__u16 port;
+	__u8  family;       /* TN_FAMILY_V4 / V6 */
+	__u8  _pad[17];
 };
-TN_STATIC_ASSERT(sizeof(struct tn_server) == 32, "tn_server layout");
+TN_STATIC_ASSERT(sizeof(struct tn_server) == 64, "tn_server layout");
+
+/* ---- forwarding: L2 direct return, or tunnels to servers anywhere -------- */
+#define TN_FWD_DSR   0  /* MACs rewritten, the IP packet unchanged */
+#define TN_FWD_IPIP  1  /* IP in IP (protocol 4 / 41), outer header from encap.src4/src6 */
+#define TN_FWD_GUE   2  /* IP in UDP + GUE (version 0) or UDP alone (version 1) */
+
+#define TN_ENCAP_F_SRC4 (1u << 0) /* src4 is set */
+#define TN_ENCAP_F_SRC6 (1u << 1) /* src6 is set */
+
+/* How a farm forwards (in its header, so a swap changes it atomically). */
+struct tn_encap {
+	__u8  forwarding;   /* TN_FWD_* */
+	__u8  gue_version;  /* 0 or 1 */
+	__be16 gue_port;    /* outer UDP destination port, network order */
+	__u8  flags;        /* TN_ENCAP_F_* */
+	__u8  _pad[3];
+	__u8  src4[4];      /* outer source of IPv4 tunnels (the node's address) */
+	__u8  src6[16];     /* outer source of IPv6 tunnels */
+};
+TN_STATIC_ASSERT(sizeof(struct tn_encap) == 28, "tn_encap layout");
+
+/* The path MTU the fabric reported toward a server (pmtu map, LRU). */
+struct tn_pmtu_key {
+	__u8  addr[16];
+	__u8  family;
+	__u8  _pad[3];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_pmtu_key) == 20, "tn_pmtu_key layout");
+
+struct tn_pmtu {
+	__u64 expires_ns;   /* bpf_ktime_get_ns() after which the entry is ignored */
+	__u16 mtu;          /* outer packets toward the server fit in this */
+	__u16 _pad;
+	__u32 _pad2;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_pmtu) == 16, "tn_pmtu layout");
+#define TN_PMTU_ENTRIES     4096
+#define TN_PMTU_EXPIRES_NS  (600ULL * 1000000000ULL) /* 10 minutes, as the kernel's PMTU cache */
 
 struct tn_farm_hdr {
 	__u64 generation;   /* bumped at each swap */
@@ -139,8 +187,10 @@ struct tn_farm_hdr {
 	__u8  _pad0;
 	__u32 _pad1;
 	__u32 _pad2;
+	struct tn_encap encap;
+	__u32 _pad3;
 };
-TN_STATIC_ASSERT(sizeof(struct tn_farm_hdr) == 32, "tn_farm_hdr layout");
+TN_STATIC_ASSERT(sizeof(struct tn_farm_hdr) == 64, "tn_farm_hdr layout");
 
 /* The inner map value. Its real size is set at load time to
  * tn_farm_value_size(table_size): the table is as long as the setting says. */

@@ -91,10 +91,15 @@ lab_up() {
 }
 
 # nginx answering "server N" on port 80 (IPv4 and IPv6)
-lab_server_start() {
-	local i="$1" d="$LAB_DIR/s$1"
+lab_server_start() { lab_nginx_start "s$1" "server $1"; }
+lab_server_stop() { lab_nginx_stop "s$1"; }
+
+# nginx in namespace $LAB_P-NS answering TEXT on /, "ok" on /health and, to a
+# POST on /upload, "received N" once it has read the whole N-byte body
+lab_nginx_start() {
+	local ns="$1" d="$LAB_DIR/$1"
 	mkdir -p "$d/www"
-	echo "server $i" >"$d/www/index.html"
+	echo "$2" >"$d/www/index.html"
 	cat >"$d/nginx.conf" <<CONF
 worker_processes 1;
 pid $d/nginx.pid;
@@ -113,15 +118,21 @@ http {
 		listen [::]:80 reuseport;
 		root $d/www;
 		location /health { return 200 "ok\n"; }
+		# proxied: nginx reads the whole body before it answers
+		location /upload { client_max_body_size 1m; proxy_pass http://127.0.0.1:8081; }
+	}
+	server {
+		listen 127.0.0.1:8081;
+		location / { return 200 "received \$content_length\n"; }
 	}
 }
 CONF
 	mkdir -p "$d/tmp"
-	lab_ns "s$i" nginx -c "$d/nginx.conf" -e "$d/error.log"
+	lab_ns "$ns" nginx -c "$d/nginx.conf" -e "$d/error.log"
 }
 
-lab_server_stop() {
-	local pidf="$LAB_DIR/s$1/nginx.pid"
+lab_nginx_stop() {
+	local pidf="$LAB_DIR/$1/nginx.pid"
 	[ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
 	for _ in $(seq 50); do [ -f "$pidf" ] || break; sleep 0.1; done
 	rm -f "$pidf"

@@ -29,7 +29,7 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 # test_probe is left out: its servers answer within tight timeouts that
 # valgrind's slowdown would turn into false failures (ASan covers it).
 # test_probe_runner's timeouts (1 s for a 200 ms answer) leave room for it.
-for t in test_config test_maglev test_probe_proto test_probe_runner test_cli test_controller test_control_locks test_hash test_pktgen test_bgp test_bgp_speaker; do
+for t in test_config test_maglev test_probe_proto test_probe_runner test_cli test_controller test_control_locks test_hash test_pktgen test_bgp test_bgp_speaker test_config_encap test_control_encap; do
 	"${VG[@]}" "build/vg/$t" >"$TMP/$t.log" 2>&1
 	rc=$?
 	n=$(grep -c '^ok' "$TMP/$t.log")

@@ -147,6 +147,7 @@ enum {
 	O_PROBE_METHOD, O_PROBE_URL, O_PROBE_MATCH, O_PROBE_PATTERN, O_PROBE_NEGATE, O_PROBE_SSL,
 	O_ADDRESS, O_WEIGHT, O_BACKUP, O_NO_BACKUP, O_STATUS, O_MAC, O_PROBE, O_NO_PROBE,
 	O_VIP, O_FARM, O_ALLOW, O_DENY, O_DISABLED, O_ENABLED, O_WAIT, O_WATCH,
+	O_FORWARDING, O_GUE_VERSION, O_GUE_PORT, O_ENCAP_SOURCE,
 };
 
 static const struct option long_opts[] = {
@@ -191,6 +192,10 @@ static const struct option long_opts[] = {
 	{ "enabled", no_argument, NULL, O_ENABLED },
 	{ "wait", no_argument, NULL, O_WAIT },
 	{ "watch", no_argument, NULL, O_WATCH },
+	{ "forwarding", required_argument, NULL, O_FORWARDING },
+	{ "gue-version", required_argument, NULL, O_GUE_VERSION },
+	{ "gue-port", required_argument, NULL, O_GUE_PORT },
+	{ "encap-source", required_argument, NULL, O_ENCAP_SOURCE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -278,6 +283,10 @@ static void object_option(int c, const char *a, json_object *body, const struct 
 	case O_DENY: append_list(body, "deniedSource", a); break;
 	case O_DISABLED: add(body, "disabled", json_object_new_boolean(1)); break;
 	case O_ENABLED: add(body, "disabled", json_object_new_boolean(0)); break;
+	case O_FORWARDING: add(body, "forwarding", str(a)); break;
+	case O_GUE_VERSION: add(body, "gueVersion", num_arg("gue-version", a, bad)); break;
+	case O_GUE_PORT: add(body, "guePort", num_arg("gue-port", a, bad)); break;
+	case O_ENCAP_SOURCE: append_list(body, "encapSource", a); break;
 	}
 }
 

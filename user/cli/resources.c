@@ -22,8 +22,9 @@ static void print_farms(json_object *arr)
 {
 	struct tn_table t;
 
-	tn_table_init(&t, 9);
-	tn_table_row(&t, "ID", "TYPE", "NAME", "PORT", "BALANCE", "STICKINESS", "ZONE", "PROBE", "SERVERS");
+	tn_table_init(&t, 10);
+	tn_table_row(&t, "ID", "TYPE", "NAME", "PORT", "BALANCE", "STICKINESS", "FORWARDING", "ZONE", "PROBE",
+		     "SERVERS");
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *f = json_object_array_get_idx(arr, i);
 		char n[16];
@@ -32,6 +33,7 @@ static void print_farms(json_object *arr)
 		tn_table_row(&t, cli_str(f, "farmId"), cli_str(f, "type"), cli_str(f, "displayName"),
 			     cli_str(f, "port"), cli_str(f, "balance"),
 			     cli_get(f, "stickiness") ? cli_str(f, "stickiness") : "none",
+			     cli_get(f, "forwarding") ? cli_str(f, "forwarding") : "dsr",
 			     cli_str(f, "zone"), probe_text(f), n);
 	}
 	tn_table_print(&t);
@@ -98,7 +100,8 @@ static const char farm_usage[] =
 	"           --stickiness sourceIp|none --zone Z --probe-type tcp|http|smtp|mysql|pgsql|none\n"
 	"           --probe-port P --probe-interval S --probe-timeout S --probe-rise N --probe-fall N\n"
 	"           --probe-method GET|HEAD|OPTIONS --probe-url PATH --probe-match default|status|contains|matches\n"
-	"           --probe-pattern TEXT --probe-negate --probe-force-ssl";
+	"           --probe-pattern TEXT --probe-negate --probe-force-ssl\n"
+	"           --forwarding dsr|ipip|gue --gue-version 0|1 --gue-port P --encap-source A[,B]";
 
 static const char server_usage[] =
 	"server list FARM | show FARM ID | add FARM --address A [OPTIONS] | set FARM ID [OPTIONS] | del FARM ID\n"

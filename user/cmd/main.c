@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cmd/cmd.h"
+#include "decap/decap.h"
 #include "lib/log.h"
 
 static void usage(FILE *f)
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		"                                               the controller, in the foreground\n"
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
 		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
+		"  decap IFACE --vip ADDR[,ADDR...] | --off | --status   a server's side of ipip/gue farms\n"
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
@@ -172,6 +174,8 @@ int main(int argc, char **argv)
 		return cmd_load(argc, argv);
 	if (!strcmp(argv[0], "unload"))
 		return cmd_unload(argc, argv);
+	if (!strcmp(argv[0], "decap"))
+		return tn_decap_main(argc, argv, g.json);
 	if (!strcmp(argv[0], "pktgen") || !strcmp(argv[0], "bench"))
 		return run_tool(argv[0], argv);
 	if (tn_cli_is_command(argv[0])) {

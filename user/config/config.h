@@ -76,6 +76,15 @@ struct tn_server_cfg {
 	uint8_t mac[6];
 };
 
+/* How a farm reaches its servers (config/encap.c). */
+enum tn_forwarding { TN_FORWARD_DSR = 0, TN_FORWARD_IPIP, TN_FORWARD_GUE };
+struct tn_encap_cfg {
+	enum tn_forwarding forwarding;  /* "forwarding": dsr (default) | ipip | gue */
+	uint16_t gue_version;           /* "gueVersion": 0 (default) | 1 */
+	uint16_t gue_port;              /* "guePort": default 6080 */
+	struct tn_addr source4, source6;/* "encapSource": the node's address per family (family 0: none) */
+};
+
 struct tn_farm_cfg {
 	uint32_t farm_id;
 	enum tn_l4_type type;
@@ -85,6 +94,7 @@ struct tn_farm_cfg {
 	enum tn_stickiness stickiness;
 	char *zone;            /* NULL: the node's zone */
 	struct tn_probe_cfg probe;
+	struct tn_encap_cfg encap;
 	struct tn_server_cfg *servers;
 	size_t nservers;
 };
@@ -199,5 +209,11 @@ uint16_t tn_server_port(const struct tn_farm_cfg *f, const struct tn_server_cfg 
  * when this is >= 0, whether disabled or not (the data plane holds one entry
  * per VIP, port and protocol). The API's 409 and the config rule both use it. */
 long tn_ports_overlap(const struct tn_frontend_cfg *a, const struct tn_frontend_cfg *b);
+
+/* Forwarding (config/encap.c): "dsr", "ipip", "gue"; the farm's encapSource
+ * of a family (NULL when it has none); equality of two farms' settings. */
+const char *tn_forwarding_name(enum tn_forwarding f);
+const struct tn_addr *tn_encap_source(const struct tn_encap_cfg *e, uint8_t family);
+bool tn_encap_cfg_equal(const struct tn_encap_cfg *a, const struct tn_encap_cfg *b);
 
 #endif /* TENACE_CONFIG_H */

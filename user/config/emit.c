@@ -104,6 +104,7 @@ json_object *tn_farm_to_json(const struct tn_farm_cfg *f)
 		f->balance <= TN_BAL_FIRST ? tn_cfg_balance_names[f->balance] : "source"));
 	json_object_object_add(o, "stickiness", f->stickiness == TN_STICK_SOURCE_IP ?
 			       json_object_new_string("sourceIp") : NULL);
+	tn_cfg_encap_to_json(o, f);
 	json_object_object_add(o, "zone", str_or_null(f->zone));
 	json_object_object_add(o, "probe", probe_json(&f->probe));
 	servers = json_object_new_array();

@@ -15,7 +15,7 @@ static const char *const server_keys[] = {
 static const char *const status_names[] = { "active", "inactive", NULL };
 static const char *const farm_keys[] = {
 	"farmId", "type", "displayName", "port", "balance", "stickiness", "zone",
-	"probe", "servers", NULL
+	"probe", "servers", "forwarding", "gueVersion", "guePort", "encapSource", "mssClamp", NULL
 };
 static const char *const stickiness_names[] = { "sourceIp", NULL };
 
@@ -118,6 +118,7 @@ static void farm_defaults(struct tn_farm_cfg *f)
 	f->balance = TN_BAL_SOURCE;
 	f->stickiness = TN_STICK_NONE;
 	tn_cfg_probe_defaults(&f->probe);
+	tn_cfg_encap_defaults(&f->encap);
 }
 
 void tn_cfg_parse_l4_type(struct tn_jctx *x, json_object *o, const char *path, const char *what,
@@ -241,6 +242,7 @@ void tn_cfg_parse_farm(struct tn_jctx *x, json_object *o, const char *path, stru
 		tn_jwant_u16(x, v, tn_jpath_key(p, path, "port"), 0, 65535, &f->port);
 	parse_balance(x, o, path, f);
 	parse_stickiness(x, o, path, f);
+	tn_cfg_parse_encap(x, o, path, f);
 	tn_jopt_str(x, o, path, "zone", TN_NAME_MAX, &f->zone);
 	tn_cfg_parse_probe(x, tn_jfield(o, "probe"), tn_jpath_key(p, path, "probe"), &f->probe);
 	parse_farm_servers(x, o, path, f);
@@ -343,6 +345,7 @@ int tn_farm_from_json(json_object *o, const char *path, struct tn_farm_cfg *out,
 	tn_cfg_parse_farm(&x, o, path, &f);
 	t.to = errs ? errs->n : 0;
 	tn_cfg_check_farm_servers(&x, &t, &f, path);
+	tn_cfg_check_encap(&x, &t, &f, path);
 	if (!x.failed)
 		tn_cfg_check_probe_port(&x, &f, path);
 	if (x.failed) {

@@ -75,6 +75,17 @@ void tn_cfg_check_probe_port(struct tn_jctx *x, const struct tn_farm_cfg *f, con
 /* A source filter list of at most TN_CFG_FILTER_LIST_MAX entries. */
 bool tn_cfg_filter_list_ok(struct tn_jctx *x, const char *path, size_t n);
 
+/* ---- forwarding (encap.c) -------------------------------------------------- */
+
+extern const char *const tn_cfg_forwarding_names[]; /* enum tn_forwarding */
+void tn_cfg_encap_defaults(struct tn_encap_cfg *e);
+/* forwarding, gueVersion, guePort, encapSource of the farm object o (mssClamp refused). */
+void tn_cfg_parse_encap(struct tn_jctx *x, json_object *o, const char *path, struct tn_farm_cfg *f);
+/* An encapsulating farm has an encapSource of each of its servers' families. */
+void tn_cfg_check_encap(struct tn_jctx *x, const struct tn_cfg_trust *t, const struct tn_farm_cfg *f,
+			const char *path);
+void tn_cfg_encap_to_json(json_object *o, const struct tn_farm_cfg *f);
+
 /* ---- ids (ids.c) ---------------------------------------------------------- */
 
 /* Give every zero *ids[i] the lowest free id, in array order (ids point into

@@ -289,7 +289,7 @@ bool tn_farm_equal(const struct tn_farm_cfg *a, const struct tn_farm_cfg *b)
 	    !str_eq(a->display_name, b->display_name) || a->port != b->port ||
 	    a->balance != b->balance || a->stickiness != b->stickiness ||
 	    !str_eq(a->zone, b->zone) || !tn_probe_cfg_equal(&a->probe, &b->probe) ||
-	    a->nservers != b->nservers)
+	    !tn_encap_cfg_equal(&a->encap, &b->encap) || a->nservers != b->nservers)
 		return false;
 	for (i = 0; i < a->nservers; i++)
 		if (!tn_server_equal(&a->servers[i], &b->servers[i]))

@@ -39,6 +39,8 @@ static void check_farms(struct tn_jctx *x, const struct tn_config *c, const stru
 		tn_jpath_idx(p, "farms", i);
 		tn_cfg_check_farm_servers(x, &m->trust, f, p);
 		if (!farm_bad(m, i))
+			tn_cfg_check_encap(x, &m->trust, f, p);
+		if (!farm_bad(m, i))
 			tn_cfg_check_probe_port(x, f, p);
 		tn_jpath_key(pid, p, "farmId");
 		if (!f->farm_id) {

@@ -3,6 +3,7 @@
  * writes, counters) and to rtnetlink's neighbour lookup. */
 #include <string.h>
 #include "control/controller.h"
+#include "control/encap.h"
 
 static int dp_farm_write(void *ctx, uint32_t slot, const struct tn_dp_farm *f, uint64_t *gen)
 {
@@ -82,4 +83,5 @@ void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 	be->vip_counter = dp_vip_counter;
 	be->server_counter = dp_server_counter;
 	be->farm_table = dp_farm_table;
+	tn_ctl_backend_encap_dp(be);
 }

@@ -59,7 +59,7 @@ static void plan_server(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 	d->up = v.up;
 	if (s->has_mac)
 		memcpy(d->mac, s->mac, 6);
-	if (v.resolved) {
+	if (v.resolved && v.res) { /* a tunnel's next hop is the data plane's FIB lookup */
 		if (!s->has_mac)
 			memcpy(d->mac, v.res->info.mac, 6);
 		memcpy(d->src_mac, v.res->info.src_mac, 6);
@@ -91,6 +91,7 @@ static void plan_farm(struct tn_ctl *ctl, struct farm_job *j, struct tx_plan *tx
 	j->df.balance = f->balance == TN_BAL_ROUNDROBIN ? TN_BALANCE_ROUNDROBIN :
 			f->balance == TN_BAL_FIRST ? TN_BALANCE_FIRST : TN_BALANCE_SOURCE;
 	j->df.stickiness = f->stickiness == TN_STICK_SOURCE_IP ? TN_STICKY_SOURCE_IP : TN_STICKY_NONE;
+	tn_ctl_encap_abi(f, &j->df.encap);
 	j->df.servers = j->servers;
 	j->df.nservers = f->nservers;
 }
@@ -168,7 +169,7 @@ static void resolve_new_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *co
 		return;
 	tn_ctl_lock(ctl);
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < farms[i]->nservers; k++) {
+		for (size_t k = 0; k < farms[i]->nservers && !tn_ctl_tunnels(farms[i]); k++) {
 			const struct tn_server_cfg *s = &farms[i]->servers[k];
 			struct resolution *r = res_get(ctl, &s->address, s->has_mac);
 
@@ -184,6 +185,16 @@ static void resolve_new_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *co
 		tn_ctl_unlock(ctl);
 	}
 	res_batch_done(&b);
+}
+
+/* No lock: the interfaces of the tunnels' next hops (FIB lookups). */
+static void tx_tunnels(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, struct tx_plan *tx)
+{
+	uint32_t ports[TN_MAX_IFACES];
+	size_t np = tn_ctl_encap_ports(ctl, farms, n, false, ports, TN_MAX_IFACES);
+
+	for (size_t i = 0; i < np; i++)
+		tx_plan_add(ctl, tx, ports[i]);
 }
 
 static void tx_write(struct tn_ctl *ctl, struct tx_plan *tx)
@@ -220,6 +231,7 @@ int farms_write(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size
 		plan_farm(ctl, &jobs[i], &tx);
 	}
 	tn_ctl_unlock(ctl);
+	tx_tunnels(ctl, farms, n, &tx);
 	tx_write(ctl, &tx);
 	for (i = 0; i < n; i++)
 		write_farm(ctl, &jobs[i]);

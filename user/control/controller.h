@@ -24,6 +24,8 @@
 #include <json-c/json.h>
 #include "config/config.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/encap.h"
+#include "dataplane/fib.h"
 #include "dataplane/neigh.h"
 #include "probe/probe.h"
 
@@ -50,6 +52,14 @@ struct tn_ctl_backend {
 	/* A slot's whole farm with its table (table_size entries): optional. */
 	int (*farm_table)(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
 			  uint16_t *table);
+	/* Tunnels (optional, control/encap.c): the encapSource set; a tunnel's
+	 * next hop as the data plane's FIB lookup finds it (0, nh->rc the FIB's
+	 * answer; trigger: make the kernel resolve a missing one); the learnt
+	 * path MTUs (malloc'd). */
+	int (*encap_sources_set)(void *ctx, const struct tn_addr *a, size_t n);
+	int (*nexthop)(void *ctx, uint32_t in_ifindex, const struct tn_addr *src, const struct tn_addr *dst,
+		       bool trigger, struct tn_nexthop *nh);
+	int (*pmtu_dump)(void *ctx, struct tn_dp_pmtu **out, size_t *n);
 };
 
 /* The production backend: tn_dp + rtnetlink. */

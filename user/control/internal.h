@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "control/controller.h"
+#include "control/encap.h"
 #include "lib/hash.h"
 #include "lib/time.h"
 

@@ -469,6 +469,8 @@ void set_applied(struct tn_ctl *ctl, struct tn_config *served, int rc)
 	tn_ctl_unlock(ctl);
 	memset(served, 0, sizeof(*served));
 	tn_config_free(&old);
+	tn_ctl_encap_sources_sync(ctl);
+	tn_ctl_encap_ports_sync(ctl);
 	if (ctl->state_path && (err = call_config_save(&ctl->applied, ctl->state_path)))
 		tn_err("cannot write the applied configuration to %s: %s (a restarted controller would "
 		       "apply the configuration file instead)", ctl->state_path, strerror(-err));

@@ -141,7 +141,7 @@ static void queue_config(struct tn_ctl *ctl, const struct tn_config *c, bool (*w
 			 struct res_batch *b)
 {
 	for (size_t i = 0; i < c->nfarms; i++) {
-		for (size_t j = 0; j < c->farms[i].nservers; j++) {
+		for (size_t j = 0; j < c->farms[i].nservers && !tn_ctl_tunnels(&c->farms[i]); j++) {
 			const struct tn_server_cfg *s = &c->farms[i].servers[j];
 			struct resolution *r = res_get(ctl, &s->address, s->has_mac);
 

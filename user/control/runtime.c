@@ -216,12 +216,13 @@ void server_view(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const struct t
 		 struct server_view *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->res = res_find(ctl, &s->address, s->has_mac);
+	/* a tunnel needs no MAC of the server: the data plane asks the FIB (control/encap.c) */
+	v->res = tn_ctl_tunnels(f) ? NULL : res_find(ctl, &s->address, s->has_mac);
 	v->st = srv_find(ctl, f->type, f->farm_id, s->server_id);
-	v->resolved = v->res && v->res->err == 0;
+	v->resolved = tn_ctl_tunnels(f) || (v->res && v->res->err == 0);
 	v->health = probed(f, s) ? (v->st ? v->st->health : -1) : 1;
 	v->up = v->resolved && v->health != 0;
-	if (!v->res || v->res->err == -ENODATA)
+	if (!v->resolved && (!v->res || v->res->err == -ENODATA))
 		v->error = "MAC address not resolved yet";
 	else if (!v->resolved)
 		v->error = v->res->error;

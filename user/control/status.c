@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * GET /v1/status and GET /v1/stats as JSON. Built from memory under the
- * state lock; the interfaces' XDP state is asked of the kernel after it is
- * released.
+ * state lock; the interfaces' XDP state and the tunnels' next hops and path
+ * MTUs are asked of the kernel after it is released.
  */
 #include <errno.h>
 #include <math.h>
@@ -46,7 +46,7 @@ static void server_details(json_object *o, const struct tn_server_cfg *s, const 
 		json_object_object_add(o, "checks", json_object_new_int64((int64_t)v->st->check.checks));
 		json_object_object_add(o, "failedChecks", json_object_new_int64((int64_t)v->st->check.failures));
 	}
-	if (v->resolved) {
+	if (v->resolved && v->res) {
 		tn_mac_format(s->has_mac ? s->mac : v->res->info.mac, mac);
 		json_object_object_add(o, "mac", json_object_new_string(mac));
 		if (v->res->ifname[0])
@@ -58,8 +58,9 @@ static void server_details(json_object *o, const struct tn_server_cfg *s, const 
 	}
 }
 
-static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *f,
-				  const struct tn_server_cfg *s, bool *usable)
+static json_object *server_status(struct tn_ctl *ctl, const struct tn_config *c, const struct tn_farm_cfg *f,
+				  const struct tn_server_cfg *s, bool *usable, json_object *farm,
+				  struct tn_ctl_encap_status *es)
 {
 	json_object *o = json_object_new_object();
 	struct server_view v;
@@ -78,10 +79,13 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_farm_cfg *
 	json_object_object_add(o, "since", json_time(!v.resolved && v.res ? v.res->since : v.st ? v.st->since : 0));
 	json_object_object_add(o, "lastError", v.error && v.error[0] ? json_object_new_string(v.error) : NULL);
 	server_details(o, s, &v);
+	if (tn_ctl_tunnels(f) && v.up)
+		tn_ctl_encap_status_add(es, c, f, s, *usable, farm, o);
 	return o;
 }
 
-static json_object *farm_status(struct tn_ctl *ctl, const struct tn_config *c, const struct tn_farm_cfg *f)
+static json_object *farm_status(struct tn_ctl *ctl, const struct tn_config *c, const struct tn_farm_cfg *f,
+				struct tn_ctl_encap_status *es)
 {
 	json_object *x = json_object_new_object(), *srv = json_object_new_array();
 	int slot = slot_of(ctl, f->type, f->farm_id), nusable = 0;
@@ -90,6 +94,7 @@ static json_object *farm_status(struct tn_ctl *ctl, const struct tn_config *c, c
 	json_object_object_add(x, "farmId", json_object_new_int64(f->farm_id));
 	json_object_object_add(x, "displayName", f->display_name ? json_object_new_string(f->display_name) : NULL);
 	json_object_object_add(x, "zone", json_object_new_string(farm_zone(c, f)));
+	json_object_object_add(x, "forwarding", json_object_new_string(tn_forwarding_name(f->encap.forwarding)));
 	json_object_object_add(x, "slot", slot >= 0 ? json_object_new_int(slot) : NULL);
 	json_object_object_add(x, "generation", slot >= 0 ? json_object_new_int64(ctl->slots[slot].generation) : NULL);
 	if (slot >= 0 && ctl->slots[slot].error[0])
@@ -97,7 +102,7 @@ static json_object *farm_status(struct tn_ctl *ctl, const struct tn_config *c, c
 	for (size_t j = 0; j < f->nservers; j++) {
 		bool usable;
 
-		json_object_array_add(srv, server_status(ctl, f, &f->servers[j], &usable));
+		json_object_array_add(srv, server_status(ctl, c, f, &f->servers[j], &usable, x, es));
 		nusable += usable;
 	}
 	json_object_object_add(x, "state", json_object_new_string(nusable ? "up" : "down"));
@@ -130,6 +135,7 @@ json_object *tn_ctl_status_json(struct tn_ctl *ctl)
 {
 	json_object *o = json_object_new_object(), *ifs = json_object_new_array(), *farms = json_object_new_array();
 	const struct tn_config *c = &ctl->applied;
+	struct tn_ctl_encap_status es = { .n = 0 };
 	char **names;
 	size_t i, n;
 
@@ -145,11 +151,12 @@ json_object *tn_ctl_status_json(struct tn_ctl *ctl)
 	json_object_object_add(o, "started", json_time(ctl->started));
 	json_object_object_add(o, "pendingChanges", json_object_new_int(tn_ctl_pending_count(ctl, NULL)));
 	for (i = 0; i < c->nfarms; i++)
-		json_object_array_add(farms, farm_status(ctl, c, &c->farms[i]));
+		json_object_array_add(farms, farm_status(ctl, c, &c->farms[i], &es));
 	json_object_object_add(o, "farms", farms);
 	if (ctl->node)
 		json_object_object_add(o, "node", tn_node_status_json(ctl->node));
 	tn_ctl_unlock(ctl);
+	tn_ctl_encap_status_run(ctl, &es);
 	for (i = 0; names && i < n; i++) {
 		if (names[i])
 			json_object_array_add(ifs, interface_status(names[i]));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Once a second, by the writer: forget removed servers, retry MAC
- * resolution, rewrite farms left dirty (a failed write, a MAC that
- * changed), and sample the counters. Counters are read from the maps
+ * resolution, have the tunnels' next hops resolved (control/encap.c),
+ * rewrite farms left dirty (a failed write, a MAC that changed), and
+ * sample the counters. Counters are read from the maps
  * without the state lock and stored under it.
  */
 #include <errno.h>
@@ -198,6 +199,7 @@ void tn_ctl_tick(struct tn_ctl *ctl)
 		ctl_gc(ctl);
 	tn_ctl_unlock(ctl);
 	retry_resolutions(ctl, now);
+	tn_ctl_encap_ports_sync(ctl);
 	rewrite_dirty_farms(ctl);
 	sample_counters(ctl, now);
 	ctl_writer_unlock(ctl);

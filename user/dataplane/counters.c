@@ -27,6 +27,13 @@ static const char *const reason_names[TN_R__COUNT] = {
 	[TN_R_TX] = "xdp_tx",
 	[TN_R_REDIRECT] = "redirect",
 	[TN_R_ABORTED] = "aborted",
+	[TN_R_ENCAP_IPIP] = "encap_ipip",
+	[TN_R_ENCAP_GUE] = "encap_gue",
+	[TN_R_DROP_ENCAP_NO_ROUTE] = "drop_encap_no_route",
+	[TN_R_DROP_ENCAP_NO_NEIGH] = "drop_encap_no_neigh",
+	[TN_R_ICMP_TOO_BIG] = "icmp_too_big",
+	[TN_R_DROP_TOO_BIG] = "drop_too_big",
+	[TN_R_PMTU_LEARNED] = "pmtu_learned",
 };
 
 const char *tn_reason_name(enum tn_reason r)

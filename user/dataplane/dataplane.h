@@ -124,6 +124,7 @@ struct tn_dp_farm {
 	uint8_t proto;         /* IPPROTO_TCP / IPPROTO_UDP */
 	uint8_t balance;       /* TN_BALANCE_* */
 	uint8_t stickiness;    /* TN_STICKY_* */
+	struct tn_encap encap; /* forwarding (zero: dsr) */
 	const struct tn_dp_server *servers;
 	size_t nservers;
 };

@@ -242,6 +242,7 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 	nf->hdr.stickiness = f->stickiness;
 	nf->hdr.balance = f->balance;
 	nf->hdr.proto = f->proto;
+	nf->hdr.encap = f->encap;
 	s->nm = pick_table_servers(f, s->slots, s->tags, dp->settings.hash_seed, s->ms, &s->backups_in_use);
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct tn_dp_server *src = &f->servers[i];
@@ -253,6 +254,9 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 		d->tag = s->tags[i];
 		d->server_id = src->server_id;
 		d->weight = src->weight;
+		memcpy(d->addr, src->addr, 16);
+		d->port = src->port;
+		d->family = src->family;
 		d->flags = TN_SRV_F_USED;
 		if (src->backup)
 			d->flags |= TN_SRV_F_BACKUP;
