@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* `tenace decap`: attach, remove or show the servers' decapsulation programs. */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -139,24 +138,6 @@ static int decap_on(const char *iface, const char *root, const struct tn_addr *v
 	return 0;
 }
 
-static int unpin_dir(const char *dir)
-{
-	char path[PATH_MAX + 256];
-	struct dirent *de;
-	DIR *dd = opendir(dir);
-
-	if (!dd)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(dd))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(dd);
-	return rmdir(dir) ? -errno : 0;
-}
-
 static int decap_off(const char *iface, const char *root)
 {
 	struct tn_decap_config cfg = {0};
@@ -183,7 +164,7 @@ static int decap_off(const char *iface, const char *root)
 	}
 	if (err)
 		return err;
-	if (unpin_dir(dir) && access(dir, F_OK) == 0) {
+	if (tn_dp_unpin(dir) && access(dir, F_OK) == 0) {
 		tn_err("cannot remove pin directory %s: %s", dir, strerror(errno));
 		return -EIO;
 	}
