@@ -132,9 +132,36 @@ check "status: the server's row is there (escaped names do not break the table)"
 # an error message quoting what was sent is escaped too
 "${C[@]}" server add 1 --address "$(printf '10.0.0.\033[2J')" >"$TMP/out" 2>"$TMP/err"
 rc=$?
-check_eq "a bad address through the CLI exits 1" 1 "$rc"
+check_eq "a bad address through the CLI exits 3 (invalid request)" 3 "$rc"
 check "the API's error message is shown" grep -q 'error 400' "$TMP/err"
 check "the error message carries no raw escape" lacks '\x1b' "$TMP/err"
+
+# ---- exit statuses and errors for scripts ---------------------------------------------
+"${C[@]}" server show 1 99 >/dev/null 2>"$TMP/err"
+check_eq "a server that does not exist: exit 4 (404)" 4 "$?"
+out=$("${C[@]}" -j server show 1 99 2>/dev/null)
+check_eq "under -j the error is JSON on stdout" "404 no server 99 in tcp farm 1" \
+	"$(python3 -c 'import json,sys; e=json.loads(sys.argv[1])["error"]; print(e["status"], e["message"])' "$out")"
+"${C[@]}" farm delete 1 >/dev/null 2>"$TMP/err"
+check_eq "deleting a farm a frontend uses: exit 5 (409)" 5 "$?"
+"$TN_BIN" --socket "$TMP/nothing.sock" status >/dev/null 2>"$TMP/err"
+check_eq "no controller on the socket: exit 2" 2 "$?"
+check "and it says there is no socket there" grep -qF "no controller socket at $TMP/nothing.sock" "$TMP/err"
+out=$("$TN_BIN" -j --socket "$TMP/nothing.sock" status 2>/dev/null)
+check_eq "under -j, unreachable is status 0" 0 "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["error"]["status"])' "$out")"
+chmod 755 "$TMP"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$TN_BIN" --socket "$SOCK" status >/dev/null 2>"$TMP/err"
+rc=$?
+chmod 700 "$TMP"
+check_eq "a user other than root: exit 2" 2 "$rc"
+check "and told the socket is root-only" grep -qF "permission denied: the socket $SOCK is root-only (0600); run as root or use --url" "$TMP/err"
+# tenace task: the id a refresh printed can be asked for
+"${C[@]}" server set 1 1 --weight 3 >/dev/null
+id=$("${C[@]}" -j refresh | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+out=$("${C[@]}" task "$id" --wait)
+check "tenace task $id --wait shows the refresh done" grep -qE "^task $id: done" <<<"$out"
+"${C[@]}" task 99999 >/dev/null 2>&1
+check_eq "an unknown task: exit 4" 4 "$?"
 
 [ "$_tap_failed" -gt 0 ] && for f in json farms status; do echo "# --- $f"; sed "s/^/# /" "$TMP/$f"; done
 ctl_stop_clean "$TMP/ctl.log"

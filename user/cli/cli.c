@@ -81,6 +81,25 @@ void cli_print_json(json_object *o)
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+/* Under -j, a failed request is JSON on stdout, for scripts:
+ * {"error": {"status": 404 (0: unreachable), "message", "field"}} */
+static void print_json_error(int status, const char *msg, const char *field)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+	json_object_object_add(e, "status", json_object_new_int(status));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(e, "field", field && *field ? json_object_new_string(field) : NULL);
+	json_object_object_add(o, "error", e);
+	cli_print_json(o);
+	json_object_put(o);
+}
+
+int cli_failed(const struct cli *c)
+{
+	return c->fail ? c->fail : CLI_EXIT_ERROR;
+}
+
 json_object *cli_call(struct cli *c, const char *method, const char *path, json_object *body)
 {
 	json_object *out = NULL;
@@ -89,16 +108,24 @@ json_object *cli_call(struct cli *c, const char *method, const char *path, json_
 	const char *field, *msg;
 
 	if (st < 0) {
-		fprintf(stderr, "tenace: %s\n", err);
+		c->fail = CLI_EXIT_UNREACHABLE;
+		if (c->opts->json)
+			print_json_error(0, err, NULL);
+		else
+			fprintf(stderr, "tenace: %s\n", err);
 		return NULL;
 	}
 	if (st >= 300) {
 		field = cli_get(out, "field") ? json_object_get_string(cli_get(out, "field")) : NULL;
 		msg = cli_get(out, "message") ? json_object_get_string(cli_get(out, "message")) : "request failed";
-		/* the message may quote what was sent: escaped like any API text */
-		fprintf(stderr, "tenace: error %d: %s%s%s%s\n", st, tn_term_safe(msg),
-			field && *field ? " (field: " : "", field && *field ? tn_term_safe(field) : "",
-			field && *field ? ")" : "");
+		c->fail = st == 404 ? CLI_EXIT_NOT_FOUND : st == 409 ? CLI_EXIT_CONFLICT :
+			  st == 400 || st == 405 || st == 413 ? CLI_EXIT_INVALID : CLI_EXIT_SERVER;
+		if (c->opts->json)
+			print_json_error(st, msg, field);
+		else /* the message may quote what was sent: escaped like any API text */
+			fprintf(stderr, "tenace: error %d: %s%s%s%s\n", st, tn_term_safe(msg),
+				field && *field ? " (field: " : "", field && *field ? tn_term_safe(field) : "",
+				field && *field ? ")" : "");
 		json_object_put(out);
 		return NULL;
 	}
@@ -110,7 +137,7 @@ json_object *cli_call(struct cli *c, const char *method, const char *path, json_
 int cli_done(struct cli *c, json_object *o, void (*human)(json_object *))
 {
 	if (!o)
-		return 1;
+		return cli_failed(c);
 	if (c->opts->json)
 		cli_print_json(o);
 	else
@@ -380,6 +407,7 @@ static const struct {
 	{ "frontend", cli_frontend, "list|show|add|set|del frontends (staged)" },
 	{ "pending", cli_pending, "staged changes per zone" },
 	{ "refresh", cli_refresh, "apply staged changes [--zone Z] [--wait]" },
+	{ "task", cli_task, "a refresh task's state: task ID [--wait]" },
 	{ "status", cli_status, "interfaces, farms, servers' state and health" },
 	{ "stats", cli_stats, "counters and rates [--watch]" },
 	{ "config", cli_config, "the staged configuration document" },

@@ -65,8 +65,17 @@ int tn_client_request(const struct tn_client *c, const char *method, const char 
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	rc = curl_easy_perform(curl);
 	if (rc != CURLE_OK) {
+		long os_errno = 0;
+
+		curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
 		if (c->url)
 			snprintf(err, errlen, "cannot reach the controller at %s: %s", c->url, curl_easy_strerror(rc));
+		else if (os_errno == EACCES || os_errno == EPERM)
+			snprintf(err, errlen, "permission denied: the socket %s is root-only (0600); run as root or use --url",
+				 c->socket_path);
+		else if (os_errno == ENOENT)
+			snprintf(err, errlen, "no controller socket at %s (is `tenace run` running? --socket PATH)",
+				 c->socket_path);
 		else
 			snprintf(err, errlen, "cannot reach the controller on %s: %s (is `tenace run` running? --socket PATH)",
 				 c->socket_path, curl_easy_strerror(rc));

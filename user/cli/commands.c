@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli/internal.h"
+#include "lib/num.h"
 
 #define S(o, k) tn_term_safe(cli_str((o), (k)))
 
@@ -188,10 +189,49 @@ int cli_refresh(struct cli *c, int argc, char **argv)
 		o = wait_task(c, o);
 	cli_options_free(&opt);
 	if (!o)
-		return 1;
+		return cli_failed(c);
 	rc = !strcmp(cli_str(o, "status"), "error");
 	if (rc && !c->opts->json)
 		fprintf(stderr, "tenace: refresh failed: %s\n", S(o, "message"));
+	cli_done(c, o, print_task);
+	return rc;
+}
+
+/* tenace task ID [--wait]: the task a refresh printed, until it ends with --wait;
+ * exits 1 when it ended in error. */
+int cli_task(struct cli *c, int argc, char **argv)
+{
+	struct cli_options opt = { .takes_wait = true };
+	const char *id_arg = NULL;
+	char *rest[8], path[64];
+	json_object *o;
+	uint32_t id;
+	int n = 0, rc;
+
+	/* the ID is the one argument that is not an option */
+	for (int i = 0; i < argc && n < 8; i++)
+		if (i > 0 && !id_arg && argv[i][0] != '-')
+			id_arg = argv[i];
+		else
+			rest[n++] = argv[i];
+	rc = plain_options(c, n, rest, "task ID [--wait]", &opt);
+	if (rc) {
+		cli_options_free(&opt);
+		return rc - 1;
+	}
+	if (!id_arg || tn_parse_id(id_arg, &id)) {
+		fprintf(stderr, "usage: tenace task ID [--wait] (ID: the number `tenace refresh` printed)\n");
+		cli_options_free(&opt);
+		return CLI_EXIT_ERROR;
+	}
+	snprintf(path, sizeof(path), "/v1/task/%u", id);
+	o = cli_call(c, "GET", path, NULL);
+	if (o && opt.wait)
+		o = wait_task(c, o);
+	cli_options_free(&opt);
+	if (!o)
+		return cli_failed(c);
+	rc = !strcmp(cli_str(o, "status"), "error");
 	cli_done(c, o, print_task);
 	return rc;
 }
@@ -213,7 +253,7 @@ static int simple_get(struct cli *c, int argc, char **argv, const char *path, vo
 		json_object *o = cli_call(c, "GET", path, NULL);
 
 		if (!o)
-			return 1;
+			return cli_failed(c);
 		printf("\033[H\033[2J");
 		cli_done(c, o, human);
 		fflush(stdout);

@@ -18,7 +18,21 @@
 struct cli {
 	struct tn_cli_opts *opts;    /* global options (and those given after the command) */
 	struct tn_client client;
+	int fail;                    /* the exit status of the last failed request (CLI_EXIT_*) */
 };
+
+/* Exit statuses, as `tenace --help` lists them. */
+enum {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_ERROR = 1,          /* usage, or a failure of the command itself */
+	CLI_EXIT_UNREACHABLE = 2,    /* no controller answered (or the socket is not ours to use) */
+	CLI_EXIT_INVALID = 3,        /* 400, 405, 413: the request was refused as invalid */
+	CLI_EXIT_NOT_FOUND = 4,      /* 404 */
+	CLI_EXIT_CONFLICT = 5,       /* 409 */
+	CLI_EXIT_SERVER = 6,         /* 5xx, or any other status */
+};
+/* The failure status of the last request, or CLI_EXIT_ERROR. */
+int cli_failed(const struct cli *c);
 
 /*
  * What a command's options say besides its JSON body, which holds only
@@ -65,6 +79,7 @@ int cli_frontend(struct cli *c, int argc, char **argv);
 
 /* commands.c */
 int cli_refresh(struct cli *c, int argc, char **argv);
+int cli_task(struct cli *c, int argc, char **argv);
 int cli_pending(struct cli *c, int argc, char **argv);
 int cli_status(struct cli *c, int argc, char **argv);
 int cli_stats(struct cli *c, int argc, char **argv);

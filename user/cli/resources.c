@@ -203,7 +203,7 @@ static int staged_change(struct cli *c, const char *method, const struct request
 	json_object *o = cli_call(c, method, q->path, body);
 
 	if (!o)
-		return 1;
+		return cli_failed(c);
 	if (c->opts->json)
 		return cli_done(c, o, print_object);
 	printf("%s %s%s%s (pending until `tenace refresh`)\n", verb, q->what,

@@ -38,7 +38,12 @@ static void usage(FILE *f)
 	tn_cli_usage(f);
 	fprintf(f, "\nGlobal options: -j prints the API's JSON; --socket (default %s); --type (default tcp);\n"
 		"-v logs debug messages. --opt=VALUE and --opt VALUE are the same.\n"
-		"`tenace COMMAND --help` describes a command.\n", TN_SOCKET_DEFAULT);
+		"`tenace COMMAND --help` describes a command.\n"
+		"\nExit status of client commands: 0 done; 1 usage or the command failed (a refresh that\n"
+		"ended in error); 2 no controller answered (not running, or the socket is root-only);\n"
+		"3 the request was invalid (400, 405, 413); 4 not found (404); 5 conflict (409);\n"
+		"6 the controller failed (5xx). Under -j an error is printed on stdout as\n"
+		"{\"error\": {\"status\", \"message\", \"field\"}} (status 0: unreachable).\n", TN_SOCKET_DEFAULT);
 }
 
 /* ---- tools ---------------------------------------------------------------------- */
