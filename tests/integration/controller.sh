@@ -107,6 +107,15 @@ check_eq "drained: new clients 56-60 all reach server 2" 5 "$(count "server 2" <
 a=$(answers 1 10)
 check_eq "drained: tracked clients 1-10 stay on server 1" 10 "$(count "server 1" <<<"$a")"
 
+# the program detached behind the controller's back: said, attached again, traffic back
+before_detach=$("${C[@]}" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"][0]["programId"])')
+lab_netns lb ip link set dev eth0 xdp off
+check "after ip link set dev eth0 xdp off, the controller attaches again (within 5 s)" wait_for 5 bash -c \
+	"'${C[0]}' --socket '$SOCK' -j status | python3 -c 'import json,sys; i=json.load(sys.stdin)[\"interfaces\"][0]; sys.exit(not (i[\"mode\"] == \"native\" and i[\"programId\"] == $before_detach))'"
+check "and says so" grep -q "interface eth0: the XDP program was detached behind the controller's back; attaching it again" "$TMP/ctl.log"
+a=$(answers 1 10)
+check_eq "clients 1-10 are answered again, by their servers" 10 "$(grep -c '^server [12]$' <<<"$a")"
+
 # rejected configurations keep traffic flowing
 before=$(answers 1 20)
 cp "$CFG" "$TMP/good.json"

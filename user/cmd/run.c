@@ -48,6 +48,11 @@ struct daemon {
 	char **attached;
 	size_t nattached;
 	bool fresh;              /* no data plane was pinned before this start */
+	bool no_reattach;        /* --no-reattach: a detach behind our back is only logged */
+	struct watched {         /* what the last check of each interface found */
+		char name[IF_NAMESIZE];
+		uint32_t foreign;    /* another program's id, said once */
+	} watch[64];
 	/* probes: the engine runs on its own thread; its state changes reach
 	 * the controller in one batch per turn of the loop */
 	struct tn_probe_runner *probes;
@@ -167,6 +172,55 @@ static int attach_all(struct daemon *d, const struct tn_config *c)
 	return errors ? -EIO : 0;
 }
 
+static struct watched *watched(struct daemon *d, const char *name)
+{
+	struct watched *free_w = NULL;
+
+	for (size_t i = 0; i < sizeof(d->watch) / sizeof(d->watch[0]); i++) {
+		if (!strcmp(d->watch[i].name, name))
+			return &d->watch[i];
+		if (!free_w && !d->watch[i].name[0])
+			free_w = &d->watch[i];
+	}
+	if (free_w)
+		snprintf(free_w->name, sizeof(free_w->name), "%s", name);
+	return free_w;
+}
+
+/*
+ * Once a second: is our program still on each interface? Detached behind our
+ * back (`ip link set dev IF xdp off`): said at once and attached again
+ * (unless --no-reattach). Replaced by another program: said once, left
+ * alone (it is someone's; tenace status shows it).
+ */
+static void watch_attachments(struct daemon *d)
+{
+	uint32_t ours = tn_dp_prog_id(d->dp);
+
+	for (size_t i = 0; i < d->nattached; i++) {
+		const char *name = d->attached[i];
+		int ifindex = if_nametoindex(name);
+		struct watched *w = watched(d, name);
+		uint32_t id = 0;
+		const char *mode;
+
+		if (!ifindex || tn_dp_query(ifindex, &id, &mode) || !w || !ours)
+			continue;
+		if (id == ours) {
+			w->foreign = 0;
+		} else if (!id) {
+			tn_warn("interface %s: the XDP program was detached behind the controller's back%s", name,
+				d->no_reattach ? " (--no-reattach: left so)" : "; attaching it again");
+			if (!d->no_reattach && tn_dp_attach(d->dp, ifindex, d->skb) == 0)
+				tn_info("attached to %s again (%s mode)", name, d->skb ? "skb" : "native");
+		} else if (w->foreign != id) {
+			w->foreign = id;
+			tn_err("interface %s: another XDP program (id %u) replaced Tenace's (id %u); not touched: "
+			       "traffic there is not balanced until it is removed", name, id, ours);
+		}
+	}
+}
+
 /* A start that failed leaves nothing behind it did not find: the
  * interfaces a fresh data plane was attached to are detached again (a data
  * plane that was already serving keeps serving). */
@@ -254,6 +308,7 @@ static void reload(struct daemon *d)
 static void usage_long(void)
 {
 	printf("usage: tenace run --config FILE [--socket PATH] [--pin-dir D] [--skb] [--state FILE] [-v]\n"
+	       "                  [--no-reattach]\n"
 	       "                  [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]]\n"
 	       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
 	       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
@@ -262,7 +317,9 @@ static void usage_long(void)
 	       "it; SIGTERM stops the controller and leaves the data plane forwarding.\n"
 	       "API changes are staged and written to FILE; what the data plane serves is kept in\n"
 	       "the state file (default: %s in the socket's directory), so a restarted controller\n"
-	       "keeps serving it while the data plane runs, and staged changes stay pending.\n",
+	       "keeps serving it while the data plane runs, and staged changes stay pending.\n"
+	       "Each interface is checked once a second: a program detached behind the controller's\n"
+	       "back is attached again (--no-reattach: only logged); another program is left alone.\n",
 	       TN_SOCKET_DEFAULT, TN_STATE_FILE);
 }
 
@@ -278,6 +335,7 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "skb", no_argument, NULL, 's' },
+		{ "no-reattach", no_argument, NULL, 'R' },
 		{ "state", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -296,6 +354,7 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		case 'K': d->api_opts.tls_key = optarg; break;
 		case 'p': d->pin_dir = optarg; break;
 		case 's': d->skb = true; break;
+		case 'R': d->no_reattach = true; break;
 		case 'P': d->state_path = optarg; break;
 		case 'v': tn_log_set_level(TN_LOG_DEBUG); break;
 		case 'h': usage_long(); return 1;
@@ -586,6 +645,7 @@ static int loop(struct daemon *d)
 			last_tick = tn_now();
 			tn_ctl_tick(d->ctl);
 			probe_details(d);
+			watch_attachments(d);
 		}
 	}
 }

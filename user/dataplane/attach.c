@@ -266,3 +266,14 @@ int tn_dp_detach_pinned(const char *pin_dir)
 	if_freenameindex(ifs);
 	return err ? err : n;
 }
+
+uint32_t tn_dp_prog_id(const struct tn_dp *dp)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(tn_dp_prog_fd(dp), &info, &len))
+		return 0;
+	return info.id;
+}

@@ -83,6 +83,8 @@ int tn_dp_detach_ifindex(int ifindex);
 int tn_dp_detach_pinned(const char *pin_dir);
 /* The XDP program id attached to ifindex and its mode ("native"/"skb"/"none"). */
 int tn_dp_query(int ifindex, uint32_t *prog_id, const char **mode);
+/* The id of this data plane's XDP program (0 if unknown). */
+uint32_t tn_dp_prog_id(const struct tn_dp *dp);
 /* Remove the pin directory and everything in it. */
 int tn_dp_unpin(const char *pin_dir);
 
