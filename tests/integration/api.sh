@@ -193,6 +193,22 @@ check "GET /v1/config equals the written-back file" python3 -c "
 import json,sys
 a=json.load(open('$TMP/roundtrip.json')); b=json.load(open('$CFG')); sys.exit(a!=b)"
 
+# a hand edit of the file is never overwritten by the API: 409 until it is loaded
+python3 - "$CFG" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])); c["farms"][0]["displayName"] = "edited-by-hand"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+out=$(api POST /v1/tcp/farm/1/server '{"address": "192.0.2.77", "mac": "02:00:00:00:00:77"}')
+check_eq "after a hand edit, an API change is refused with 409" 409 "${out%% *}"
+check "naming the file and what to do" grep -qF "was changed on disk since the controller read it" <<<"$out"
+check "the hand edit is still in the file" grep -q '"edited-by-hand"' "$CFG"
+kill -HUP "$CTL_PID"
+check "SIGHUP loads the edited file" wait_for 10 bash -c "curl -s --unix-socket '$SOCK' http://localhost/v1/tcp/farm/1 | grep -q edited-by-hand"
+out=$(api POST /v1/tcp/farm/1/server '{"address": "192.0.2.77", "mac": "02:00:00:00:00:77"}')
+check_eq "then the API change is accepted" 201 "${out%% *}"
+check "and the file holds both" bash -c "grep -q edited-by-hand '$CFG' && grep -q 192.0.2.77 '$CFG'"
+
 # clean shutdown: SIGTERM, exit 0, no sanitizer report
 ctl_stop_clean "$TMP/ctl.log"
 check "the socket is removed" [ ! -e "$SOCK" ]

@@ -189,7 +189,7 @@ bool stage(struct api_req *q, struct tn_config *cand, struct tn_api_response *r)
 	int err = tn_ctl_stage(q->ctl, cand, &errs);
 
 	if (err) {
-		reply_errors(r, err == -EIO ? 500 : 400, &errs);
+		reply_errors(r, err == -EIO ? 500 : err == -ESTALE ? 409 : 400, &errs);
 		tn_errors_free(&errs);
 	}
 	tn_config_free(cand);

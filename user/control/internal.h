@@ -53,6 +53,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "control/controller.h"
 #include "control/encap.h"
 #include "lib/hash.h"
@@ -142,6 +143,13 @@ struct tn_ctl {
 	char *config_path;
 	char *state_path;
 	char *tasks_path;        /* state_path + ".tasks": the refresh tasks, for a restart */
+	struct file_seen {       /* the configuration file as the controller last read or wrote it */
+		bool known;
+		dev_t dev;
+		ino_t ino;
+		off_t size;
+		struct timespec mtime;
+	} file_seen;
 	char *pin_dir;
 	bool skb_mode;
 	int wakeup_fd;

@@ -116,6 +116,32 @@ static void gc_now(struct tn_ctl *ctl)
 	tn_ctl_unlock(ctl);
 }
 
+/* Staging lock held: remember the file as it is now (just read or written). */
+static void file_seen_record(struct tn_ctl *ctl)
+{
+	struct stat st;
+
+	ctl->file_seen.known = ctl->config_path && stat(ctl->config_path, &st) == 0;
+	if (!ctl->file_seen.known)
+		return;
+	ctl->file_seen.dev = st.st_dev;
+	ctl->file_seen.ino = st.st_ino;
+	ctl->file_seen.size = st.st_size;
+	ctl->file_seen.mtime = st.st_mtim;
+}
+
+/* Staging lock held: was the file changed by someone else since? */
+static bool file_edited_on_disk(const struct tn_ctl *ctl)
+{
+	const struct file_seen *f = &ctl->file_seen;
+	struct stat st;
+
+	if (!ctl->config_path || !f->known || stat(ctl->config_path, &st))
+		return false;
+	return st.st_dev != f->dev || st.st_ino != f->ino || st.st_size != f->size ||
+	       st.st_mtim.tv_sec != f->mtime.tv_sec || st.st_mtim.tv_nsec != f->mtime.tv_nsec;
+}
+
 int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config *staged)
 {
 	struct tn_config served = {0}, copy = {0};
@@ -133,6 +159,7 @@ int tn_ctl_start(struct tn_ctl *ctl, struct tn_config *applied, struct tn_config
 	tn_ctl_stage_lock(ctl);
 	ctl_writer_lock(ctl);
 	/* every server's MAC first (waiting a little), so the first tables are complete */
+	file_seen_record(ctl); /* read by the caller just before */
 	resolve_config(ctl, applied, 15, res_unresolved);
 	if ((err = take_over(ctl, applied))) {
 		ctl_writer_unlock(ctl);
@@ -170,6 +197,7 @@ int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg)
 	errors = apply_config(ctl, &ctl->applied, cfg, &served, msg, sizeof(msg));
 	set_applied(ctl, &served, errors);
 	install_staged(ctl, cfg);
+	file_seen_record(ctl); /* the caller read it under this staging lock */
 	gc_now(ctl);
 	nfarms = ctl->applied.nfarms;
 	nfrontends = ctl->applied.nfrontends;
@@ -195,12 +223,20 @@ int tn_ctl_stage(struct tn_ctl *ctl, struct tn_config *candidate, struct tn_erro
 	assert((ctl_held & HELD_STAGING) && !(ctl_held & HELD_STATE));
 	if (tn_config_validate(candidate, errs))
 		return -EINVAL;
+	/* a hand edit since the controller read the file is never overwritten */
+	if (file_edited_on_disk(ctl)) {
+		tn_errors_add(errs, "", "the configuration file %s was changed on disk since the controller read it: "
+			      "this change is refused so that the edit is not lost; load the file (SIGHUP, "
+			      "systemctl reload tenace) or undo the edit, then try again", ctl->config_path);
+		return -ESTALE;
+	}
 	if (ctl->config_path && (err = call_config_save(candidate, ctl->config_path))) {
 		tn_errors_add(errs, "", "cannot write the configuration file %s: %s", ctl->config_path,
 			      strerror(-err));
 		return -EIO;
 	}
 	install_staged(ctl, candidate);
+	file_seen_record(ctl);
 	return 0;
 }
 
