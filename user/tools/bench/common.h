@@ -120,5 +120,6 @@ int refresh_section(struct bench *b);
 int maglev_section(struct bench *b);
 int probe_section(struct bench *b);
 int memory_section(struct bench *b);
+int control_section(struct bench *b);
 
 #endif /* TENACE_BENCH_COMMON_H */
