@@ -313,10 +313,12 @@ static void cleanup_vips(struct tn_ctl *ctl, struct apply *a, const struct vip_p
 		for (size_t j = 0; j < fe->nvips; j++) {
 			int idx = vip_index_of(ctl, fe->type, fe->frontend_id, &fe->vips[j], false, NULL);
 
-			if (idx >= 0 && !fe->nallowed)
-				call_filters_set(ctl, idx, true, NULL, 0);
-			if (idx >= 0 && !fe->ndenied)
-				call_filters_set(ctl, idx, false, NULL, 0);
+			int e1 = idx >= 0 && !fe->nallowed ? call_filters_set(ctl, idx, true, NULL, 0) : 0;
+			int e2 = idx >= 0 && !fe->ndenied ? call_filters_set(ctl, idx, false, NULL, 0) : 0;
+
+			if (e1 || e2)
+				tn_err("%s frontend %u: cannot clear a source filter list: %s", tn_l4_type_name(fe->type),
+				       fe->frontend_id, strerror(-(e1 ? e1 : e2)));
 		}
 	}
 	for (int i = 0; i < TN_MAX_VIPS; i++) {

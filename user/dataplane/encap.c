@@ -33,6 +33,7 @@ int tn_dp_encap_sources_set(struct tn_dp *dp, const struct tn_addr *addrs, size_
 	int fd = tn_dp_map_fd(dp, "encap_sources");
 	struct tn_pmtu_key k, next;
 	__u32 one = 1;
+	int err = 0;
 	bool more;
 
 	if (fd < 0)
@@ -41,8 +42,8 @@ int tn_dp_encap_sources_set(struct tn_dp *dp, const struct tn_addr *addrs, size_
 		key_of(&addrs[i], &k);
 		if (bpf_map_update_elem(fd, &k, &one, BPF_ANY)) {
 			char a[TN_ADDR_TEXT];
-			int err = -errno;
 
+			err = -errno;
 			tn_addr_format(&addrs[i], a, sizeof(a));
 			tn_err("cannot record encapSource %s in the data plane: %s", a, strerror(errno));
 			return err;
@@ -51,11 +52,13 @@ int tn_dp_encap_sources_set(struct tn_dp *dp, const struct tn_addr *addrs, size_
 	more = bpf_map_get_next_key(fd, NULL, &k) == 0;
 	while (more) {
 		more = bpf_map_get_next_key(fd, &k, &next) == 0;
-		if (!listed(&k, addrs, n))
-			bpf_map_delete_elem(fd, &k);
+		if (!listed(&k, addrs, n) && bpf_map_delete_elem(fd, &k) && errno != ENOENT) {
+			err = -errno;
+			tn_err("cannot remove an encapSource the configuration no longer has: %s", strerror(errno));
+		}
 		k = next;
 	}
-	return 0;
+	return err;
 }
 
 /* bpf_ktime_get_ns()'s clock */

@@ -85,8 +85,11 @@ int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const st
 	more = bpf_map_get_next_key(fd, NULL, &cur) == 0;
 	while (more) {
 		more = bpf_map_get_next_key(fd, &cur, &next) == 0;
-		if (!key_in(&cur, all, m))
-			bpf_map_delete_elem(fd, &cur);
+		if (!key_in(&cur, all, m) && bpf_map_delete_elem(fd, &cur) && errno != ENOENT) {
+			/* a stale VIP left answering: said, and the call fails */
+			err = -errno;
+			tn_err("cannot remove a VIP entry the configuration no longer has: %s", strerror(errno));
+		}
 		cur = next;
 	}
 out:
@@ -165,8 +168,10 @@ int tn_dp_filters_set(struct tn_dp *dp, uint32_t vip_index, bool allow,
 		more = bpf_map_get_next_key(fd, &cur, &next) == 0;
 		for (i = 0; i < n && !keep; i++)
 			keep = !memcmp(&cur, &keys[i], sizeof(cur));
-		if (!keep)
-			bpf_map_delete_elem(fd, &cur);
+		if (!keep && bpf_map_delete_elem(fd, &cur) && errno != ENOENT) {
+			err = -errno;
+			tn_err("cannot remove a source filter entry of VIP %u: %s", vip_index, strerror(errno));
+		}
 		cur = next;
 	}
 out:
@@ -176,8 +181,15 @@ out:
 
 int tn_dp_tx_port_add(struct tn_dp *dp, uint32_t ifindex)
 {
-	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports), &ifindex, &ifindex, BPF_ANY))
-		return -errno;
+	char name[IF_NAMESIZE];
+	int err;
+
+	if (bpf_map_update_elem(bpf_map__fd(dp->skel->maps.tx_ports), &ifindex, &ifindex, BPF_ANY)) {
+		err = -errno;
+		tn_err("interface %s: cannot add it as a redirect target (frames to servers behind it are "
+		       "dropped until it is): %s", tn_dp_ifname((int)ifindex, name), strerror(-err));
+		return err;
+	}
 	return 0;
 }
 
