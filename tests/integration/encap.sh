@@ -87,7 +87,7 @@ load_start() { # NAME [wrk]
 		LOAD_PIDS="$LOAD_PIDS $!"
 	done
 	if [ "${2:-}" = wrk ]; then
-		ip netns exec "$LAB_P-cli" wrk -t1 -c4 -d600s --timeout 3s -s "$RUN/pace.lua" "http://10.99.100.3/" >"$d/wrk.out" 2>&1 &
+		ip netns exec "$LAB_P-cli" wrk -t1 -c4 -d600s --timeout 3s -s "$RUN/pace.lua" "http://10.99.100.3:80/" >"$d/wrk.out" 2>&1 &
 		WRK_PID=$!
 	fi
 	sleep 1.5
