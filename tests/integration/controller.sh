@@ -76,6 +76,8 @@ generation() { "${C[@]}" -j status | python3 -c 'import json,sys; print(json.loa
 
 check "the controller starts and answers" start_controller
 check "attached to the balancer's eth0" bash -c "'${C[0]}' --socket '$SOCK' status | grep -qE '^eth0 +[0-9]+ +native'"
+check_eq "status shows the driver's XDP TX errors of eth0 (the peer runs an XDP program: none)" 0 \
+	"$("${C[@]}" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"][0]["xdpTxErrors"])')"
 check "server 1 resolved through the neighbour table" \
 	bash -c "'${C[0]}' --socket '$SOCK' status | grep -E '^1 +$S1' | grep -q ' up '"
 a=$(answers 1 10)

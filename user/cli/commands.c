@@ -68,13 +68,13 @@ static void print_status(json_object *o)
 	struct tn_table t;
 
 	printf("zone %s, pending changes: %s\n", S(o, "zone"), S(o, "pendingChanges"));
-	tn_table_init(&t, 4);
-	tn_table_row(&t, "INTERFACE", "IFINDEX", "MODE", "PROGRAM");
+	tn_table_init(&t, 5);
+	tn_table_row(&t, "INTERFACE", "IFINDEX", "MODE", "PROGRAM", "XDP TX ERRORS");
 	for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {
 		json_object *x = json_object_array_get_idx(ifs, i);
 
 		tn_table_row(&t, cli_str(x, "name"), cli_str(x, "ifindex"), cli_str(x, "mode"),
-			     cli_str(x, "programId"));
+			     cli_str(x, "programId"), cli_get(x, "xdpTxErrors") ? cli_str(x, "xdpTxErrors") : "-");
 	}
 	tn_table_print(&t);
 	for (size_t i = 0; farms && i < json_object_array_length(farms); i++)

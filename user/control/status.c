@@ -123,8 +123,13 @@ static json_object *interface_status(const char *name)
 	json_object_object_add(x, "name", json_object_new_string(name));
 	json_object_object_add(x, "ifindex", json_object_new_int(ifindex));
 	if (!err) {
+		uint64_t tx_errors;
+
 		json_object_object_add(x, "mode", json_object_new_string(mode ? mode : "none"));
 		json_object_object_add(x, "programId", json_object_new_int64(prog_id));
+		/* frames XDP sent that the driver dropped (a veth peer without XDP): null when unknown */
+		json_object_object_add(x, "xdpTxErrors", tn_dp_xdp_tx_errors(ifindex, &tx_errors) ? NULL :
+					  json_object_new_int64((int64_t)tx_errors));
 	} else {
 		json_object_object_add(x, "mode", json_object_new_string(ifindex > 0 ? "unknown" : "missing"));
 	}
