@@ -183,9 +183,17 @@ check "stats --watch redrew at least twice" [ "$(grep -c '^REASON' "$TMP/watch.o
 check "tenace --help" quiet "$TN_BIN" --help
 check "tenace farm --help" quiet "$TN_BIN" farm --help
 metrics=$(curl -s --unix-socket "$SOCK" http://localhost/metrics)
-check "metrics: packets by reason" grep -q '^tenace_packets_total{reason="xdp_tx"}' <<<"$metrics"
-check "metrics: server up gauge" grep -q '^tenace_server_up{type="tcp",farm="1",server="1"' <<<"$metrics"
-check "metrics: probe transitions" grep -q '^tenace_probe_transitions_total ' <<<"$metrics"
+printf '%s\n' "$metrics" >"$TMP/metrics"
+check "metrics: packets by verdict" grep -q '^tenace_packets_total{verdict="xdp_tx"}' <<<"$metrics"
+has_metric() { grep -q "$1" <<<"$metrics"; }
+check "metrics: conntrack lookups in their own family" has_metric '^tenace_conntrack_lookups_total{result="new"}'
+check "metrics: and never among the verdicts" bash -c "! grep -q 'verdict=\"conntrack_' '$TMP/metrics'"
+check "metrics: server up gauge, no address label" grep -q '^tenace_server_up{type="tcp",farm="1",server="1"} ' <<<"$metrics"
+check "metrics: probe transitions per server" grep -q '^tenace_probe_transitions_total{type="tcp",farm="1",server="1"} ' <<<"$metrics"
+check "metrics: bytes per VIP" has_metric '^tenace_vip_bytes_total{'
+check "metrics: bytes per server" has_metric '^tenace_server_bytes_total{'
+check "metrics: each farm's generation" has_metric '^tenace_farm_generation{type="tcp",farm="1"} '
+
 
 # round trip: GET /v1/config is a config file the controller accepts
 api GET /v1/config | cut -d' ' -f2- >"$TMP/roundtrip.json"

@@ -469,8 +469,12 @@ static void routes_and_methods(void **state)
 	tn_api_response_free(&r);
 	tn_api_dispatch(ctl, "GET", "/metrics", NULL, 0, &r);
 	assert_int_equal(r.status, 200);
-	assert_non_null(strstr(r.text, "tenace_packets_total{reason=\"xdp_tx\"} 0"));
-	assert_non_null(strstr(r.text, "tenace_server_up{type=\"tcp\",farm=\"1\",server=\"1\",address=\"10.0.0.1\"} 1"));
+	assert_non_null(strstr(r.text, "tenace_packets_total{verdict=\"xdp_tx\"} 0"));
+	assert_non_null(strstr(r.text, "tenace_conntrack_lookups_total{result=\"hit\"} 0"));
+	assert_null(strstr(r.text, "verdict=\"conntrack_")); /* never counted twice */
+	assert_non_null(strstr(r.text, "tenace_server_up{type=\"tcp\",farm=\"1\",server=\"1\"} 1"));
+	assert_non_null(strstr(r.text, "tenace_probe_transitions_total{type=\"tcp\",farm=\"1\",server=\"1\"} 0"));
+	assert_non_null(strstr(r.text, "tenace_farm_generation{type=\"tcp\",farm=\"1\"} 1"));
 	tn_api_response_free(&r);
 }
 

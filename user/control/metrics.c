@@ -1,28 +1,80 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* GET /metrics: the Prometheus text format, from memory (state lock held). */
 #include <stdlib.h>
+#include <string.h>
 #include "control/internal.h"
 #include "control/node.h"
 #include "lib/buf.h"
 
-static void reason_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+/*
+ * The data plane's reasons in three families, each counting a packet once:
+ * its verdict (passed, dropped, transmitted, redirected: they sum to every
+ * packet seen), the conntrack lookup it made, and how a forwarded packet was
+ * forwarded besides (a fragment, an ICMP error steered, a tunnel).
+ */
+enum family { VERDICT, CONNTRACK, FORWARDED };
+
+static enum family family_of(enum tn_reason r)
 {
-	tn_buf_printf(b, "# HELP tenace_packets_total Packets seen by the XDP program, by verdict reason.\n"
-		      "# TYPE tenace_packets_total counter\n");
-	for (int i = 0; i < TN_R__COUNT; i++)
-		tn_buf_printf(b, "tenace_packets_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
-			      (unsigned long long)ctl->reasons[i].packets);
-	tn_buf_printf(b, "# HELP tenace_bytes_total Bytes seen by the XDP program, by verdict reason.\n"
-		      "# TYPE tenace_bytes_total counter\n");
-	for (int i = 0; i < TN_R__COUNT; i++)
-		tn_buf_printf(b, "tenace_bytes_total{reason=\"%s\"} %llu\n", tn_reason_name(i),
-			      (unsigned long long)ctl->reasons[i].bytes);
+	switch (r) {
+	case TN_R_CT_HIT: case TN_R_CT_NEW: case TN_R_CT_RESCHEDULED: case TN_R_CT_EXPIRED:
+		return CONNTRACK;
+	case TN_R_FRAGMENT: case TN_R_ICMP_STEERED: case TN_R_ENCAP_IPIP: case TN_R_ENCAP_GUE:
+	case TN_R_PMTU_LEARNED:
+		return FORWARDED;
+	default:
+		return VERDICT;
+	}
 }
 
-static void vip_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+static void family(struct tn_ctl *ctl, struct tn_buf *b, enum family fam, const char *name, const char *label,
+		   const char *help, bool bytes)
 {
-	tn_buf_printf(b, "# HELP tenace_vip_packets_total Packets forwarded per VIP.\n"
-		      "# TYPE tenace_vip_packets_total counter\n");
+	tn_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (int i = 0; i < TN_R__COUNT; i++) {
+		const char *n = tn_reason_name(i);
+
+		if (family_of(i) != fam)
+			continue;
+		/* conntrack results without their prefix: result="hit" */
+		if (fam == CONNTRACK && !strncmp(n, "conntrack_", 10))
+			n += 10;
+		tn_buf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, n,
+			      (unsigned long long)(bytes ? ctl->reasons[i].bytes : ctl->reasons[i].packets));
+	}
+}
+
+static void reason_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+{
+	family(ctl, b, VERDICT, "tenace_packets_total", "verdict",
+	       "Packets seen by the XDP program, by verdict (each packet once).", false);
+	family(ctl, b, VERDICT, "tenace_bytes_total", "verdict",
+	       "Bytes seen by the XDP program, by verdict.", true);
+	family(ctl, b, CONNTRACK, "tenace_conntrack_lookups_total", "result",
+	       "Conntrack lookups of packets to a VIP, by result.", false);
+	family(ctl, b, FORWARDED, "tenace_forwarded_kind_total", "kind",
+	       "Forwarded packets by the way they were forwarded besides their verdict (fragments, ICMP "
+	       "errors steered, tunnels), and path MTUs learnt.", false);
+}
+
+static void farm_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+{
+	tn_buf_printf(b, "# HELP tenace_farm_generation The generation of each farm's table in the data plane.\n"
+		      "# TYPE tenace_farm_generation gauge\n");
+	for (int i = 0; i < TN_MAX_FARMS; i++)
+		if (ctl->slots[i].used)
+			tn_buf_printf(b, "tenace_farm_generation{type=\"%s\",farm=\"%u\"} %llu\n",
+				      tn_l4_type_name(ctl->slots[i].type), ctl->slots[i].farm_id,
+				      (unsigned long long)ctl->slots[i].generation);
+}
+
+/* pass 0: packets per VIP, pass 1: bytes. */
+static void vip_metrics(struct tn_ctl *ctl, struct tn_buf *b, int pass)
+{
+	const char *name = pass ? "tenace_vip_bytes_total" : "tenace_vip_packets_total";
+
+	tn_buf_printf(b, "# HELP %s %s forwarded per VIP.\n# TYPE %s counter\n", name, pass ? "Bytes" : "Packets",
+		      name);
 	for (int i = 0; i < TN_MAX_VIPS; i++) {
 		const struct vip_index *v = &ctl->vips[i];
 		const struct tn_frontend_cfg *fe;
@@ -32,32 +84,38 @@ static void vip_metrics(struct tn_ctl *ctl, struct tn_buf *b)
 			continue;
 		fe = tn_config_frontend(&ctl->applied, v->type, v->frontend_id);
 		tn_addr_format(&v->addr, text, sizeof(text));
-		tn_buf_printf(b, "tenace_vip_packets_total{type=\"%s\",frontend=\"%u\",vip=\"%s\",port=\"%s\"} %llu\n",
+		tn_buf_printf(b, "%s{type=\"%s\",frontend=\"%u\",vip=\"%s\",port=\"%s\"} %llu\n", name,
 			      tn_l4_type_name(v->type), v->frontend_id, text, fe && fe->port ? fe->port : "*",
-			      (unsigned long long)v->cur.packets);
+			      (unsigned long long)(pass ? v->cur.bytes : v->cur.packets));
 	}
 }
 
-/* pass 0: packets per server; pass 1: whether each takes traffic. */
-static void server_metrics(struct tn_ctl *ctl, struct tn_buf *b, int pass)
+/* One family over every applied server, labelled by type, farm and server
+ * (the address is the server's identity, not a label of its samples). */
+enum server_metric { SRV_PACKETS, SRV_BYTES, SRV_UP, SRV_TRANSITIONS };
+
+static void server_metrics(struct tn_ctl *ctl, struct tn_buf *b, enum server_metric m)
 {
+	static const char *const names[] = { "tenace_server_packets_total", "tenace_server_bytes_total",
+					     "tenace_server_up", "tenace_probe_transitions_total" };
+	static const char *const helps[] = { "Packets forwarded per server.", "Bytes forwarded per server.",
+					     "1 when the server takes traffic (resolved, healthy).",
+					     "Health changes of each server seen by its probe." };
+
+	tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], m == SRV_UP ? "gauge" : "counter");
 	for (size_t i = 0; i < ctl->applied.nfarms; i++) {
 		const struct tn_farm_cfg *f = &ctl->applied.farms[i];
 
 		for (size_t j = 0; j < f->nservers; j++) {
 			const struct tn_server_cfg *s = &f->servers[j];
 			struct server_view v;
-			char text[64];
+			unsigned long long x;
 
 			server_view(ctl, f, s, &v);
-			tn_addr_format(&s->address, text, sizeof(text));
-			if (pass == 0)
-				tn_buf_printf(b, "tenace_server_packets_total{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %llu\n",
-					      tn_l4_type_name(f->type), f->farm_id, s->server_id, text,
-					      (unsigned long long)(v.st ? v.st->cur.packets : 0));
-			else
-				tn_buf_printf(b, "tenace_server_up{type=\"%s\",farm=\"%u\",server=\"%u\",address=\"%s\"} %d\n",
-					      tn_l4_type_name(f->type), f->farm_id, s->server_id, text, v.up ? 1 : 0);
+			x = m == SRV_PACKETS ? (v.st ? v.st->cur.packets : 0) : m == SRV_BYTES ? (v.st ? v.st->cur.bytes : 0) :
+			    m == SRV_UP ? (unsigned long long)v.up : (v.st ? v.st->transitions : 0);
+			tn_buf_printf(b, "%s{type=\"%s\",farm=\"%u\",server=\"%u\"} %llu\n", names[m],
+				      tn_l4_type_name(f->type), f->farm_id, s->server_id, x);
 		}
 	}
 }
@@ -68,16 +126,11 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 
 	ASSERT_STATE_HELD();
 	reason_metrics(ctl, &b);
-	vip_metrics(ctl, &b);
-	tn_buf_printf(&b, "# HELP tenace_server_packets_total Packets forwarded per server.\n"
-		      "# TYPE tenace_server_packets_total counter\n");
-	server_metrics(ctl, &b, 0);
-	tn_buf_printf(&b, "# HELP tenace_server_up 1 when the server takes traffic (resolved, healthy).\n"
-		      "# TYPE tenace_server_up gauge\n");
-	server_metrics(ctl, &b, 1);
-	tn_buf_printf(&b, "# HELP tenace_probe_transitions_total Server health changes seen by the probes.\n"
-		      "# TYPE tenace_probe_transitions_total counter\n"
-		      "tenace_probe_transitions_total %llu\n", (unsigned long long)ctl->probe_transitions);
+	vip_metrics(ctl, &b, 0);
+	vip_metrics(ctl, &b, 1);
+	farm_metrics(ctl, &b);
+	for (int m = SRV_PACKETS; m <= SRV_TRANSITIONS; m++)
+		server_metrics(ctl, &b, m);
 	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
 		      "# TYPE tenace_pending_changes gauge\n"
 		      "tenace_pending_changes %d\n", tn_ctl_pending_count(ctl, NULL));
