@@ -72,7 +72,7 @@ check "valgrind: tenace status" cli status
 check "valgrind: tenace stats -j" cli -j stats
 check "valgrind: tenace farm list" cli farm list
 cli server set 1 99 --weight 1
-check "valgrind: a failing CLI request exits non-zero (no memcheck error)" [ $? -eq 1 ]
+check "valgrind: a request for a server that does not exist exits 4 (no memcheck error)" [ $? -eq 4 ]
 api() { curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -X "$1" "http://localhost$2" \
 	${3:+-H 'Content-Type: application/json' --data-binary "$3"}; }
 check_eq "bad JSON body is 400" 400 "$(api POST /v1/tcp/farm '{"port": ')"

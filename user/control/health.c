@@ -25,7 +25,6 @@ static bool health_record(struct tn_ctl *ctl, struct srv_state *st, bool up, con
 		return false;
 	st->health = up;
 	st->since = tn_now();
-	tn_node_kick(ctl->node); /* what is announced may change, unknown -> up too */
 	if (before != -1 || !up) {
 		st->transitions++;
 		ctl->probe_transitions++;
@@ -61,6 +60,8 @@ void tn_ctl_set_health(struct tn_ctl *ctl, enum tn_l4_type t, uint32_t farm_id, 
 	tn_ctl_unlock(ctl);
 	if (f)
 		farm_write_one(ctl, f);
+	if (st)
+		tn_node_kick(ctl->node);
 	ctl_writer_unlock(ctl);
 }
 
@@ -106,6 +107,10 @@ static void health_batch(struct tn_ctl *ctl, const struct tn_health_change *v, s
 	for (i = 0; i < nlines; i++)
 		tn_log(lines[i].up ? TN_LOG_INFO : TN_LOG_WARN, "%s", lines[i].text);
 	farms_write(ctl, farms->v, farms->n, NULL);
+	/* what is announced may change (unknown -> up too): decided once the
+	 * data plane has the new tables and the changes are logged */
+	if (nlines)
+		tn_node_kick(ctl->node);
 }
 
 void tn_ctl_health_apply(struct tn_ctl *ctl, const struct tn_health_change *v, size_t n)
