@@ -24,11 +24,12 @@
 #include "lib/log.h"
 
 enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_CONTROL = 64,
-       SEC_ALL = 127 };
+       SEC_DECAP = 128, SEC_ALL = 255 };
 
 static const struct { const char *name; int bit; } section_names[] = {
 	{ "ns", SEC_NS }, { "e2e", SEC_E2E }, { "refresh", SEC_REFRESH },
 	{ "maglev", SEC_MAGLEV }, { "probe", SEC_PROBE }, { "memory", SEC_MEMORY }, { "control", SEC_CONTROL },
+	{ "decap", SEC_DECAP },
 };
 
 static void usage(FILE *out)
@@ -37,7 +38,7 @@ static void usage(FILE *out)
 		"usage: tenace bench [-s SECTION[,SECTION...]] [-o FILE] [-r RUNS] [--repeat N] [--seconds S] [--quick]\n"
 		"       tenace bench --plot-data FILE DIR\n"
 		"Measure Tenace beside the baseline (swap MACs, XDP_TX) in the same run.\n"
-		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory, control (default: all)\n"
+		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory, control, decap (default: all)\n"
 		"  -o, --output FILE   JSON results (default build/bench.json; sections not run are kept)\n"
 		"  -r, --runs N        repetitions per figure, the median is reported (default 5)\n"
 		"      --repeat N      BPF_PROG_TEST_RUN repetitions per run (default 1000000)\n"
@@ -170,7 +171,7 @@ static int parse_sections(const char *arg)
 				break;
 		if (i == sizeof(section_names) / sizeof(section_names[0])) {
 			fprintf(stderr, "tenace bench: unknown section '%s' (ns, e2e, refresh, maglev, "
-				"probe, memory, control)\n", tok);
+				"probe, memory, control, decap)\n", tok);
 			free(list);
 			return -1;
 		}
@@ -241,6 +242,8 @@ static void run_sections(struct bench *b, int sections)
 		memory_section(b);
 	if (sections & SEC_CONTROL)
 		control_section(b);
+	if (sections & SEC_DECAP)
+		decap_section(b);
 }
 
 /* The sections asked, into the results file: 0 or 1. */

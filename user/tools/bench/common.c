@@ -174,3 +174,14 @@ uint64_t percpu_u64_sum(int map_fd, uint32_t key)
 		s += v[i];
 	return s;
 }
+
+uint16_t bench_ip_csum(const uint8_t *p, int len)
+{
+	uint32_t s = 0;
+
+	for (int i = 0; i < len; i += 2)
+		s += (p[i] << 8) | p[i + 1];
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}

@@ -121,5 +121,8 @@ int maglev_section(struct bench *b);
 int probe_section(struct bench *b);
 int memory_section(struct bench *b);
 int control_section(struct bench *b);
+int decap_section(struct bench *b);
+/* The Internet checksum of len bytes (len even), ready to store big endian. */
+uint16_t bench_ip_csum(const uint8_t *p, int len);
 
 #endif /* TENACE_BENCH_COMMON_H */

@@ -24,16 +24,6 @@ struct frame {
 	uint32_t src_off;   /* offset of the source address's last 4 bytes */
 };
 
-static uint16_t ip_csum(const uint8_t *p, int len)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < len; i += 2)
-		s += (p[i] << 8) | p[i + 1];
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 /* A UDP frame to dst:80 from the client base (IPv4 a.b.c.d, IPv6 fd00:1::/96 + base). */
 static void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32_t base)
@@ -66,7 +56,7 @@ static void build_frame(struct frame *f, int family, bool vlan, const char *dst,
 		inet_pton(AF_INET, dst, p + l3 + 16);
 		f->src_off = l3 + 12;
 		{
-			uint16_t c = ip_csum(p + l3, 20);
+			uint16_t c = bench_ip_csum(p + l3, 20);
 
 			p[l3 + 10] = c >> 8, p[l3 + 11] = c & 0xff;
 		}
