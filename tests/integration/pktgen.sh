@@ -148,7 +148,23 @@ expect_error "clients past 255.255.255.255" "go past 255.255.255.255" \
 	-i pg0 --dst-mac "$RMAC" --dst 10.1.0.2 --src 255.255.255.0 --clients 1000 -n 1
 expect_error "--count is a number" "--count: 'ten' is not a number" \
 	-i pg0 --dst-mac "$RMAC" --dst 10.1.0.2 -n ten
+# --dump shows the frame a run sends: from the interface's MAC with -i, even
+# when the interface is down (nothing is sent), else from --src-mac
+GMAC=$(ip -n "$GEN" -j link show pg0 | jq -r '.[0].address')
+hexmac() { tr -d : <<<"$1"; }
 ip -n "$GEN" link set pg0 down
+dump=$(pg --dump 3 -i pg0 --dst-mac "$RMAC" --dst 10.1.0.2 2>/dev/null)
+if [ "${dump:0:12}" = "$(hexmac "$RMAC")" ] && [ "${dump:12:12}" = "$(hexmac "$GMAC")" ]; then
+	ok "pktgen --dump -i pg0: destination $RMAC, source pg0's own $GMAC"
+else
+	not_ok "pktgen --dump -i pg0: want $RMAC then $GMAC, got ${dump:0:24}"
+fi
+dump=$(pg --dump 3 --src-mac 02:aa:bb:cc:dd:ee --dst-mac "$RMAC" --dst 10.1.0.2 2>/dev/null)
+[ "${dump:12:12}" = 02aabbccddee ] && ok "pktgen --dump --src-mac: that source" ||
+	not_ok "pktgen --dump --src-mac: got ${dump:12:12}"
+err=$(pg --dump 3 --dst-mac "$RMAC" --dst 10.1.0.2 2>&1 >/dev/null)
+grep -qF "no -i IFACE or --src-mac" <<<"$err" && ok "pktgen --dump without a source MAC says so" ||
+	not_ok "pktgen --dump without a source MAC: said '$err'"
 expect_error "interface down" "interface 'pg0' is down" -i pg0 --dst-mac "$RMAC" --dst 10.1.0.2 -n 1
 
 tap_done

@@ -142,6 +142,28 @@ static int iface_check(struct pg_args *a, int *ifindex)
 	return 0;
 }
 
+/*
+ * --dump shows the frame that would be sent: with -i, from that interface's
+ * MAC (as a real run would use), else from --src-mac or 00:00:00:00:00:00, said.
+ */
+static int dump_source_mac(struct pg_args *a)
+{
+	int ifindex, mtu;
+	bool up;
+	__u8 mac[6];
+
+	if (a->have_src_mac)
+		return 0;
+	if (!a->iface) {
+		tn_warn("no -i IFACE or --src-mac: the frame's source MAC is 00:00:00:00:00:00");
+		return 0;
+	}
+	if (iface_info(a->iface, &ifindex, mac, &mtu, &up))
+		return -ENODEV;
+	memcpy(a->spec.src_mac, mac, 6);
+	return 0;
+}
+
 /* The program with the spec's template in .rodata, and frame 0: NULL (said). */
 static struct pktgen *pg_load(const struct tn_pktgen_spec *spec, __u8 *frame)
 {
@@ -185,6 +207,8 @@ int tn_pktgen_main(int argc, char **argv)
 	if (!a.have_size)
 		a.spec.size = hdr > 64 ? hdr : 64;
 	if (!a.dump && iface_check(&a, &ifindex))
+		return 1;
+	if (a.dump && dump_source_mac(&a))
 		return 1;
 	skel = pg_load(&a.spec, frame);
 	if (!skel)
