@@ -129,6 +129,13 @@ check "status: the farm line names it escaped" has 'tcp farm 1 (web\x1b]0;owned\
 check "status: the server's row is there (escaped names do not break the table)" \
 	grep -qE '^2 +192\.0\.2\.11 ' "$TMP/status"
 
+# farm show prints the probe as a line, not as JSON
+"${C[@]}" farm set 1 --probe-type http --probe-url /health --probe-interval 7 >/dev/null 2>"$TMP/err"
+"${C[@]}" farm show 1 >"$TMP/out" 2>&1
+check "farm show: the probe as a readable line" grep -qE '^probe +http every 7 s, .*GET /health' "$TMP/out"
+check "farm show: no JSON in the probe line" lacks '[{}"]' "$TMP/out"
+"${C[@]}" farm set 1 --probe-type none >/dev/null 2>&1
+
 # an error message quoting what was sent is escaped too
 "${C[@]}" server add 1 --address "$(printf '10.0.0.\033[2J')" >"$TMP/out" 2>"$TMP/err"
 rc=$?

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "cli/internal.h"
 #include "cli/table.h"
 
 static void expect(const char *in, const char *want)
@@ -113,6 +114,35 @@ static void test_table(void **state)
 	free(out);
 }
 
+static void expect_probe(const char *json, const char *want)
+{
+	json_object *o = json ? json_tokener_parse(json) : NULL;
+	char *got = cli_probe_line(o);
+
+	assert_non_null(got);
+	if (strcmp(got, want))
+		fail_msg("probe %s: got \"%s\", expected \"%s\"", json ? json : "null", got, want);
+	free(got);
+	json_object_put(o);
+}
+
+/* `farm show` prints the probe as a sentence an operator reads, not JSON */
+static void test_probe_line(void **state)
+{
+	(void)state;
+	expect_probe(NULL, "none");
+	expect_probe("{}", "none");
+	expect_probe("{\"type\":\"tcp\",\"port\":0,\"interval\":5,\"timeout\":2,\"rise\":2,\"fall\":3}",
+		     "tcp every 5 s, timeout 2 s, rise 2, fall 3");
+	expect_probe("{\"type\":\"http\",\"port\":8080,\"interval\":30,\"method\":\"GET\",\"url\":\"/health\","
+		     "\"match\":\"status\",\"pattern\":\"200\",\"negate\":false,\"forceSsl\":true}",
+		     "http port 8080 every 30 s, GET /health, status \"200\", TLS");
+	expect_probe("{\"type\":\"http\",\"method\":\"HEAD\",\"url\":\"/\",\"match\":\"contains\","
+		     "\"pattern\":\"maintenance\",\"negate\":true}",
+		     "http, HEAD /, not contains \"maintenance\"");
+	expect_probe("{\"type\":\"http\",\"match\":\"default\",\"pattern\":\"\"}", "http");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -120,6 +150,7 @@ int main(void)
 		cmocka_unit_test(test_escape_utf8),
 		cmocka_unit_test(test_term_safe_ring),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_probe_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,9 @@ struct cli_options {
 	bool help;                   /* out: -h */
 };
 
+/* A farm's probe object as one readable line (malloc'd; "none" without a type). */
+char *cli_probe_line(json_object *probe);
+
 /* Parse argv[0..] (argv[0] is the command) into body, probe (the --probe-*
  * fields; may be body) and o; positional arguments are left at argv[optind..].
  * 0, or 1 (the error is printed). */

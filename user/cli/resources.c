@@ -5,9 +5,11 @@
  * Changes are staged until `tenace refresh`.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/internal.h"
+#include "lib/buf.h"
 
 /* ---- output ----------------------------------------------------------------------- */
 
@@ -16,6 +18,40 @@ static const char *probe_text(json_object *f)
 	json_object *p = cli_get(f, "probe");
 
 	return p && cli_get(p, "type") ? cli_str(p, "type") : "none";
+}
+
+/* a probe object as one line: "http port 8080 every 5 s, timeout 2 s, rise 2, fall 3, GET /health, status 200" */
+char *cli_probe_line(json_object *p)
+{
+	static const char *const rest[] = { "method", "url", NULL };
+	struct tn_buf b = {0};
+	json_object *v;
+
+	if (!p || !cli_get(p, "type"))
+		return strdup("none");
+	tn_buf_printf(&b, "%s", cli_str(p, "type"));
+	if ((v = cli_get(p, "port")) && json_object_get_int(v))
+		tn_buf_printf(&b, " port %s", cli_str(p, "port"));
+	if (cli_get(p, "interval"))
+		tn_buf_printf(&b, " every %s s", cli_str(p, "interval"));
+	if (cli_get(p, "timeout"))
+		tn_buf_printf(&b, ", timeout %s s", cli_str(p, "timeout"));
+	if (cli_get(p, "rise"))
+		tn_buf_printf(&b, ", rise %s", cli_str(p, "rise"));
+	if (cli_get(p, "fall"))
+		tn_buf_printf(&b, ", fall %s", cli_str(p, "fall"));
+	for (int i = 0; rest[i]; i++)
+		if (cli_get(p, rest[i]))
+			tn_buf_printf(&b, "%s %s", i ? "" : ",", cli_str(p, rest[i]));
+	if ((v = cli_get(p, "match")) && strcmp(json_object_get_string(v), "default")) {
+		tn_buf_printf(&b, ", %s%s", json_object_get_boolean(cli_get(p, "negate")) ? "not " : "",
+			      cli_str(p, "match"));
+		if (cli_get(p, "pattern"))
+			tn_buf_printf(&b, " \"%s\"", cli_str(p, "pattern"));
+	}
+	if (json_object_get_boolean(cli_get(p, "forceSsl")))
+		tn_buf_printf(&b, ", TLS");
+	return tn_buf_take(&b);
 }
 
 static void print_farms(json_object *arr)
@@ -80,7 +116,12 @@ static void print_object(json_object *o)
 	json_object_object_foreach(o, k, v) {
 		if (!strcmp(k, "servers"))
 			continue;
-		if (v && json_object_is_type(v, json_type_object))
+		if (!strcmp(k, "probe")) {
+			char *line = cli_probe_line(v);
+
+			tn_table_row(&t, k, line);
+			free(line);
+		} else if (v && json_object_is_type(v, json_type_object))
 			tn_table_row(&t, k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 		else
 			tn_table_row(&t, k, cli_str(o, k));
