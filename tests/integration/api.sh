@@ -193,6 +193,16 @@ check "metrics: probe transitions per server" grep -q '^tenace_probe_transitions
 check "metrics: bytes per VIP" has_metric '^tenace_vip_bytes_total{'
 check "metrics: bytes per server" has_metric '^tenace_server_bytes_total{'
 check "metrics: each farm's generation" has_metric '^tenace_farm_generation{type="tcp",farm="1"} '
+# the udp farm's server is probed (tcp, unreachable): its checks and their durations
+probe_metrics() { curl -s --unix-socket "$SOCK" http://localhost/metrics | grep '^tenace_probe_[a-z_]*{type="udp",farm="1",server="1"}'; }
+check "metrics: probe checks counted per server" wait_for 30 bash -c \
+	"curl -s --unix-socket '$SOCK' http://localhost/metrics | awk '\$1 == \"tenace_probe_checks_total{type=\\\"udp\\\",farm=\\\"1\\\",server=\\\"1\\\"}\" && \$2 >= 1 { f = 1 } END { exit !f }'"
+pm=$(probe_metrics)
+check "metrics: the last probe's duration per server" grep -qE '^tenace_probe_duration_seconds\{[^}]*\} [0-9]+\.[0-9]+$' <<<"$pm"
+check "metrics: the unreachable server's failed checks counted" \
+	awk '$1 ~ /^tenace_probe_failures_total/ && $2 >= 1 { f = 1 } END { exit !f }' <<<"$pm"
+check "metrics: no probe samples for a server without a probe" bash -c "! grep -q '^tenace_probe_checks_total{type=\"tcp\"' '$TMP/metrics'"
+check "metrics: each interface's attach state" has_metric '^tenace_interface_attached{interface="'
 
 
 # round trip: GET /v1/config is a config file the controller accepts

@@ -117,6 +117,13 @@ check "after ip link set dev eth0 xdp off, the controller attaches again (within
 check "and says so" grep -q "interface eth0: the XDP program was detached behind the controller's back; attaching it again" "$TMP/ctl.log"
 a=$(answers 1 10)
 check_eq "clients 1-10 are answered again, by their servers" 10 "$(grep -c '^server [12]$' <<<"$a")"
+metric() { curl -s --unix-socket "$SOCK" http://localhost/metrics | awk -v n="$1" '$1 == n { print $2 }'; }
+check_eq "metrics: the detach counted" 1 "$(metric 'tenace_interface_detaches_total{interface="eth0"}')"
+check "metrics: eth0 attached again" wait_for 5 bash -c \
+	"curl -s --unix-socket '$SOCK' http://localhost/metrics | grep -qx 'tenace_interface_attached{interface=\"eth0\"} 1'"
+check_eq "metrics: no foreign program on eth0" 0 "$(metric 'tenace_interface_foreign_program{interface="eth0"}')"
+check_eq "metrics: no reload yet, so none failed" "1 0.000" \
+	"$(metric tenace_config_last_reload_successful) $(metric tenace_config_last_reload_timestamp_seconds)"
 
 # rejected configurations keep traffic flowing
 before=$(answers 1 20)
@@ -128,6 +135,8 @@ check "SIGHUP with a bad file is logged with every error" \
 	bash -c "grep -q 'weight: must be 0..256' '$TMP/ctl.log' && grep -q 'bogus' '$TMP/ctl.log'"
 check "the controller is still running" kill -0 "$CTL_PID"
 check_eq "traffic unchanged after the rejected file" "$before" "$(answers 1 20)"
+check_eq "metrics: the rejected reload counted and flagged" "1 0" \
+	"$(metric 'tenace_config_reloads_total{result="rejected"}') $(metric tenace_config_last_reload_successful)"
 cp "$TMP/good.json" "$CFG"
 check_eq "a bad API body is 400" 400 "$(api PUT /v1/tcp/farm/1/server/2 '{"weight": -1}')"
 check_eq "traffic unchanged after the rejected body" "$before" "$(answers 1 20)"
@@ -135,6 +144,9 @@ check_eq "nothing pending" "[]" "$(curl -s --unix-socket "$SOCK" http://localhos
 kill -HUP "$CTL_PID"
 sleep 1
 check "SIGHUP with a good file reloads" grep -q "configuration reloaded" "$TMP/ctl.log"
+check_eq "metrics: the good reload counted, the last one successful" "1 1" \
+	"$(metric 'tenace_config_reloads_total{result="applied"}') $(metric tenace_config_last_reload_successful)"
+check "metrics: the reload's time is now" python3 -c "import sys,time; sys.exit(abs(time.time() - float('$(metric tenace_config_last_reload_timestamp_seconds)')) > 60)"
 
 # SIGKILL and restart: the data plane keeps forwarding, conntrack survives
 before=$(answers 1 60)

@@ -204,15 +204,23 @@ static void watch_attachments(struct daemon *d)
 		uint32_t id = 0;
 		const char *mode;
 
-		if (!ifindex || tn_dp_query(ifindex, &id, &mode) || !w || !ours)
+		if (!ifindex) {
+			tn_ctl_note_attach(d->ctl, name, TN_ATTACH_MISSING, false);
 			continue;
+		}
+		if (tn_dp_query(ifindex, &id, &mode) || !w || !ours)
+			continue;
+		tn_ctl_note_attach(d->ctl, name, id == ours ? TN_ATTACH_OURS : id ? TN_ATTACH_FOREIGN : TN_ATTACH_NONE,
+				   !id);
 		if (id == ours) {
 			w->foreign = 0;
 		} else if (!id) {
 			tn_warn("interface %s: the XDP program was detached behind the controller's back%s", name,
 				d->no_reattach ? " (--no-reattach: left so)" : "; attaching it again");
-			if (!d->no_reattach && tn_dp_attach(d->dp, ifindex, d->skb) == 0)
+			if (!d->no_reattach && tn_dp_attach(d->dp, ifindex, d->skb) == 0) {
 				tn_info("attached to %s again (%s mode)", name, d->skb ? "skb" : "native");
+				tn_ctl_note_attach(d->ctl, name, TN_ATTACH_OURS, false);
+			}
 		} else if (w->foreign != id) {
 			w->foreign = id;
 			tn_err("interface %s: another XDP program (id %u) replaced Tenace's (id %u); not touched: "
@@ -287,6 +295,7 @@ static void reload(struct daemon *d)
 	tn_ctl_stage_lock(d->ctl);
 	if (tn_config_load_file(d->config_path, &cfg, &errs)) {
 		tn_ctl_stage_unlock(d->ctl);
+		tn_ctl_note_reload(d->ctl, TN_RELOAD_REJECTED);
 		log_errors("rejected", d->config_path, &errs);
 		tn_errors_free(&errs);
 		return;

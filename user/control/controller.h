@@ -160,6 +160,19 @@ uint64_t tn_ctl_applied_version(struct tn_ctl *ctl);
  * /v1/status through `state` (the daemon passes the probe runner's). Lock held. */
 void tn_ctl_probe_details(struct tn_ctl *ctl, tn_probe_state_fn state, void *arg);
 
+/* ---- what the daemon saw, for /metrics (control/observe.c; take the state lock) ---- */
+enum tn_ctl_attach {
+	TN_ATTACH_OURS,              /* our program is on the interface */
+	TN_ATTACH_NONE,              /* no XDP program (detached behind our back) */
+	TN_ATTACH_FOREIGN,           /* another program replaced ours */
+	TN_ATTACH_MISSING,           /* the interface does not exist */
+};
+/* The once-a-second check of one interface; detached: it found ours gone. */
+void tn_ctl_note_attach(struct tn_ctl *ctl, const char *ifname, enum tn_ctl_attach state, bool detached);
+enum tn_ctl_reload_result { TN_RELOAD_APPLIED, TN_RELOAD_PARTIAL, TN_RELOAD_REJECTED, TN_RELOAD__COUNT };
+/* A SIGHUP's outcome (tn_ctl_reload notes applied/partial itself; the daemon notes a rejected file). */
+void tn_ctl_note_reload(struct tn_ctl *ctl, enum tn_ctl_reload_result r);
+
 /* Takes the state lock itself (call without it): the interfaces' XDP state
  * is asked of the kernel after the lock is released. */
 json_object *tn_ctl_status_json(struct tn_ctl *ctl);

@@ -171,6 +171,14 @@ struct tn_ctl {
 	uint64_t probe_transitions;
 	double started;
 	struct tn_node *node;    /* control/node.h; NULL: no fleet */
+	struct seen_iface {      /* the daemon's interface checks (observe.c) */
+		char name[16];
+		enum tn_ctl_attach state;
+		uint64_t detaches;
+	} seen_ifaces[TN_MAX_IFACES];
+	uint64_t reloads[TN_RELOAD__COUNT];
+	double last_reload;      /* CLOCK_REALTIME seconds, 0: none yet */
+	bool last_reload_ok;
 };
 
 /* ---- small helpers ---- */
@@ -204,6 +212,9 @@ static inline bool addr_equal(const struct tn_addr *a, const struct tn_addr *b)
 {
 	return a->family == b->family && !memcmp(a->bytes, b->bytes, sizeof(a->bytes));
 }
+
+/* The daemon's last check of an interface, NULL if none (observe.c; state lock held). */
+const struct seen_iface *observed_iface(struct tn_ctl *ctl, const char *name);
 
 /* ISO 8601 UTC text, or NULL (JSON null) for t <= 0 (status.c). */
 json_object *json_time(double t);

@@ -202,6 +202,7 @@ int tn_ctl_reload(struct tn_ctl *ctl, struct tn_config *cfg)
 	nfarms = ctl->applied.nfarms;
 	nfrontends = ctl->applied.nfrontends;
 	ctl_writer_unlock(ctl);
+	tn_ctl_note_reload(ctl, errors ? TN_RELOAD_PARTIAL : TN_RELOAD_APPLIED);
 	if (errors) {
 		tn_err("configuration reloaded with errors (what failed stays pending): %s", msg);
 		return -EIO;

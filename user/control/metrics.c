@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* GET /metrics: the Prometheus text format, from memory (state lock held). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "control/internal.h"
@@ -92,32 +93,99 @@ static void vip_metrics(struct tn_ctl *ctl, struct tn_buf *b, int pass)
 
 /* One family over every applied server, labelled by type, farm and server
  * (the address is the server's identity, not a label of its samples). */
-enum server_metric { SRV_PACKETS, SRV_BYTES, SRV_UP, SRV_TRANSITIONS };
+enum server_metric { SRV_PACKETS, SRV_BYTES, SRV_UP, SRV_TRANSITIONS, SRV_PROBE_SECONDS, SRV_PROBE_CHECKS,
+		     SRV_PROBE_FAILURES, SRV__COUNT };
+
+/* The sample of metric m for one server; false: none (a probe metric of a server without checks). */
+static bool server_sample(const struct server_view *v, enum server_metric m, char *out, size_t len)
+{
+	const struct srv_state *st = v->st;
+
+	if (m >= SRV_PROBE_SECONDS && (!st || !st->check.known))
+		return false;
+	switch (m) {
+	case SRV_PACKETS: snprintf(out, len, "%llu", st ? (unsigned long long)st->cur.packets : 0ULL); break;
+	case SRV_BYTES: snprintf(out, len, "%llu", st ? (unsigned long long)st->cur.bytes : 0ULL); break;
+	case SRV_UP: snprintf(out, len, "%d", v->up ? 1 : 0); break;
+	case SRV_TRANSITIONS: snprintf(out, len, "%llu", st ? (unsigned long long)st->transitions : 0ULL); break;
+	case SRV_PROBE_SECONDS: snprintf(out, len, "%.6f", st->check.last_duration_s); break;
+	case SRV_PROBE_CHECKS: snprintf(out, len, "%llu", (unsigned long long)st->check.checks); break;
+	default: snprintf(out, len, "%llu", (unsigned long long)st->check.failures); break;
+	}
+	return true;
+}
 
 static void server_metrics(struct tn_ctl *ctl, struct tn_buf *b, enum server_metric m)
 {
 	static const char *const names[] = { "tenace_server_packets_total", "tenace_server_bytes_total",
-					     "tenace_server_up", "tenace_probe_transitions_total" };
+					     "tenace_server_up", "tenace_probe_transitions_total",
+					     "tenace_probe_duration_seconds", "tenace_probe_checks_total",
+					     "tenace_probe_failures_total" };
 	static const char *const helps[] = { "Packets forwarded per server.", "Bytes forwarded per server.",
 					     "1 when the server takes traffic (resolved, healthy).",
-					     "Health changes of each server seen by its probe." };
+					     "Health changes of each server seen by its probe.",
+					     "How long the server's last health check took.",
+					     "Health checks made of each server.",
+					     "Health checks of each server that failed." };
+	bool gauge = m == SRV_UP || m == SRV_PROBE_SECONDS;
 
-	tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], m == SRV_UP ? "gauge" : "counter");
+	tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], gauge ? "gauge" : "counter");
 	for (size_t i = 0; i < ctl->applied.nfarms; i++) {
 		const struct tn_farm_cfg *f = &ctl->applied.farms[i];
 
 		for (size_t j = 0; j < f->nservers; j++) {
 			const struct tn_server_cfg *s = &f->servers[j];
 			struct server_view v;
-			unsigned long long x;
+			char x[32];
 
 			server_view(ctl, f, s, &v);
-			x = m == SRV_PACKETS ? (v.st ? v.st->cur.packets : 0) : m == SRV_BYTES ? (v.st ? v.st->cur.bytes : 0) :
-			    m == SRV_UP ? (unsigned long long)v.up : (v.st ? v.st->transitions : 0);
-			tn_buf_printf(b, "%s{type=\"%s\",farm=\"%u\",server=\"%u\"} %llu\n", names[m],
-				      tn_l4_type_name(f->type), f->farm_id, s->server_id, x);
+			if (server_sample(&v, m, x, sizeof(x)))
+				tn_buf_printf(b, "%s{type=\"%s\",farm=\"%u\",server=\"%u\"} %s\n", names[m],
+					      tn_l4_type_name(f->type), f->farm_id, s->server_id, x);
 		}
 	}
+}
+
+/* Each configured interface: is our program on it, replaced, how often detached behind our back. */
+static void interface_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+{
+	static const char *const names[] = { "tenace_interface_attached", "tenace_interface_foreign_program",
+					     "tenace_interface_detaches_total" };
+	static const char *const helps[] = {
+		"1 when Tenace's XDP program is on the interface (at the last check, once a second).",
+		"1 when another XDP program replaced Tenace's on the interface.",
+		"Times the program was found detached behind the controller's back." };
+
+	for (int m = 0; m < 3; m++) {
+		tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], m == 2 ? "counter" : "gauge");
+		for (size_t i = 0; i < ctl->applied.ninterfaces; i++) {
+			const char *name = ctl->applied.interfaces[i];
+			const struct seen_iface *x = observed_iface(ctl, name);
+			unsigned long long v = !x ? 0 : m == 0 ? x->state == TN_ATTACH_OURS :
+					       m == 1 ? x->state == TN_ATTACH_FOREIGN : x->detaches;
+
+			tn_buf_printf(b, "%s{interface=\"%s\"} %llu\n", names[m], name, v);
+		}
+	}
+}
+
+static void reload_metrics(struct tn_ctl *ctl, struct tn_buf *b)
+{
+	static const char *const results[] = { "applied", "partial", "rejected" };
+
+	tn_buf_printf(b, "# HELP tenace_config_reloads_total Configuration reloads (SIGHUP) by result: applied, "
+		      "partial (what failed stays pending), rejected (the file is invalid, nothing changed).\n"
+		      "# TYPE tenace_config_reloads_total counter\n");
+	for (int r = 0; r < TN_RELOAD__COUNT; r++)
+		tn_buf_printf(b, "tenace_config_reloads_total{result=\"%s\"} %llu\n", results[r],
+			      (unsigned long long)ctl->reloads[r]);
+	tn_buf_printf(b, "# HELP tenace_config_last_reload_successful 1 unless the last reload was partial or rejected.\n"
+		      "# TYPE tenace_config_last_reload_successful gauge\n"
+		      "tenace_config_last_reload_successful %d\n"
+		      "# HELP tenace_config_last_reload_timestamp_seconds When the last reload happened (0: none yet).\n"
+		      "# TYPE tenace_config_last_reload_timestamp_seconds gauge\n"
+		      "tenace_config_last_reload_timestamp_seconds %.3f\n",
+		      !ctl->last_reload || ctl->last_reload_ok, ctl->last_reload);
 }
 
 char *tn_ctl_metrics(struct tn_ctl *ctl)
@@ -129,8 +197,10 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 	vip_metrics(ctl, &b, 0);
 	vip_metrics(ctl, &b, 1);
 	farm_metrics(ctl, &b);
-	for (int m = SRV_PACKETS; m <= SRV_TRANSITIONS; m++)
+	for (int m = SRV_PACKETS; m < SRV__COUNT; m++)
 		server_metrics(ctl, &b, m);
+	interface_metrics(ctl, &b);
+	reload_metrics(ctl, &b);
 	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
 		      "# TYPE tenace_pending_changes gauge\n"
 		      "tenace_pending_changes %d\n", tn_ctl_pending_count(ctl, NULL));
