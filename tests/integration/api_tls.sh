@@ -36,8 +36,10 @@ cat >"$CFG" <<JSON
 JSON
 printf 'tls-secret-token-%s\n' "$$" >"$TMP/token"
 printf 'short\n' >"$TMP/short"
-chmod 600 "$TMP/token" "$TMP/short"
+printf 'metrics-scrape-token-%s\n' "$$" >"$TMP/metrics-token"
+chmod 600 "$TMP/token" "$TMP/short" "$TMP/metrics-token"
 TOKEN=$(cat "$TMP/token")
+MTOKEN=$(cat "$TMP/metrics-token")
 # a certificate for 127.0.0.1, and one of another CA the CLI must refuse
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=tenace-test -addext subjectAltName=IP:127.0.0.1 \
@@ -60,6 +62,12 @@ refused_run --listen "0.0.0.0:$PORT" --token-file "$TMP/token" --tls-cert "$TMP/
 check "a certificate without its key is refused (exit $?)" grep -q -- '--tls-cert and --tls-key go together' "$TMP/refused.log"
 refused_run --listen "0.0.0.0:$PORT" --token-file "$TMP/token" --tls-cert "$TMP/token" --tls-key "$TMP/key.pem"
 check "a certificate that is not PEM is refused (exit $?)" grep -q 'is not a PEM file' "$TMP/refused.log"
+refused_run --listen "127.0.0.1:$PORT" --token-file "$TMP/token" --metrics-token-file "$TMP/short"
+check "a 5-byte metrics token is refused (exit $?)" grep -q -- '--metrics-token-file: the token needs at least 16 bytes' "$TMP/refused.log"
+refused_run --listen "127.0.0.1:$PORT" --token-file "$TMP/token" --metrics-token-file "$TMP/token"
+check "the admin token as the metrics token is refused (exit $?)" grep -q 'holds the admin token' "$TMP/refused.log"
+refused_run --metrics-token-file "$TMP/metrics-token"
+check "a metrics token without --listen is refused (exit $?)" grep -q 'give --listen too' "$TMP/refused.log"
 check "nothing was left listening by the refused runs" bash -c "! ss -ltn | grep -q ':$PORT '"
 rm -rf "$PIN-r"
 
@@ -75,7 +83,7 @@ rm -rf "$PIN-r"
 # HTTPS on every address
 "$TN_BIN" run --config "$CFG" --socket "$SOCK" --pin-dir "$PIN" --state "$TMP/applied.json" \
 	--listen "0.0.0.0:$PORT" --token-file "$TMP/token" --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" \
-	>"$TMP/ctl.log" 2>&1 &
+	--metrics-token-file "$TMP/metrics-token" >"$TMP/ctl.log" 2>&1 &
 CTL_PID=$!
 wait_for 20 bash -c "ss -ltn | grep -q ':$PORT '"
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@"; }
@@ -84,6 +92,15 @@ check_eq "HTTPS with the token and the CA is 200" 200 \
 check_eq "HTTPS without the token is 401" 401 "$(code --cacert "$TMP/cert.pem" "https://127.0.0.1:$PORT/v1/status")"
 check_eq "HTTPS with a wrong token is 401" 401 \
 	"$(code --cacert "$TMP/cert.pem" -H "Authorization: Bearer ${TOKEN}x" "https://127.0.0.1:$PORT/v1/status")"
+# the read-only scrape token: /metrics and nothing else
+scrape=$(curl -s --max-time 5 --cacert "$TMP/cert.pem" -H "Authorization: Bearer $MTOKEN" "https://127.0.0.1:$PORT/metrics")
+check "the metrics token scrapes /metrics" grep -q '^tenace_packets_total{verdict=' <<<"$scrape"
+check_eq "the metrics token may not read /v1/status (403)" 403 \
+	"$(code --cacert "$TMP/cert.pem" -H "Authorization: Bearer $MTOKEN" "https://127.0.0.1:$PORT/v1/status")"
+check_eq "nor change anything (POST /v1/refresh: 403)" 403 \
+	"$(code --cacert "$TMP/cert.pem" -X POST -H "Authorization: Bearer $MTOKEN" "https://127.0.0.1:$PORT/v1/refresh")"
+check_eq "the admin token still scrapes /metrics" 200 \
+	"$(code --cacert "$TMP/cert.pem" -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$PORT/metrics")"
 check_eq "plain HTTP to the HTTPS port gets no answer" 000 \
 	"$(code -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/status")"
 out=$("$TN_BIN" --url "https://127.0.0.1:$PORT" --cacert "$TMP/cert.pem" --token-file "$TMP/token" farm list 2>&1)

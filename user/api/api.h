@@ -32,6 +32,7 @@ struct tn_api_options {
 	const char *socket_path;    /* NULL: TN_SOCKET_DEFAULT */
 	const char *listen;         /* "ADDR:PORT" / "[v6]:PORT", or NULL */
 	const char *token;          /* required with listen, TN_TOKEN_MIN bytes at least */
+	const char *metrics_token;  /* optional: a second token that may only GET /metrics */
 	const char *tls_cert;       /* PEM files: HTTPS on the listener; without them */
 	const char *tls_key;        /* only a loopback address is accepted */
 };

@@ -24,6 +24,7 @@ struct tn_api {
 	struct MHD_Daemon *unix_d, *tcp_d;
 	char *socket_path;
 	char *token;
+	char *metrics_token;       /* read-only: GET /metrics only (NULL: none) */
 	char *tls_cert, *tls_key;  /* PEM text, for the TCP daemon's lifetime */
 };
 
@@ -49,6 +50,27 @@ static bool token_ok(const char *header, const char *token)
 	for (i = 0; i < lt; i++)
 		d |= (unsigned char)token[i] ^ (unsigned char)(i < lh ? header[i] : 0);
 	return d == 0;
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* A TCP request's bearer token: 0 (the admin token, or the metrics token
+ * asking GET /metrics), 403 (the metrics token asking anything else), 401. */
+static int tcp_auth(const struct tn_api *api, struct MHD_Connection *c, const char *method, const char *url)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+
+	if (token_ok(h, api->token))
+		return 0;
+	if (!api->metrics_token || !token_ok(h, api->metrics_token))
+		return 401;
+	return !strcmp(method, "GET") && !strcmp(url, "/metrics") ? 0 : 403;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, struct tn_api_response *r)
@@ -114,10 +136,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!cn)
 			return MHD_NO;
 		*con_cls = cn;
-		if (api->token && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == api->tcp_d &&
-		    !token_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), api->token)) {
-			cn->refused = true;
-			return simple_error(c, 401, "missing or wrong bearer token (Authorization: Bearer <token>)");
+		if (api->token && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == api->tcp_d) {
+			int code = tcp_auth(api, c, method, url);
+
+			if (code) {
+				cn->refused = true;
+				return simple_error(c, code, code == 403 ?
+						    "the metrics token may only GET /metrics" :
+						    "missing or wrong bearer token (Authorization: Bearer <token>)");
+			}
 		}
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > TN_API_MAX_BODY) {
@@ -311,6 +338,15 @@ static int check_tcp_options(const struct tn_api_options *o)
 		       TN_TOKEN_MIN, o->token ? strlen(o->token) : (size_t)0);
 		return -EINVAL;
 	}
+	if (o->metrics_token && strlen(o->metrics_token) < TN_TOKEN_MIN) {
+		tn_err("--metrics-token-file: the token needs at least %d bytes (this one has %zu)", TN_TOKEN_MIN,
+		       strlen(o->metrics_token));
+		return -EINVAL;
+	}
+	if (o->metrics_token && !strcmp(o->metrics_token, o->token)) {
+		tn_err("--metrics-token-file holds the admin token: give Prometheus a token of its own");
+		return -EINVAL;
+	}
 	if (!o->tls_cert != !o->tls_key) {
 		tn_err("--tls-cert and --tls-key go together (HTTPS needs both)");
 		return -EINVAL;
@@ -362,6 +398,7 @@ int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_op
 	}
 	api->socket_path = strdup(path);
 	api->token = o->token ? strdup(o->token) : NULL;
+	api->metrics_token = o->metrics_token ? strdup(o->metrics_token) : NULL;
 	fd = unix_listener(path);
 	if (fd < 0) {
 		err = fd;
@@ -435,14 +472,9 @@ void tn_api_stop(struct tn_api *api)
 	}
 	free(api->socket_path);
 	free(api->tls_cert);
-	if (api->tls_key) {
-		explicit_bzero(api->tls_key, strlen(api->tls_key));
-		free(api->tls_key);
-	}
-	if (api->token) {
-		explicit_bzero(api->token, strlen(api->token));
-		free(api->token);
-	}
+	free_secret(api->tls_key);
+	free_secret(api->token);
+	free_secret(api->metrics_token);
 	free(api);
 }
 

@@ -33,11 +33,11 @@
 
 struct daemon {
 	/* options */
-	const char *config_path, *pin_dir, *state_path, *token_file;
+	const char *config_path, *pin_dir, *state_path, *token_file, *metrics_token_file;
 	struct tn_api_options api_opts;
 	bool skb;
 	/* what open() sets up, close() releases */
-	char *token, *state_default;
+	char *token, *metrics_token, *state_default;
 	int lock_fd, efd, sfd, wfd;
 	sigset_t signals;
 	struct tn_config cfg, applied;
@@ -318,7 +318,8 @@ static void usage_long(void)
 {
 	printf("usage: tenace run --config FILE [--socket PATH] [--pin-dir D] [--skb] [--state FILE] [-v]\n"
 	       "                  [--no-reattach]\n"
-	       "                  [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]]\n"
+	       "                  [--listen ADDR:PORT --token-file F [--tls-cert PEM --tls-key PEM]\n"
+	       "                   [--metrics-token-file F]]\n"
 	       "Runs the controller in the foreground: attaches to the configuration's interfaces,\n"
 	       "applies it, probes the servers and serves the API (Unix socket %s, mode 0600;\n"
 	       "the TCP listener requires a bearer token of 16 bytes or more, and HTTPS unless its\n"
@@ -328,7 +329,9 @@ static void usage_long(void)
 	       "the state file (default: %s in the socket's directory), so a restarted controller\n"
 	       "keeps serving it while the data plane runs, and staged changes stay pending.\n"
 	       "Each interface is checked once a second: a program detached behind the controller's\n"
-	       "back is attached again (--no-reattach: only logged); another program is left alone.\n",
+	       "back is attached again (--no-reattach: only logged); another program is left alone.\n"
+	       "--metrics-token-file: a second bearer token for the TCP listener that may only\n"
+	       "GET /metrics (for Prometheus, which then does not hold the admin token).\n",
 	       TN_SOCKET_DEFAULT, TN_STATE_FILE);
 }
 
@@ -340,6 +343,7 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		{ "socket", required_argument, NULL, 'S' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "token-file", required_argument, NULL, 'k' },
+		{ "metrics-token-file", required_argument, NULL, 'm' },
 		{ "tls-cert", required_argument, NULL, 'C' },
 		{ "tls-key", required_argument, NULL, 'K' },
 		{ "pin-dir", required_argument, NULL, 'p' },
@@ -359,6 +363,7 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 		case 'S': d->api_opts.socket_path = optarg; break;
 		case 'l': d->api_opts.listen = optarg; break;
 		case 'k': d->token_file = optarg; break;
+		case 'm': d->metrics_token_file = optarg; break;
 		case 'C': d->api_opts.tls_cert = optarg; break;
 		case 'K': d->api_opts.tls_key = optarg; break;
 		case 'p': d->pin_dir = optarg; break;
@@ -378,6 +383,10 @@ static int parse_options(struct daemon *d, int argc, char **argv)
 	if (d->api_opts.listen && !d->token_file) {
 		tn_err("--listen %s needs --token-file: the TCP listener accepts only requests with the bearer token",
 		       d->api_opts.listen);
+		return -1;
+	}
+	if (d->metrics_token_file && !d->api_opts.listen) {
+		tn_err("--metrics-token-file is for the TCP listener: give --listen too (the Unix socket is root-only)");
 		return -1;
 	}
 	return 0;
@@ -459,6 +468,9 @@ static int open_inputs(struct daemon *d)
 	if (d->token_file && !(d->token = tn_read_token_file(d->token_file)))
 		return -1;
 	d->api_opts.token = d->token;
+	if (d->metrics_token_file && !(d->metrics_token = tn_read_token_file(d->metrics_token_file)))
+		return -1;
+	d->api_opts.metrics_token = d->metrics_token;
 	if (tn_api_preflight(&d->api_opts))
 		return -1;
 	if (!d->pin_dir || d->pin_dir[0]) {
@@ -676,9 +688,13 @@ static void close_daemon(struct daemon *d)
 	tn_config_free(&d->cfg);
 	tn_config_free(&d->applied);
 	free(d->state_default);
-	if (d->token) {
-		explicit_bzero(d->token, strlen(d->token));
-		free(d->token);
+	for (int i = 0; i < 2; i++) {
+		char *t = i ? d->metrics_token : d->token;
+
+		if (t) {
+			explicit_bzero(t, strlen(t));
+			free(t);
+		}
 	}
 	if (d->sfd >= 0)
 		close(d->sfd);
