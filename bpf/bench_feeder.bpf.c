@@ -18,6 +18,12 @@
  * the destination MAC last seen for each client (source address % 65536) and
  * counts every change of it (a tracked client that switched server).
  *
+ * frame_len (tunnel cases): the frame's own length. A program that
+ * encapsulates leaves the next repetition a longer frame: the feeder first
+ * moves its start back by the difference, so every repetition starts from the
+ * same frame. bench_grow (the same bpf_xdp_adjust_head any encapsulation
+ * makes, grow_len bytes, then XDP_TX) measures that floor.
+ *
  * Verdict contract: the target's verdict; XDP_ABORTED when the tail call
  * fails (empty prog array) or the frame is shorter than the template.
  */
@@ -36,6 +42,8 @@ __u32 fresh_clients = 0;             /* 1: client = counter (every packet new) *
 __u32 feeder_only = 0;               /* 1: no tail call, return XDP_TX */
 __u32 base_addr = 0;                 /* host order: first client's last 32 bits */
 __u64 counter = 0;                   /* next packet's sequence number */
+__u32 frame_len = 0;                 /* nonzero: shrink a longer frame back to this first */
+__u32 grow_len = 20;                 /* bench_grow: bytes added in front */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -54,6 +62,14 @@ int bench_feeder(struct xdp_md *ctx)
 	__be32 addr;
 
 	client = fresh_clients ? (__u32)seq : (__u32)(seq % (nclients ? nclients : 1));
+	if (frame_len) {
+		long grown = (long)(data_end - data) - (long)frame_len;
+
+		if (grown > 0 && grown <= 128 && bpf_xdp_adjust_head(ctx, (int)grown))
+			return XDP_ABORTED;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+	}
 	for (i = 0; i < FEED_TMPL_MAX / 8; i++) {
 		if (i * 8 >= n)
 			break;
@@ -69,6 +85,14 @@ int bench_feeder(struct xdp_md *ctx)
 		return XDP_TX;
 	bpf_tail_call(ctx, &target, 0);
 	return XDP_ABORTED;
+}
+
+SEC("xdp")
+int bench_grow(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_head(ctx, -(int)(grow_len & 0x7f)))
+		return XDP_ABORTED;
+	return XDP_TX;
 }
 
 #define SINK_CLIENTS 65536

@@ -24,12 +24,12 @@
 #include "lib/log.h"
 
 enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_CONTROL = 64,
-       SEC_DECAP = 128, SEC_ALL = 255 };
+       SEC_DECAP = 128, SEC_ENCAP = 512, SEC_ALL = 255 | SEC_ENCAP };
 
 static const struct { const char *name; int bit; } section_names[] = {
 	{ "ns", SEC_NS }, { "e2e", SEC_E2E }, { "refresh", SEC_REFRESH },
 	{ "maglev", SEC_MAGLEV }, { "probe", SEC_PROBE }, { "memory", SEC_MEMORY }, { "control", SEC_CONTROL },
-	{ "decap", SEC_DECAP },
+	{ "decap", SEC_DECAP }, { "encap", SEC_ENCAP },
 };
 
 static void usage(FILE *out)
@@ -244,6 +244,8 @@ static void run_sections(struct bench *b, int sections)
 		control_section(b);
 	if (sections & SEC_DECAP)
 		decap_section(b);
+	if (sections & SEC_ENCAP)
+		encap_section(b);
 }
 
 /* The sections asked, into the results file: 0 or 1. */

@@ -38,6 +38,8 @@ struct bench {
 	int failures;       /* measurements that could not be made or were wrong */
 	int misses;         /* targets missed (reported, not failures) */
 	double e2e_max_mpps_10k; /* from the e2e section, for the refresh rate */
+	int ingress_ifindex;     /* feeder runs arrive there (0: lo); the encap section's routed netns */
+	bool restore_len;        /* feeder runs undo the previous repetition's encapsulation */
 };
 
 /* ---- common.c ---------------------------------------------------------------- */
@@ -99,6 +101,20 @@ void net_cleanup(void);
  * or of another one, replacing what is there (NAPI stays: no detach). */
 int xdp_put(int ns_fd, int ifindex, int prog_fd);
 
+/*
+ * The encap section's namespace: IF_ROUTED holds ROUTED_SRC/24, ROUTED_GW is
+ * a permanent neighbour (ROUTED_GW_MAC), 192.168.50.0/24 (the servers) is
+ * routed through it. routed_enter creates it and moves the bench into it
+ * (ifindex: IF_ROUTED's); routed_leave goes back and removes it.
+ */
+#define NS_ROUTED "tnbench-routed" /* + "-<pid>" */
+#define IF_ROUTED "tnb-rt0"
+#define ROUTED_SRC "10.250.0.1"
+#define ROUTED_GW "10.250.0.2"
+#define ROUTED_GW_MAC "02:54:4e:00:00:12"
+int routed_enter(int *ifindex);
+void routed_leave(void);
+
 /* The generator: `tenace pktgen` in the generator namespace, on its CPU. */
 struct pg {
 	int pid, out_fd;    /* the child and the read end of its stdout */
@@ -112,6 +128,33 @@ int pg_start(struct pg *g, const struct testbed *t, uint32_t base, uint32_t ncli
 /* Wait for it and read its summary: 0 or -EIO (said). */
 int pg_wait(struct pg *g);
 
+/* ---- feeder.c: frames through bpf/bench_feeder.bpf.c ------------------------------- */
+
+struct frame {
+	uint8_t b[128];
+	uint32_t len;       /* whole frame */
+	uint32_t hdr_len;   /* bytes the feeder rebuilds (multiple of 8) */
+	uint32_t src_off;   /* offset of the source address's last 4 bytes */
+};
+
+struct run_out {
+	uint32_t retval;
+	uint32_t duration;  /* ns per repetition */
+	uint8_t data[256];
+	uint32_t len;
+};
+
+/* A UDP frame to dst:80 from the client base (IPv4 a.b.c.d, IPv6 fd00:1::/96 + base). */
+void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32_t base);
+/* What the feeder puts in front of the program for client number `client`. */
+void frame_for_client(const struct frame *f, uint32_t base, uint32_t client, uint8_t *out);
+/* Point the feeder at a frame and a client set; the counter is left alone. */
+void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t nclients, bool fresh);
+/* The program the feeder tail-calls; -1: none (the feeder alone). */
+int feeder_target(struct bench *b, int prog_fd);
+/* One test run of `repeat` repetitions (b->ingress_ifindex, b->restore_len apply). */
+int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct run_out *o);
+
 /* ---- the sections -------------------------------------------------------------- */
 
 int ns_section(struct bench *b);
@@ -122,6 +165,7 @@ int probe_section(struct bench *b);
 int memory_section(struct bench *b);
 int control_section(struct bench *b);
 int decap_section(struct bench *b);
+int encap_section(struct bench *b);
 /* The Internet checksum of len bytes (len even), ready to store big endian. */
 uint16_t bench_ip_csum(const uint8_t *p, int len);
 

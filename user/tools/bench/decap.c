@@ -80,7 +80,7 @@ struct decap_bed {
 	struct bench_decap *feed;
 };
 
-static int feeder_set(struct decap_bed *bed, const struct decap_frame *f, int target_fd)
+static int decap_feeder_set(struct decap_bed *bed, const struct decap_frame *f, int target_fd)
 {
 	uint32_t zero = 0, tl = (14 + f->overhead + 7) & ~7u;
 
@@ -99,7 +99,7 @@ static int run_ns(struct bench *b, struct decap_bed *bed, const struct decap_fra
 	double v[16];
 	int reps = b->reps < 16 ? b->reps : 16, err;
 
-	if ((err = feeder_set(bed, f, target_fd)))
+	if ((err = decap_feeder_set(bed, f, target_fd)))
 		return err;
 	for (int r = 0; r < reps; r++) {
 		uint8_t out[256];

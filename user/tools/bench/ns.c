@@ -2,7 +2,8 @@
 /*
  * Section ns: ns/packet through BPF_PROG_TEST_RUN. The feeder
  * (bpf/bench_feeder.bpf.c) rebuilds each frame and tail-calls the program
- * under test, Tenace or the baseline, so both pay the same overhead.
+ * under test, Tenace or the baseline, so both pay the same overhead
+ * (feeder.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -16,135 +17,6 @@
 #include "baseline.skel.h"
 #include "tools/bench/common.h"
 #include "lib/log.h"
-
-struct frame {
-	uint8_t b[128];
-	uint32_t len;       /* whole frame */
-	uint32_t hdr_len;   /* bytes the feeder rebuilds (multiple of 8) */
-	uint32_t src_off;   /* offset of the source address's last 4 bytes */
-};
-
-
-/* A UDP frame to dst:80 from the client base (IPv4 a.b.c.d, IPv6 fd00:1::/96 + base). */
-static void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32_t base)
-{
-	uint8_t *p = f->b;
-	uint32_t l3, l4;
-
-	memset(f, 0, sizeof(*f));
-	memcpy(p, LB_MAC, 6);
-	memcpy(p + 6, GEN_MAC, 6);
-	l3 = 14;
-	if (vlan) {
-		p[12] = 0x81, p[13] = 0x00;
-		p[14] = 0x00, p[15] = 100;   /* VLAN 100 */
-		l3 = 18;
-	}
-	p[l3 - 2] = family == 4 ? 0x08 : 0x86;
-	p[l3 - 1] = family == 4 ? 0x00 : 0xdd;
-	if (family == 4) {
-		uint32_t a = htonl(base);
-
-		f->len = vlan ? 68 : 64;
-		l4 = l3 + 20;
-		p[l3] = 0x45;
-		p[l3 + 2] = (f->len - l3) >> 8, p[l3 + 3] = (f->len - l3) & 0xff;
-		p[l3 + 6] = 0x40;            /* DF */
-		p[l3 + 8] = 64;
-		p[l3 + 9] = IPPROTO_UDP;
-		memcpy(p + l3 + 12, &a, 4);
-		inet_pton(AF_INET, dst, p + l3 + 16);
-		f->src_off = l3 + 12;
-		{
-			uint16_t c = bench_ip_csum(p + l3, 20);
-
-			p[l3 + 10] = c >> 8, p[l3 + 11] = c & 0xff;
-		}
-	} else {
-		uint32_t a = htonl(base);
-
-		f->len = vlan ? 82 : 78;
-		l4 = l3 + 40;
-		p[l3] = 0x60;
-		p[l3 + 4] = 0, p[l3 + 5] = f->len - l4;
-		p[l3 + 6] = IPPROTO_UDP;
-		p[l3 + 7] = 64;
-		inet_pton(AF_INET6, "fd00:1::", p + l3 + 8);
-		memcpy(p + l3 + 20, &a, 4);
-		inet_pton(AF_INET6, dst, p + l3 + 24);
-		f->src_off = l3 + 20;
-	}
-	p[l4] = 40000 >> 8, p[l4 + 1] = 40000 & 0xff;  /* source port */
-	p[l4 + 2] = 0, p[l4 + 3] = 80;                 /* destination port */
-	p[l4 + 4] = (f->len - l4) >> 8, p[l4 + 5] = (f->len - l4) & 0xff;
-	f->hdr_len = (l4 + 8 + 7) & ~7u;
-}
-
-/* What the feeder puts in front of the program for client number `client`. */
-static void frame_for_client(const struct frame *f, uint32_t base, uint32_t client, uint8_t *out)
-{
-	uint32_t a = htonl(base + client);
-
-	memcpy(out, f->b, f->len);
-	memcpy(out + f->src_off, &a, 4);
-}
-
-/* Point the feeder at a frame and a client set; the counter is left alone. */
-static void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t nclients, bool fresh)
-{
-	memset(b->feed->bss->tmpl, 0, sizeof(b->feed->bss->tmpl));
-	memcpy(b->feed->bss->tmpl, f->b, f->hdr_len);
-	b->feed->bss->tmpl_len = f->hdr_len;
-	b->feed->data->src_off = f->src_off;
-	b->feed->bss->base_addr = base;
-	b->feed->data->nclients = nclients;
-	b->feed->bss->fresh_clients = fresh;
-}
-
-/* The program the feeder tail-calls; -1: none (the feeder alone). */
-static int feeder_target(struct bench *b, int prog_fd)
-{
-	__u32 zero = 0;
-	int fd = bpf_map__fd(b->feed->maps.target);
-
-	b->feed->bss->feeder_only = prog_fd < 0;
-	if (prog_fd < 0)
-		return 0;
-	if (bpf_map_update_elem(fd, &zero, &prog_fd, BPF_ANY)) {
-		tn_err("bench: cannot put the program under test into the feeder's prog array: %s",
-		       strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-struct run_out {
-	uint32_t retval;
-	uint32_t duration;  /* ns per repetition */
-	uint8_t data[256];
-	uint32_t len;
-};
-
-static int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct run_out *o)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = f->b,
-		.data_size_in = f->len,
-		.data_out = o->data,
-		.data_size_out = sizeof(o->data),
-		.repeat = repeat,
-	);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(b->feed->progs.bench_feeder), &opts);
-
-	if (err) {
-		tn_err("bench: BPF_PROG_TEST_RUN of the feeder failed: %s", strerror(errno));
-		return -errno;
-	}
-	o->retval = opts.retval;
-	o->duration = opts.duration;
-	o->len = opts.data_size_out;
-	return 0;
-}
 
 struct ns_case {
 	const char *name, *label;

@@ -31,7 +31,8 @@
 
 static int root_ns_fd = -1;
 int gen_ns_fd = -1;
-static bool net_made;
+static bool net_made, routed_made;
+static char routed_ns[32];       /* NS_ROUTED-<pid>: runs side by side do not meet */
 
 /* Fork and exec argv (stdout to out_fd when >= 0, stderr to /dev/null when
  * quiet): the child's pid, or -errno. */
@@ -85,8 +86,17 @@ static int ip(bool quiet, const char *const args[])
 #define IP(...) ip(false, (const char *const[]){ __VA_ARGS__, NULL })
 #define IP_QUIET(...) ip(true, (const char *const[]){ __VA_ARGS__, NULL })
 
+static void routed_cleanup(void)
+{
+	if (!routed_made)
+		return;
+	routed_made = false;
+	IP_QUIET("netns", "del", routed_ns);
+}
+
 void net_cleanup(void)
 {
+	routed_cleanup();
 	if (!net_made)
 		return;
 	net_made = false;
@@ -146,6 +156,64 @@ int net_setup(struct testbed *t)
 	}
 	t->gen_cpu = 0;
 	return 0;
+}
+
+/*
+ * The tunnel cases' network: a namespace where a veth end holds the node's
+ * address, a permanent neighbour is the router, and the servers' network is
+ * routed through it; the bench enters it so that the program's FIB lookups
+ * (made in the namespace of the test run's ingress device) find that route.
+ */
+int routed_enter(int *ifindex)
+{
+	char path[64];
+	int fd, err;
+
+	snprintf(routed_ns, sizeof(routed_ns), NS_ROUTED "-%d", (int)getpid());
+	routed_made = true;
+	routed_cleanup();
+	routed_made = true;
+	if ((err = IP("netns", "add", routed_ns)) ||
+	    (err = IP("-n", routed_ns, "link", "add", IF_ROUTED, "address", "02:54:4e:00:00:11", "type", "veth",
+		      "peer", "name", IF_ROUTED "p")) ||
+	    (err = IP("-n", routed_ns, "link", "set", "lo", "up")) ||
+	    (err = IP("-n", routed_ns, "link", "set", IF_ROUTED, "up")) ||
+	    (err = IP("-n", routed_ns, "link", "set", IF_ROUTED "p", "up")) ||
+	    (err = IP("-n", routed_ns, "addr", "add", ROUTED_SRC "/24", "dev", IF_ROUTED)) ||
+	    (err = IP("-n", routed_ns, "neigh", "replace", ROUTED_GW, "lladdr", ROUTED_GW_MAC, "nud", "permanent",
+		      "dev", IF_ROUTED)) ||
+	    (err = IP("-n", routed_ns, "route", "add", "192.168.50.0/24", "via", ROUTED_GW, "dev", IF_ROUTED)))
+		goto fail;
+	if (root_ns_fd < 0)
+		root_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/run/netns/%s", routed_ns);
+	fd = root_ns_fd < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		tn_err("bench: cannot open the namespace %s: %s", routed_ns, strerror(errno));
+		goto fail;
+	}
+	err = enter_ns(fd);
+	close(fd);
+	if (err)
+		goto fail;
+	*ifindex = (int)if_nametoindex(IF_ROUTED);
+	/* the FIB lookup of a forwarded packet needs forwarding on (a node routes) */
+	if (*ifindex > 0 && (err = IP("netns", "exec", routed_ns, "sysctl", "-q", "-w",
+				       "net.ipv4.conf.all.forwarding=1")) == 0)
+		return 0;
+	err = err ? err : -ENODEV;
+	enter_ns(root_ns_fd);
+fail:
+	routed_cleanup();
+	return err;
+}
+
+void routed_leave(void)
+{
+	if (root_ns_fd >= 0)
+		enter_ns(root_ns_fd);
+	routed_cleanup();
 }
 
 int xdp_put(int ns_fd, int ifindex, int prog_fd)
