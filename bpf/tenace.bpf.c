@@ -289,7 +289,19 @@ int tenace_xdp(struct xdp_md *ctx)
 		 * gaps stay under the timeout must never expire */
 		/* signed: another CPU may have stored a timestamp a tick newer than ours */
 		if ((__s64)(now - cv->last_seen_ns) > (__s64)(timeout_ns(p.proto) + TN_CT_TOUCH_NS)) {
+			/* idle past its timeout: kept while its server still takes
+			 * new clients (an idle open connection keeps its server in
+			 * every balance mode), re-decided once it left the table
+			 * (drained, weight 0, a backup no longer in use) */
 			reason = TN_R_CT_EXPIRED;
+			if (slot < TN_MAX_SERVERS) {
+				srv = &farm->servers[slot];
+				if (srv->tag == cv->tag && server_usable(srv) && (srv->flags & TN_SRV_F_IN_TABLE)) {
+					cv->last_seen_ns = now;
+					count_reason(st, TN_R_CT_EXPIRED, bytes);
+					goto forward;
+				}
+			}
 		} else if (slot < TN_MAX_SERVERS) {
 			srv = &farm->servers[slot];
 			if (srv->tag == cv->tag && server_usable(srv)) {

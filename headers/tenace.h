@@ -54,7 +54,7 @@ enum tn_reason {
 	TN_R_CT_HIT,             /* tracked client kept its server */
 	TN_R_CT_NEW,             /* new client: table lookup + insert */
 	TN_R_CT_RESCHEDULED,     /* tracked client's server left/down: re-hashed */
-	TN_R_CT_EXPIRED,         /* tracked entry idle past its timeout: re-decided */
+	TN_R_CT_EXPIRED,         /* idle past its timeout: kept while its server is in the table, else re-decided */
 	TN_R_FRAGMENT,           /* forwarded fragment (no L4 header needed) */
 	TN_R_ICMP_STEERED,       /* ICMP error about a VIP flow sent to its server */
 	TN_R_TX,                 /* forwarded with XDP_TX */
@@ -121,12 +121,14 @@ TN_STATIC_ASSERT(sizeof(struct tn_filter_key) == 24, "tn_filter_key layout");
 #define TN_SRV_F_USED   (1u << 0) /* slot holds a server */
 #define TN_SRV_F_UP     (1u << 1) /* health: up (down => tracked clients move) */
 #define TN_SRV_F_BACKUP (1u << 2) /* backup server */
+#define TN_SRV_F_IN_TABLE (1u << 3) /* holds Maglev entries: takes new clients (an idle tracked client stays) */
 
 struct tn_server {
 	__u8  mac[6];       /* server's MAC: new destination */
 	__u8  src_mac[6];   /* MAC of the interface the frame leaves by */
 	__u32 ifindex;      /* interface towards the server */
-	__u32 tag;          /* identity (hash of address, port): conntrack checks it */
+	__u32 tag;          /* identity: the farm's incarnation number of this server in this slot
+	                     * (never reused in the farm), which conntrack checks */
 	__u16 flags;        /* TN_SRV_F_* */
 	__u16 weight;       /* configured weight, informational */
 	__u32 server_id;    /* operator's serverId */
@@ -185,7 +187,7 @@ struct tn_farm_hdr {
 	__u8  balance;      /* TN_BALANCE_* */
 	__u8  proto;        /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8  _pad0;
-	__u32 _pad1;
+	__u32 next_incarnation; /* user space: the tag the farm's next new server gets */
 	__u32 _pad2;
 	struct tn_encap encap;
 	__u32 _pad3;

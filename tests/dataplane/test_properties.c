@@ -43,6 +43,8 @@ struct cfg {
 	bool backup[MAXS];
 	bool absent[MAXS];
 	uint32_t id[MAXS];
+	uint32_t addr[MAXS];  /* 0: 192.168.1.(i+1) */
+	uint16_t port[MAXS];  /* 0: 80 */
 	uint8_t balance;
 	uint8_t stickiness;
 };
@@ -86,7 +88,9 @@ static void write_farm(struct tn_dp *dp, const struct cfg *c)
 		s[k].addr[1] = 168;
 		s[k].addr[2] = 1;
 		s[k].addr[3] = (uint8_t)(i + 1);
-		s[k].port = 80;
+		if (c->addr[i])
+			tp_put32(s[k].addr, c->addr[i]);
+		s[k].port = c->port[i] ? c->port[i] : 80;
 		s[k].weight = c->weight[i];
 		s[k].up = c->up[i];
 		s[k].backup = c->backup[i];
@@ -432,6 +436,10 @@ static void test_independent_builds_agree(void **state)
 	write_farm(b, &c);
 	assert_int_equal(tn_dp_farm_read(a, FARM_SLOT, &ha, sa, ta), 0);
 	assert_int_equal(tn_dp_farm_read(b, FARM_SLOT, &hb, sb, tb), 0);
+	/* the conntrack identities (incarnation numbers) are each node's own: all the rest is equal */
+	ha.next_incarnation = hb.next_incarnation = 0;
+	for (size_t i = 0; i < TN_MAX_SERVERS; i++)
+		sa[i].tag = sb[i].tag = 0;
 	assert_memory_equal(&ha, &hb, sizeof(ha));
 	assert_memory_equal(sa, sb, TN_MAX_SERVERS * sizeof(*sa));
 	assert_memory_equal(ta, tb, size * 2);
@@ -608,6 +616,112 @@ static void test_first(void **state)
 	tn_dp_close(dp);
 }
 
+/* 12. An idle client whose server still takes new clients keeps it past
+ * the timeout, in every balance mode, even when the table changed meanwhile
+ * (roundrobin would draw again, source would follow the new table). */
+static void test_idle_client_keeps_its_server(void **state)
+{
+	static const uint8_t modes[] = { TN_BALANCE_SOURCE, TN_BALANCE_ROUNDROBIN, TN_BALANCE_FIRST };
+	static const char *const names[] = { "source", "roundrobin", "first" };
+	const size_t N = 300;
+
+	for (size_t m = 0; m < sizeof(modes); m++) {
+		struct tn_dp *dp = open_dp(1, 0);
+		uint32_t base = 0x1c000000 + (uint32_t)m * 0x10000;
+		struct cfg c;
+
+		cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
+		c.balance = modes[m];
+		write_farm(dp, &c);
+		pick_all(dp, base, N, first);
+		usleep(2100 * 1000);                    /* idle 2.1 s > 1 s */
+		c.weight[0] = 5;                        /* the table changes; every server stays in it */
+		c.weight[3] = 3;
+		write_farm(dp, &c);
+		pick_all(dp, base, N, again);
+		if (reason(dp, TN_R_CT_EXPIRED) != N)
+			fail_msg("%s: %llu of %zu idle clients counted expired", names[m],
+				 (unsigned long long)reason(dp, TN_R_CT_EXPIRED), N);
+		for (size_t i = 0; i < N; i++)
+			if (again[i] != first[i])
+				fail_msg("%s: idle client %zu moved from server %d to %d although its server is "
+					 "still in the table", names[m], i, first[i], again[i]);
+		tn_dp_close(dp);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Two servers (192.168.2.x, port) whose identity hashes collide: found by
+ * the birthday bound among 4 x 65535 candidates. */
+static bool colliding_servers(uint32_t *a1, uint16_t *p1, uint32_t *a2, uint16_t *p2)
+{
+	const size_t n = 4 * 65535;
+	uint64_t *v = malloc(n * sizeof(*v));
+	bool found = false;
+
+	assert_non_null(v);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a[16] = { 192, 168, 2, (uint8_t)(10 + i / 65535) };
+
+		v[i] = (uint64_t)tn_server_tag(TN_FAMILY_V4, a, (uint16_t)(1 + i % 65535)) << 32 | i;
+	}
+	qsort(v, n, sizeof(*v), cmp_u64);
+	for (size_t i = 1; i < n && !found; i++) {
+		if (v[i] >> 32 != v[i - 1] >> 32)
+			continue;
+		uint32_t x = (uint32_t)v[i - 1], y = (uint32_t)v[i];
+
+		*a1 = 0xc0a8020a + x / 65535, *p1 = (uint16_t)(1 + x % 65535);
+		*a2 = 0xc0a8020a + y / 65535, *p2 = (uint16_t)(1 + y % 65535);
+		found = true;
+	}
+	free(v);
+	return found;
+}
+
+/* 13. A slot reused by another server never inherits the clients tracked to
+ * the previous one, even when the two servers' addresses hash alike: the
+ * identity conntrack checks is the farm's incarnation number, not a hash. */
+static void test_slot_reuse_exact_identity(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	uint32_t a1, a2, src = 0;
+	uint16_t p1, p2;
+	uint64_t hits, resched;
+	struct cfg c;
+	int s = -1;
+
+	assert_true(colliding_servers(&a1, &p1, &a2, &p2));
+	cfg_init(&c, 3, TN_STICKY_SOURCE_IP);
+	c.addr[0] = a1, c.port[0] = p1;                 /* server 0: A */
+	c.addr[2] = a2, c.port[2] = p2;                 /* server 2: D, the same hash as A */
+	c.absent[2] = true;
+	write_farm(dp, &c);                             /* A in slot 0, B in slot 1 */
+	for (uint32_t i = 0; i < 1000 && s != 0; i++)
+		s = pick(dp, src = 0x1d000000 + i, 1000);
+	assert_int_equal(s, 0);                         /* a client tracked to A */
+	c.absent[0] = true;
+	write_farm(dp, &c);                             /* A leaves (no packet in between) */
+	c.absent[2] = false;
+	write_farm(dp, &c);                             /* D takes slot 0, free in the previous generation */
+	hits = reason(dp, TN_R_CT_HIT);
+	resched = reason(dp, TN_R_CT_RESCHEDULED);
+	s = pick(dp, src, 1000);
+	assert_true(s == 1 || s == 2);
+	if (reason(dp, TN_R_CT_HIT) != hits || reason(dp, TN_R_CT_RESCHEDULED) != resched + 1)
+		fail_msg("the client tracked to the removed server was taken as D's (hit %llu -> %llu, "
+			 "rescheduled %llu -> %llu): D inherited A's clients",
+			 (unsigned long long)hits, (unsigned long long)reason(dp, TN_R_CT_HIT),
+			 (unsigned long long)resched, (unsigned long long)reason(dp, TN_R_CT_RESCHEDULED));
+	tn_dp_close(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +738,8 @@ int main(void)
 		cmocka_unit_test(test_busy_client_not_expired),
 		cmocka_unit_test(test_roundrobin),
 		cmocka_unit_test(test_first),
+		cmocka_unit_test(test_idle_client_keeps_its_server),
+		cmocka_unit_test(test_slot_reuse_exact_identity),
 	};
 
 	return cmocka_run_group_tests_name("dataplane properties", tests, NULL, NULL);

@@ -113,7 +113,7 @@ static int rec_farm_read(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, stru
 	}
 	if (hdr)
 		hdr->nservers = (uint16_t)r->f.nservers;
-	/* as the data plane keeps them: identity tag, up and backup flags */
+	/* as the data plane keeps them: identity (address, port), up and backup flags */
 	if (servers)
 		for (size_t i = 0; i < r->f.nservers; i++) {
 			const struct tn_dp_server *d = &r->servers[i];
@@ -121,7 +121,9 @@ static int rec_farm_read(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, stru
 			servers[i].flags = TN_SRV_F_USED | (d->up && !d->backup ? TN_SRV_F_UP : 0) |
 					   (d->backup ? TN_SRV_F_BACKUP : 0);
 			servers[i].server_id = d->server_id;
-			servers[i].tag = tn_server_tag(d->family, d->addr, d->port);
+			servers[i].family = d->family;
+			memcpy(servers[i].addr, d->addr, sizeof(servers[i].addr));
+			servers[i].port = d->port;
 		}
 	return 0;
 }

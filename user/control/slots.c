@@ -116,7 +116,8 @@ static bool same_server(const struct tn_config *c, const struct tn_farm_hdr *h, 
 	const struct tn_farm_cfg *f = c ? tn_config_farm(c, t, h->farm_id) : NULL;
 	const struct tn_server_cfg *s = f ? tn_farm_server(f, sv->server_id) : NULL;
 
-	return s && sv->tag == tn_server_tag(s->address.family, s->address.bytes, tn_server_port(f, s));
+	return s && sv->family == s->address.family && sv->port == tn_server_port(f, s) &&
+	       !memcmp(sv->addr, s->address.bytes, sizeof(sv->addr));
 }
 
 /* State lock held. A primary server the running data plane had down (its

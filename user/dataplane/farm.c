@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <time.h>
+#include <sys/random.h>
 #include "tenace.skel.h"
 #include "dataplane/internal.h"
 #include "dataplane/maglev.h"
@@ -90,9 +92,16 @@ int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hd
 	return err;
 }
 
-/* Servers keep their slot across writes (by identity tag), so tracked clients
- * stay; new servers take slots never used by the previous generation first. */
-static int assign_slots(const struct tn_farm *old, const uint32_t *tags, size_t n, uint16_t *slots)
+static bool same_identity(const struct tn_server *o, const struct tn_dp_server *n)
+{
+	return (o->flags & TN_SRV_F_USED) && o->family == n->family && o->port == n->port &&
+	       !memcmp(o->addr, n->addr, 16);
+}
+
+/* Servers keep their slot across writes (matched by family, address and
+ * port exactly), so tracked clients stay; new servers take slots never used
+ * by the previous generation first. */
+static int assign_slots(const struct tn_farm *old, const struct tn_dp_server *srv, size_t n, uint16_t *slots)
 {
 	uint8_t taken[TN_MAX_SERVERS] = { 0 };
 	size_t i, j;
@@ -101,12 +110,13 @@ static int assign_slots(const struct tn_farm *old, const uint32_t *tags, size_t 
 	for (i = 0; i < n; i++) {
 		slots[i] = TN_NO_SERVER;
 		for (j = 0; j < i; j++)
-			if (tags[j] == tags[i])
+			if (srv[j].family == srv[i].family && srv[j].port == srv[i].port &&
+			    !memcmp(srv[j].addr, srv[i].addr, 16))
 				return -EEXIST;
 		if (!old)
 			continue;
 		for (s = 0; s < TN_MAX_SERVERS; s++) {
-			if ((old->servers[s].flags & TN_SRV_F_USED) && old->servers[s].tag == tags[i]) {
+			if (same_identity(&old->servers[s], &srv[i])) {
 				slots[i] = (uint16_t)s;
 				taken[s] = 1;
 				break;
@@ -176,7 +186,9 @@ struct farm_scratch {
 	struct tn_farm *old, *nf;
 	bool have_old;
 	uint16_t *slots;
-	uint32_t *tags;
+	uint32_t *tags;          /* hash of the identity: the Maglev permutation's seed */
+	uint32_t *incarnations;  /* the conntrack identity (tn_server.tag) */
+	bool *kept;              /* the server kept its slot from the previous generation */
 	struct tn_maglev_server *ms;
 	size_t nm;             /* servers in the table */
 	bool backups_in_use;
@@ -188,6 +200,8 @@ static void scratch_free(struct farm_scratch *s)
 	free(s->nf);
 	free(s->slots);
 	free(s->tags);
+	free(s->incarnations);
+	free(s->kept);
 	free(s->ms);
 }
 
@@ -198,8 +212,10 @@ static int scratch_alloc(struct tn_dp *dp, size_t nservers, struct farm_scratch 
 	s->nf = farm_alloc(dp);
 	s->slots = calloc(nservers + 1, sizeof(*s->slots));
 	s->tags = calloc(nservers + 1, sizeof(*s->tags));
+	s->incarnations = calloc(nservers + 1, sizeof(*s->incarnations));
+	s->kept = calloc(nservers + 1, sizeof(*s->kept));
 	s->ms = calloc(nservers + 1, sizeof(*s->ms));
-	if (!s->old || !s->nf || !s->slots || !s->tags || !s->ms) {
+	if (!s->old || !s->nf || !s->slots || !s->tags || !s->incarnations || !s->kept || !s->ms) {
 		scratch_free(s);
 		return -ENOMEM;
 	}
@@ -223,11 +239,43 @@ static int farm_slots(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_f
 	s->have_old = err == 0;
 	for (size_t i = 0; i < f->nservers; i++)
 		s->tags[i] = tn_server_tag(f->servers[i].family, f->servers[i].addr, f->servers[i].port);
-	err = assign_slots(s->have_old ? s->old : NULL, s->tags, f->nservers, s->slots);
-	if (err)
+	err = assign_slots(s->have_old ? s->old : NULL, f->servers, f->nservers, s->slots);
+	if (err) {
 		tn_err("farm %u: %s", f->farm_id, err == -EEXIST ?
 		       "two servers have the same address and port" : "no free server slot");
-	return err;
+		return err;
+	}
+	for (size_t i = 0; s->have_old && i < f->nservers; i++)
+		s->kept[i] = same_identity(&s->old->servers[s->slots[i]], &f->servers[i]);
+	return 0;
+}
+
+/*
+ * The conntrack identity of each server: a server that keeps its slot keeps
+ * its number; a new one gets the farm's next, never given before in this
+ * farm (a counter in the header; a fresh farm starts from a random one), so a
+ * slot reused by another server never inherits the clients tracked to the
+ * previous one, whatever their addresses hash to.
+ */
+static void assign_incarnations(const struct farm_scratch *s, size_t n, uint32_t *out)
+{
+	uint32_t next = s->have_old ? s->old->hdr.next_incarnation : 0;
+
+	if (!next && getrandom(&next, sizeof(next), 0) != sizeof(next))
+		next = (uint32_t)time(NULL) * 2654435761u;
+	for (size_t i = 0; i < n; i++) {
+		const struct tn_server *o = s->have_old ? &s->old->servers[s->slots[i]] : NULL;
+
+		if (o && s->kept[i]) {
+			out[i] = o->tag;
+			continue;
+		}
+		/* never 0, never the number the slot's previous server had (a farm written before incarnations) */
+		while (!next || (o && (o->flags & TN_SRV_F_USED) && o->tag == next))
+			next++;
+		out[i] = next++;
+	}
+	s->nf->hdr.next_incarnation = next ? next : 1;
 }
 
 /* The new value: header, servers in their slots, the Maglev table. */
@@ -243,6 +291,7 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 	nf->hdr.balance = f->balance;
 	nf->hdr.proto = f->proto;
 	nf->hdr.encap = f->encap;
+	assign_incarnations(s, f->nservers, s->incarnations);
 	s->nm = pick_table_servers(f, s->slots, s->tags, dp->settings.hash_seed, s->ms, &s->backups_in_use);
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct tn_dp_server *src = &f->servers[i];
@@ -251,7 +300,7 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 		memcpy(d->mac, src->mac, 6);
 		memcpy(d->src_mac, src->src_mac, 6);
 		d->ifindex = src->ifindex;
-		d->tag = s->tags[i];
+		d->tag = s->incarnations[i];
 		d->server_id = src->server_id;
 		d->weight = src->weight;
 		memcpy(d->addr, src->addr, 16);
@@ -268,9 +317,15 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 	}
 	nf->hdr.nup = (uint16_t)s->nm;
 	err = tn_maglev_build(nf->table, dp->settings.table_size, s->ms, s->nm);
-	if (err)
+	if (err) {
 		tn_err("farm %u: cannot build the Maglev table: %s", f->farm_id, strerror(-err));
-	return err;
+		return err;
+	}
+	/* the servers with entries: an idle tracked client of theirs stays */
+	for (uint32_t e = 0; e < dp->settings.table_size; e++)
+		if (nf->table[e] < TN_MAX_SERVERS)
+			nf->servers[nf->table[e]].flags |= TN_SRV_F_IN_TABLE;
+	return 0;
 }
 
 /* A complete new inner map, then one update of the outer slot. */
