@@ -194,6 +194,15 @@ static double pct(uint64_t a, uint64_t b)
 	return b ? round(10000.0 * (double)a / (double)b) / 100.0 : 0;
 }
 
+/* A percentage as JSON, written with its two decimals (not 33.590000000000003). */
+static json_object *json_pct(double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.2f", v);
+	return json_object_new_double_s(v, text);
+}
+
 static uint32_t owner(const struct tn_farm *f, uint32_t i)
 {
 	uint16_t s = f->table[i];
@@ -238,13 +247,14 @@ static json_object *server_row(const struct farm_preview *fp, uint16_t slot, con
 	json_object_object_add(o, "address", json_object_new_string(addr));
 	json_object_object_add(o, "port", json_object_new_int(s->port));
 	json_object_object_add(o, "change", json_object_new_string(before && after ? "kept" : after ? "added" : "removed"));
-	json_object_object_add(o, "weight", json_object_new_int(n ? n->weight : 0));
-	json_object_object_add(o, "state", json_object_new_string(n && usable(n) ? "up" : "down"));
+	/* after the refresh: a removed server has neither */
+	json_object_object_add(o, "weight", n ? json_object_new_int(n->weight) : NULL);
+	json_object_object_add(o, "state", n ? json_object_new_string(usable(n) ? "up" : "down") : NULL);
 	json_object_object_add(o, "entriesBefore", json_object_new_int64(before ? eb[slot] : 0));
 	json_object_object_add(o, "entriesAfter", json_object_new_int64(after ? ea[slot] : 0));
-	json_object_object_add(o, "newClientPercent", json_object_new_double(pct(after ? ea[slot] : 0, size)));
+	json_object_object_add(o, "newClientPercent", json_pct(pct(after ? ea[slot] : 0, size)));
 	json_object_object_add(o, "weightPercent",
-			       json_object_new_double(n && takes_new(n) ? pct(n->weight, wsum) : 0));
+			       json_pct(n && takes_new(n) ? pct(n->weight, wsum) : 0));
 	json_object_object_add(o, "trackedClients", json_object_new_int64(before ? fp->tracked_by_slot[slot] : 0));
 	json_object_object_add(o, "movedClients", json_object_new_int64(before ? fp->moved_by_slot[slot] : 0));
 	return o;
@@ -297,10 +307,10 @@ static json_object *farm_json(const struct farm_preview *fp)
 	}
 	json_object_object_add(o, "tableSize", json_object_new_int64(size));
 	json_object_object_add(o, "entriesChanged", json_object_new_int64(changed));
-	json_object_object_add(o, "entriesChangedPercent", json_object_new_double(pct(changed, size)));
+	json_object_object_add(o, "entriesChangedPercent", json_pct(pct(changed, size)));
 	json_object_object_add(o, "trackedClients", json_object_new_int64((int64_t)fp->tracked));
 	json_object_object_add(o, "movedClients", json_object_new_int64((int64_t)fp->moved));
-	json_object_object_add(o, "movedPercent", json_object_new_double(pct(fp->moved, fp->tracked)));
+	json_object_object_add(o, "movedPercent", json_pct(pct(fp->moved, fp->tracked)));
 	json_object_object_add(o, "staleClients", json_object_new_int64((int64_t)fp->stale));
 	json_object_object_add(o, "expiredClients", json_object_new_int64((int64_t)fp->expired));
 	json_object_object_add(o, "servers", servers_json(fp, size));
