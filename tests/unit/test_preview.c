@@ -235,6 +235,42 @@ static void a_new_address_moves_the_servers_clients(void **state)
 	json_object_put(o);
 }
 
+/* A down server given a new address starts afresh (health unknown: up), in
+ * the preview as in the refresh. */
+static void a_down_server_readdressed_is_previewed_up(void **state)
+{
+	struct rec_farm *r = farm_rec(TN_L4_TCP, 1);
+	json_object *o = NULL, *f, *s;
+
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 1, false, "connection refused");
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"address\": \"10.0.0.5\"}", NULL), 200);
+	f = dry_run(&o);
+	s = server_of(f, 1, "added");
+	assert_string_equal(str_field(s, "state"), "up");
+	assert_true(num(s, "entriesAfter") > 0);
+	refresh_run();
+	assert_int_equal(num(s, "entriesAfter"), entries_of(r->value, server_slot(r, 1)));
+	json_object_put(o);
+}
+
+/* A server down already: its clients are rescheduled at their next packet
+ * whatever the refresh does (stale), not moved by it. */
+static void clients_of_a_down_server_are_not_counted_as_moved(void **state)
+{
+	json_object *o = NULL, *f;
+
+	fill_conntrack();
+	tn_ctl_set_health(ctl, TN_L4_TCP, 1, 2, false, "connection refused");
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/1", "{\"weight\": 2}", NULL), 200);
+	f = dry_run(&o);
+	assert_int_equal(num(f, "trackedClients"), 60);
+	assert_int_equal(num(f, "staleClients"), 43);
+	assert_int_equal(num(f, "movedClients"), 0);
+	assert_string_equal(str_field(server_of(f, 2, NULL), "state"), "down");
+	assert_int_equal(num(server_of(f, 2, NULL), "entriesAfter"), 0);
+	json_object_put(o);
+}
+
 static void max_moved_refuses_with_nothing_applied(void **state)
 {
 	struct rec_farm *r = farm_rec(TN_L4_TCP, 1);
@@ -357,6 +393,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_removed_server_moves_its_tracked_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_weight_change_moves_entries_not_tracked_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_new_address_moves_the_servers_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(clients_of_a_down_server_are_not_counted_as_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_down_server_readdressed_is_previewed_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(max_moved_refuses_with_nothing_applied, setup, teardown),
 		cmocka_unit_test_setup_teardown(max_moved_applies_within_the_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_detail_and_bad_input, setup, teardown),

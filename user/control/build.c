@@ -51,6 +51,9 @@ static void plan_server(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 	if (!dry) /* a preview leaves the runtime tables as they are */
 		srv_get(ctl, f->type, f->farm_id, s->server_id); /* its state (and probe key) from now on */
 	server_view(ctl, f, s, &v);
+	/* what reset_changed_servers does before a refresh writes the farm */
+	if (dry && probed(f, s) && server_readdressed(tn_config_farm(&ctl->applied, f->type, f->farm_id), f, s))
+		v.up = v.resolved;
 	d->server_id = s->server_id;
 	d->family = s->address.family;
 	memcpy(d->addr, s->address.bytes, 16);

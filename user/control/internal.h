@@ -250,6 +250,8 @@ struct resolution *res_get(struct tn_ctl *ctl, const struct tn_addr *a, bool hav
 void ctl_gc(struct tn_ctl *ctl);
 void ctl_tables_free(struct tn_ctl *ctl);
 void reset_changed_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *old, const struct tn_farm_cfg *f);
+/* s (of f) has another address or port than in old: a new server, whose health starts unknown. */
+bool server_readdressed(const struct tn_farm_cfg *old, const struct tn_farm_cfg *f, const struct tn_server_cfg *s);
 
 /* A server as the API shows it and the data plane gets it (read-only). */
 struct server_view {

@@ -6,6 +6,18 @@
  * walked once to count the tracked clients whose server would change, by
  * the data plane's own rule (bpf/tenace.bpf.c): a live entry keeps its
  * server while the slot it names holds the same identity tag, used and up.
+ *
+ * Per farm: {"type", "farmId", "zone", "change": changed|added|removed,
+ * "tableSize", "entriesChanged" (entries whose owner changes),
+ * "entriesChangedPercent", "trackedClients" (live entries on a usable
+ * server now), "movedClients" (those whose server the refresh takes away),
+ * "movedPercent", "staleClients" (live entries the data plane reschedules at
+ * their next packet anyway), "expiredClients", "servers": [{"serverId",
+ * "address", "port", "change": kept|added|removed, "weight" and "state"
+ * (after; null when removed), "entriesBefore", "entriesAfter",
+ * "newClientPercent" (entriesAfter / tableSize), "weightPercent" (its weight
+ * over those of the servers taking new clients), "trackedClients",
+ * "movedClients"}]}, or {"type", "farmId", "zone", "change", "error"}.
  */
 #include <errno.h>
 #include <math.h>
@@ -331,6 +343,11 @@ bool preview_over(const struct preview *p, double max_moved, char *msg, size_t l
 	for (size_t i = 0; i < p->n; i++) {
 		const struct farm_preview *fp = &p->v[i];
 
+		if (fp->err) { /* what cannot be counted cannot be held to a limit */
+			snprintf(msg, len, "%s farm %u: cannot count the tracked clients it would move: %s",
+				 tn_l4_type_name(fp->type), fp->farm_id, strerror(-fp->err));
+			return true;
+		}
 		if (fp->tracked && 100.0 * (double)fp->moved > max_moved * (double)fp->tracked) {
 			snprintf(msg, len, "%s farm %u would move %llu of its %llu tracked clients (%.2f %%), "
 				 "more than the %g %% allowed", tn_l4_type_name(fp->type), fp->farm_id,
