@@ -29,7 +29,7 @@ export CMOCKA_MESSAGE_OUTPUT=TAP
 # test_probe is left out: its servers answer within tight timeouts that
 # valgrind's slowdown would turn into false failures (ASan covers it).
 # test_probe_runner's timeouts (1 s for a 200 ms answer) leave room for it.
-for t in test_config test_maglev test_probe_proto test_probe_runner test_cli test_controller test_control_locks test_hash test_pktgen test_bgp test_bgp_speaker test_config_encap test_control_encap; do
+for t in test_config test_maglev test_probe_proto test_probe_runner test_cli test_controller test_control_locks test_hash test_pktgen test_bgp test_bgp_speaker test_config_encap test_control_encap test_preview; do
 	"${VG[@]}" "build/vg/$t" >"$TMP/$t.log" 2>&1
 	rc=$?
 	n=$(grep -c '^ok' "$TMP/$t.log")
@@ -67,6 +67,10 @@ check "controller under valgrind serves its socket" [ -S "$SOCK" ]
 cli() { "${VG[@]}" build/tenace --socket "$SOCK" "$@" >>"$TMP/cli.log" 2>&1; }
 check "valgrind: tenace server add" cli server add 1 --address 192.0.2.12 --mac 02:00:00:00:00:0c --weight 2
 check "valgrind: tenace pending" cli pending
+check "valgrind: tenace pending --detail (a preview: Maglev builds, a conntrack walk)" cli pending --detail
+check "valgrind: tenace refresh --dry-run -j" cli -j refresh --dry-run
+cli refresh --max-moved 0%
+check "valgrind: tenace refresh --max-moved 0% (no tracked client moves: applied)" [ $? -eq 0 ]
 check "valgrind: tenace refresh --wait" cli refresh --wait
 check "valgrind: tenace status" cli status
 check "valgrind: tenace stats -j" cli -j stats

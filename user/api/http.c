@@ -121,6 +121,46 @@ static enum MHD_Result simple_error(struct MHD_Connection *c, int status, const 
 	return ret;
 }
 
+/* The query MHD took off the URL, put back (percent-encoded) for the routes that read it. */
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct tn_buf *b = cls;
+	const char *parts[2] = { key, value };
+
+	(void)kind;
+	tn_buf_append(b, b->len ? "&" : "?", 1);
+	for (int i = 0; i < 2 && parts[i]; i++) {
+		if (i)
+			tn_buf_append(b, "=", 1);
+		for (const char *c = parts[i]; *c; c++) {
+			char esc[4];
+
+			if (strchr("&=%#+?", *c) || (unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e) {
+				snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)*c);
+				tn_buf_append(b, esc, 3);
+			} else {
+				tn_buf_append(b, c, 1);
+			}
+		}
+	}
+	return MHD_YES;
+}
+
+static void dispatch(struct tn_api *api, struct MHD_Connection *c, const char *method, const char *url,
+		     struct conn *cn, struct tn_api_response *r)
+{
+	struct tn_buf q = {0}, full = {0};
+	char *u = NULL;
+
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	if (q.len && !tn_buf_append(&q, "", 1) && !tn_buf_printf(&full, "%s%s", url, q.s))
+		u = tn_buf_take(&full);
+	tn_api_dispatch(api->ctl, method, u ? u : url, cn->body.s, cn->body.len, r);
+	free(u);
+	tn_buf_free(&full);
+	tn_buf_free(&q);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			       const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
@@ -169,7 +209,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (cn->too_big)
 		return simple_error(c, 413, "request body larger than 1 MiB");
-	tn_api_dispatch(api->ctl, method, url, cn->body.s, cn->body.len, &r);
+	dispatch(api, c, method, url, cn, &r);
 	ret = send_response(c, &r);
 	tn_api_response_free(&r);
 	return ret;

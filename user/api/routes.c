@@ -27,11 +27,11 @@ struct route {
 
 static const struct route routes[] = {
 	{ "/metrics", "GET", { { "GET", READ, metrics_get } } },
-	{ "/v1/pendingChanges", "GET", { { "GET", READ, pending_get } } },
+	{ "/v1/pendingChanges", "GET", { { "GET", OWN, pending_get } } },
 	{ "/v1/config", "GET", { { "GET", READ, config_get } } },
 	{ "/v1/status", "GET", { { "GET", OWN, status_get } } },
 	{ "/v1/stats", "GET", { { "GET", READ, stats_get } } },
-	{ "/v1/refresh", "POST", { { "POST", READ, refresh_post } } },
+	{ "/v1/refresh", "POST", { { "POST", OWN, refresh_post } } },
 	{ "/v1/task/{task}", "GET", { { "GET", READ, task_get } } },
 	{ "/v1/node", "GET", { { "GET", OWN, node_get } } },
 	{ "/v1/node/drain", "POST", { { "POST", OWN, node_drain } } },

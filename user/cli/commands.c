@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* tenace pending, refresh, status, stats and config. */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +31,62 @@ static void print_pending(json_object *arr)
 		tn_table_row(&t, cli_str(z, "zone"), cli_str(z, "number"));
 	}
 	tn_table_print(&t);
+}
+
+/* One farm of a refresh preview: what moves, then each server's shares. */
+static void print_preview_farm(json_object *f)
+{
+	json_object *srv = cli_get(f, "servers");
+	struct tn_table t;
+
+	printf("\n%s farm %s (zone %s): %s", S(f, "type"), S(f, "farmId"), S(f, "zone"), S(f, "change"));
+	if (cli_get(f, "error")) {
+		printf(", cannot preview: %s\n", S(f, "error"));
+		return;
+	}
+	printf("\n  table entries changing owner: %s of %s (%.2f %%)\n", S(f, "entriesChanged"), S(f, "tableSize"),
+	       cli_num(f, "entriesChangedPercent"));
+	printf("  tracked clients moving:       %s of %s (%.2f %%); %s expired, %s already rescheduled\n",
+	       S(f, "movedClients"), S(f, "trackedClients"), cli_num(f, "movedPercent"), S(f, "expiredClients"),
+	       S(f, "staleClients"));
+	tn_table_init(&t, 10);
+	tn_table_row(&t, "SERVER", "ADDRESS", "PORT", "CHANGE", "WEIGHT", "STATE", "ENTRIES", "NEW CLIENTS",
+		     "WEIGHT SHARE", "TRACKED (MOVING)");
+	for (size_t j = 0; srv && j < json_object_array_length(srv); j++) {
+		json_object *s = json_object_array_get_idx(srv, j);
+		char entries[48], share[16], wshare[16], tracked[48];
+
+		snprintf(entries, sizeof(entries), "%s -> %s", cli_str(s, "entriesBefore"), cli_str(s, "entriesAfter"));
+		snprintf(share, sizeof(share), "%.2f %%", cli_num(s, "newClientPercent"));
+		snprintf(wshare, sizeof(wshare), "%.2f %%", cli_num(s, "weightPercent"));
+		snprintf(tracked, sizeof(tracked), "%s (%s)", cli_str(s, "trackedClients"), cli_str(s, "movedClients"));
+		tn_table_row(&t, cli_str(s, "serverId"), cli_str(s, "address"), cli_str(s, "port"), cli_str(s, "change"),
+			     cli_str(s, "weight"), cli_str(s, "state"), entries, share, wshare, tracked);
+	}
+	tn_table_print(&t);
+}
+
+static void print_preview(json_object *o)
+{
+	json_object *farms = cli_get(o, "farms");
+
+	if (!farms || !json_object_array_length(farms)) {
+		printf("dry run: no farm would be rewritten\n");
+		return;
+	}
+	printf("dry run: nothing applied; a refresh would rewrite %zu farm%s\n", json_object_array_length(farms),
+	       json_object_array_length(farms) == 1 ? "" : "s");
+	for (size_t i = 0; i < json_object_array_length(farms); i++)
+		print_preview_farm(json_object_array_get_idx(farms, i));
+	if (cli_get(o, "refused"))
+		printf("\nwould be refused: %s\n", S(o, "refused"));
+}
+
+static void print_pending_detail(json_object *o)
+{
+	print_pending(cli_get(o, "changes"));
+	printf("\n");
+	print_preview(o);
 }
 
 static void print_task(json_object *o)
@@ -170,12 +227,54 @@ static json_object *wait_task(struct cli *c, json_object *o)
 	return o;
 }
 
+/* --dry-run and --max-moved N[%] (or =N), taken out of argv: 0, or 1 (printed). */
+static int refresh_own_options(int *argc, char **argv, bool *dry, double *max_moved)
+{
+	int n = 0;
+
+	for (int i = 0; i < *argc; i++) {
+		const char *v = NULL;
+		char *end;
+
+		if (!strcmp(argv[i], "--dry-run")) {
+			*dry = true;
+			continue;
+		}
+		if (!strncmp(argv[i], "--max-moved=", 12))
+			v = argv[i] + 12;
+		else if (!strcmp(argv[i], "--max-moved") && i + 1 < *argc)
+			v = argv[++i];
+		else if (!strcmp(argv[i], "--max-moved"))
+			v = "";
+		if (!v) {
+			argv[n++] = argv[i];
+			continue;
+		}
+		*max_moved = strtod(v, &end);
+		if (!*v || end == v || (*end && strcmp(end, "%")) || *max_moved < 0 || *max_moved > 100) {
+			fprintf(stderr, "tenace: --max-moved %s: expected a percentage from 0 to 100 (e.g. 25%%)\n",
+				tn_term_safe(v));
+			return 1;
+		}
+	}
+	*argc = n;
+	argv[n] = NULL;
+	return 0;
+}
+
+#define REFRESH_USAGE "refresh [--zone Z] [--wait] [--dry-run] [--max-moved N%]"
+
 int cli_refresh(struct cli *c, int argc, char **argv)
 {
 	struct cli_options opt = { .takes_zone = true, .takes_wait = true };
+	double max_moved = -1;
+	bool dry = false;
 	json_object *body, *o;
-	int rc = plain_options(c, argc, argv, "refresh [--zone Z] [--wait]", &opt);
+	int rc;
 
+	if (refresh_own_options(&argc, argv, &dry, &max_moved))
+		return CLI_EXIT_ERROR;
+	rc = plain_options(c, argc, argv, REFRESH_USAGE, &opt);
 	if (rc) {
 		cli_options_free(&opt);
 		return rc - 1;
@@ -183,8 +282,16 @@ int cli_refresh(struct cli *c, int argc, char **argv)
 	body = json_object_new_object();
 	if (opt.zone)
 		json_object_object_add(body, "zone", json_object_new_string(opt.zone));
+	if (dry)
+		json_object_object_add(body, "dryRun", json_object_new_boolean(true));
+	if (max_moved >= 0)
+		json_object_object_add(body, "maxMovedPercent", json_object_new_double(max_moved));
 	o = cli_call(c, "POST", "/v1/refresh", body);
 	json_object_put(body);
+	if (dry) {
+		cli_options_free(&opt);
+		return o ? cli_done(c, o, print_preview) : cli_failed(c);
+	}
 	if (o && opt.wait)
 		o = wait_task(c, o);
 	cli_options_free(&opt);
@@ -265,7 +372,19 @@ static int simple_get(struct cli *c, int argc, char **argv, const char *path, vo
 
 int cli_pending(struct cli *c, int argc, char **argv)
 {
-	return simple_get(c, argc, argv, "/v1/pendingChanges", print_pending, "pending", false);
+	int n = 0;
+	bool detail = false;
+
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--detail"))
+			detail = true;
+		else
+			argv[n++] = argv[i];
+	argv[n] = NULL;
+	if (detail)
+		return simple_get(c, n, argv, "/v1/pendingChanges?detail=true", print_pending_detail,
+				  "pending [--detail]", false);
+	return simple_get(c, n, argv, "/v1/pendingChanges", print_pending, "pending [--detail]", false);
 }
 
 int cli_status(struct cli *c, int argc, char **argv)

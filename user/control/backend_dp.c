@@ -67,6 +67,16 @@ static int dp_farm_table(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, stru
 	return tn_dp_farm_read(ctx, slot, hdr, servers, table);
 }
 
+static int dp_farm_build(void *ctx, int slot, const struct tn_dp_farm *f, struct tn_farm *out)
+{
+	return tn_dp_farm_build(ctx, slot, f, out);
+}
+
+static int dp_ct_foreach(void *ctx, tn_ct_fn fn, void *arg)
+{
+	return tn_dp_ct_foreach(ctx, fn, arg);
+}
+
 void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 {
 	memset(be, 0, sizeof(*be));
@@ -83,5 +93,7 @@ void tn_ctl_backend_dp(struct tn_ctl_backend *be, struct tn_dp *dp)
 	be->vip_counter = dp_vip_counter;
 	be->server_counter = dp_server_counter;
 	be->farm_table = dp_farm_table;
+	be->farm_build = dp_farm_build;
+	be->ct_foreach = dp_ct_foreach;
 	tn_ctl_backend_encap_dp(be);
 }

@@ -44,12 +44,16 @@ static void tx_plan_add(struct tn_ctl *ctl, struct tx_plan *tx, uint32_t ifindex
 }
 
 static void plan_server(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const struct tn_server_cfg *s,
-			struct tn_dp_server *d, struct tx_plan *tx)
+			struct tn_dp_server *d, struct tx_plan *tx, bool dry)
 {
 	struct server_view v;
 
-	srv_get(ctl, f->type, f->farm_id, s->server_id); /* its state (and probe key) from now on */
+	if (!dry) /* a preview leaves the runtime tables as they are */
+		srv_get(ctl, f->type, f->farm_id, s->server_id); /* its state (and probe key) from now on */
 	server_view(ctl, f, s, &v);
+	/* what reset_changed_servers does before a refresh writes the farm */
+	if (dry && probed(f, s) && server_readdressed(tn_config_farm(&ctl->applied, f->type, f->farm_id), f, s))
+		v.up = v.resolved;
 	d->server_id = s->server_id;
 	d->family = s->address.family;
 	memcpy(d->addr, s->address.bytes, 16);
@@ -68,14 +72,15 @@ static void plan_server(struct tn_ctl *ctl, const struct tn_farm_cfg *f, const s
 	}
 }
 
-static void plan_farm(struct tn_ctl *ctl, struct farm_job *j, struct tx_plan *tx)
+/* dry: a preview's plan, which takes no slot (-1: the farm has none yet). */
+static void plan_farm(struct tn_ctl *ctl, struct farm_job *j, struct tx_plan *tx, bool dry)
 {
 	const struct tn_farm_cfg *f = j->f;
 
 	ASSERT_STATE_HELD();
 	j->fresh = slot_of(ctl, f->type, f->farm_id) < 0;
-	j->slot = slot_alloc(ctl, f->type, f->farm_id);
-	if (j->slot < 0) {
+	j->slot = dry ? slot_of(ctl, f->type, f->farm_id) : slot_alloc(ctl, f->type, f->farm_id);
+	if (j->slot < 0 && !dry) {
 		j->err = j->slot;
 		return;
 	}
@@ -85,7 +90,7 @@ static void plan_farm(struct tn_ctl *ctl, struct farm_job *j, struct tx_plan *tx
 		return;
 	}
 	for (size_t i = 0; i < f->nservers; i++)
-		plan_server(ctl, f, &f->servers[i], &j->servers[i], tx);
+		plan_server(ctl, f, &f->servers[i], &j->servers[i], tx, dry);
 	j->df.farm_id = f->farm_id;
 	j->df.proto = l4_proto(f->type);
 	j->df.balance = f->balance == TN_BAL_ROUNDROBIN ? TN_BALANCE_ROUNDROBIN :
@@ -228,7 +233,7 @@ int farms_write(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size
 	tn_ctl_lock(ctl);
 	for (i = 0; i < n; i++) {
 		jobs[i].f = farms[i];
-		plan_farm(ctl, &jobs[i], &tx);
+		plan_farm(ctl, &jobs[i], &tx, false);
 	}
 	tn_ctl_unlock(ctl);
 	tx_tunnels(ctl, farms, n, &tx);
@@ -246,6 +251,37 @@ int farms_write(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size
 		failed += jobs[i].err != 0;
 		free(jobs[i].servers);
 		free(jobs[i].back);
+	}
+	free(jobs);
+	return failed;
+}
+
+int farms_build(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, struct tn_farm **out,
+		int *err)
+{
+	struct farm_job *jobs = calloc(n + 1, sizeof(*jobs));
+	struct tx_plan tx = { .n = 0 }; /* a preview adds no redirect port */
+	int failed = 0;
+	size_t i;
+
+	ASSERT_WRITER();
+	ASSERT_STATE_FREE();
+	if (!jobs) {
+		for (i = 0; i < n; i++)
+			err[i] = -ENOMEM;
+		return (int)n;
+	}
+	resolve_new_servers(ctl, farms, n);
+	tn_ctl_lock(ctl);
+	for (i = 0; i < n; i++) {
+		jobs[i].f = farms[i];
+		plan_farm(ctl, &jobs[i], &tx, true);
+	}
+	tn_ctl_unlock(ctl);
+	for (i = 0; i < n; i++) {
+		err[i] = jobs[i].err ? jobs[i].err : call_farm_build(ctl, jobs[i].slot, &jobs[i].df, out[i]);
+		failed += err[i] != 0;
+		free(jobs[i].servers);
 	}
 	free(jobs);
 	return failed;

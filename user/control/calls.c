@@ -26,6 +26,27 @@ int call_farm_clear(struct tn_ctl *ctl, uint32_t slot)
 	return ctl->be.farm_clear ? ctl->be.farm_clear(ctl->be.ctx, slot) : 0;
 }
 
+int call_farm_build(struct tn_ctl *ctl, int slot, const struct tn_dp_farm *f, struct tn_farm *out)
+{
+	DP_CALL();
+	return ctl->be.farm_build ? ctl->be.farm_build(ctl->be.ctx, slot, f, out) : -ENOTSUP;
+}
+
+/* The slot's whole value (header, servers, table) into out. */
+int call_farm_table(struct tn_ctl *ctl, int slot, struct tn_farm *out)
+{
+	DP_CALL();
+	if (!ctl->be.farm_table)
+		return -ENOTSUP;
+	return ctl->be.farm_table(ctl->be.ctx, (uint32_t)slot, &out->hdr, out->servers, out->table);
+}
+
+int call_ct_foreach(struct tn_ctl *ctl, tn_ct_fn fn, void *arg)
+{
+	DP_CALL();
+	return ctl->be.ct_foreach ? ctl->be.ct_foreach(ctl->be.ctx, fn, arg) : -ENOTSUP;
+}
+
 int call_farm_read(struct tn_ctl *ctl, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers)
 {
 	DP_CALL();

@@ -52,6 +52,11 @@ struct tn_ctl_backend {
 	/* A slot's whole farm with its table (table_size entries): optional. */
 	int (*farm_table)(void *ctx, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers,
 			  uint16_t *table);
+	/* Previews (optional): what farm_write would write, written nowhere
+	 * (slot -1: a farm in no slot yet; out: sizeof(struct tn_farm)); every
+	 * conntrack entry with the data plane's clock. */
+	int (*farm_build)(void *ctx, int slot, const struct tn_dp_farm *f, struct tn_farm *out);
+	int (*ct_foreach)(void *ctx, tn_ct_fn fn, void *arg);
 	/* Tunnels (optional, control/encap.c): the encapSource set; a tunnel's
 	 * next hop as the data plane's FIB lookup finds it (0, nh->rc the FIB's
 	 * answer; trigger: make the kernel resolve a missing one); the learnt
@@ -122,7 +127,23 @@ json_object *tn_ctl_pending_json(struct tn_ctl *ctl);
 int tn_ctl_pending_count(struct tn_ctl *ctl, const char *zone);
 /* Queue a refresh of zone (NULL or "all": every zone). -ENOENT: unknown zone. */
 int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
+/* The same, refused when it runs if a farm would then move more than
+ * max_moved % of its tracked clients (< 0: no limit); the task says which. */
+int tn_ctl_refresh_max_moved(struct tn_ctl *ctl, const char *zone, double max_moved, uint32_t *task_id);
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
+
+/*
+ * Writer (call without any lock): what refreshing zone (NULL or "all": every
+ * zone) would do, built as the refresh builds it and written nowhere: per farm
+ * it rewrites or removes, the table entries that change owner, the tracked
+ * clients whose server would change (from the conntrack, as the data plane
+ * judges them), each server's new-client share against its weight share.
+ * A JSON array (preview.c tells the fields), or NULL with *err (-ENOENT:
+ * unknown zone; -ENOMEM). max_moved >= 0: *over gets whether some farm would
+ * move more of its tracked clients than that share, msg a sentence naming it.
+ */
+json_object *tn_ctl_preview_json(struct tn_ctl *ctl, const char *zone, double max_moved, bool *over, char *msg,
+				 size_t len, int *err);
 
 /* Writers: call without any lock. */
 /* Run the tasks queued so far (the main loop calls it). Returns how many ran. */

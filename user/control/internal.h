@@ -135,6 +135,7 @@ struct task {
 	char *zone;              /* NULL: every zone */
 	double created, done;
 	char *message;
+	double max_moved;        /* refuse when a farm would move more than this % of its tracked clients; < 0 none */
 };
 
 struct tn_ctl {
@@ -228,6 +229,9 @@ int append_frontend(struct tn_config *c, const struct tn_frontend_cfg *f);
 
 int call_farm_write(struct tn_ctl *ctl, uint32_t slot, const struct tn_dp_farm *f, uint64_t *gen);
 int call_farm_clear(struct tn_ctl *ctl, uint32_t slot);
+int call_farm_build(struct tn_ctl *ctl, int slot, const struct tn_dp_farm *f, struct tn_farm *out);
+int call_farm_table(struct tn_ctl *ctl, int slot, struct tn_farm *out);
+int call_ct_foreach(struct tn_ctl *ctl, tn_ct_fn fn, void *arg);
 int call_farm_read(struct tn_ctl *ctl, uint32_t slot, struct tn_farm_hdr *hdr, struct tn_server *servers);
 int call_vips_replace(struct tn_ctl *ctl, const struct tn_vip_key *k, const struct tn_vip *v, size_t n);
 int call_vips_dump(struct tn_ctl *ctl, struct tn_vip_key **k, struct tn_vip **v, size_t *n);
@@ -257,6 +261,8 @@ struct resolution *res_get(struct tn_ctl *ctl, const struct tn_addr *a, bool hav
 void ctl_gc(struct tn_ctl *ctl);
 void ctl_tables_free(struct tn_ctl *ctl);
 void reset_changed_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *old, const struct tn_farm_cfg *f);
+/* s (of f) has another address or port than in old: a new server, whose health starts unknown. */
+bool server_readdressed(const struct tn_farm_cfg *old, const struct tn_farm_cfg *f, const struct tn_server_cfg *s);
 
 /* A server as the API shows it and the data plane gets it (read-only). */
 struct server_view {
@@ -318,6 +324,34 @@ void tasks_restore(struct tn_ctl *ctl);
  * of failures. */
 int farms_write(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, int *err);
 int farm_write_one(struct tn_ctl *ctl, const struct tn_farm_cfg *f);
+/* Writer, no lock: what farms_write would swap into each farm's slot (out[i]:
+ * sizeof(struct tn_farm) bytes), planned and built the same way (MACs of new
+ * servers asked first), with nothing written and no slot taken. err[i] gets
+ * 0 or -errno; returns the number of failures. */
+int farms_build(struct tn_ctl *ctl, const struct tn_farm_cfg *const *farms, size_t n, struct tn_farm **out,
+		int *err);
+/* State lock held: a refresh rewrites f (old: the applied one, NULL new; slot
+ * its slot, -1 none) when it is new, changed, or dirty (a failed write). */
+static inline bool farm_needs_write(const struct tn_ctl *ctl, int slot, const struct tn_farm_cfg *old,
+				    const struct tn_farm_cfg *f)
+{
+	return slot < 0 || ctl->slots[slot].dirty || !old || !tn_farm_equal(old, f);
+}
+
+/* ---- previews (preview.c) ---- */
+
+/* The applied configuration with the staged objects of one zone (NULL: all)
+ * (tasks.c): what a refresh of that zone applies. 0 or -ENOMEM. */
+bool zone_known(const struct tn_ctl *ctl, const char *zone);
+int merge_zone(const struct tn_config *ap, const struct tn_config *st, const char *zone, struct tn_config *out);
+struct preview;
+/* Writer, no lock: what applying next would move, per farm it rewrites or removes. */
+struct preview *preview_run(struct tn_ctl *ctl, const struct tn_config *next, int *err);
+void preview_free(struct preview *p);
+json_object *preview_json(const struct preview *p);
+/* The first farm moving more than max_moved % of its tracked clients: a
+ * sentence naming it into msg, true; false when none does. */
+bool preview_over(const struct preview *p, double max_moved, char *msg, size_t len);
 
 /* ---- applying a configuration (reconcile.c) ---- */
 

@@ -80,7 +80,7 @@ static void apply_farms(struct tn_ctl *ctl, struct apply *a)
 		const struct tn_farm_cfg *old = prev ? tn_config_farm(prev, f->type, f->farm_id) : NULL;
 		int slot = slot_of(ctl, f->type, f->farm_id);
 
-		if (slot >= 0 && !ctl->slots[slot].dirty && old && tn_farm_equal(old, f))
+		if (!farm_needs_write(ctl, slot, old, f))
 			continue;
 		reset_changed_servers(ctl, old, f);
 		todo[n] = f;

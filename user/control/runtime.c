@@ -192,14 +192,21 @@ void ctl_tables_free(struct tn_ctl *ctl)
 
 /* A server whose address or port changed under the same serverId is another
  * server: its health starts unknown (the prober starts a new probe too). */
+bool server_readdressed(const struct tn_farm_cfg *old, const struct tn_farm_cfg *f, const struct tn_server_cfg *s)
+{
+	const struct tn_server_cfg *o = old ? tn_farm_server(old, s->server_id) : NULL;
+
+	return o && !(addr_equal(&o->address, &s->address) && tn_server_port(old, o) == tn_server_port(f, s));
+}
+
 void reset_changed_servers(struct tn_ctl *ctl, const struct tn_farm_cfg *old, const struct tn_farm_cfg *f)
 {
 	ASSERT_STATE_HELD();
 	for (size_t i = 0; old && i < f->nservers; i++) {
-		const struct tn_server_cfg *s = &f->servers[i], *o = tn_farm_server(old, s->server_id);
+		const struct tn_server_cfg *s = &f->servers[i];
 		struct srv_state *st;
 
-		if (!o || (addr_equal(&o->address, &s->address) && tn_server_port(old, o) == tn_server_port(f, s)))
+		if (!server_readdressed(old, f, s))
 			continue;
 		st = srv_find(ctl, f->type, f->farm_id, s->server_id);
 		if (st && st->health != -1) {

@@ -12,7 +12,7 @@
 #include "lib/json.h"
 #include "lib/log.h"
 
-static bool zone_known(const struct tn_ctl *ctl, const char *zone)
+bool zone_known(const struct tn_ctl *ctl, const char *zone)
 {
 	const struct tn_config *cs[2] = { &ctl->staged, &ctl->applied };
 
@@ -43,6 +43,11 @@ static struct task *task_get(struct tn_ctl *ctl, uint32_t id)
 
 int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id)
 {
+	return tn_ctl_refresh_max_moved(ctl, zone, -1, task_id);
+}
+
+int tn_ctl_refresh_max_moved(struct tn_ctl *ctl, const char *zone, double max_moved, uint32_t *task_id)
+{
 	struct task *t;
 
 	ASSERT_STATE_HELD();
@@ -60,6 +65,7 @@ int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id)
 	t->status = TASK_TODO;
 	t->zone = zone ? strdup(zone) : NULL;
 	t->created = tn_now();
+	t->max_moved = max_moved;
 	*task_id = t->id;
 	call_wakeup(ctl);
 	return 0;
@@ -117,8 +123,7 @@ static int merge_frontends(const struct tn_config *ap, const struct tn_config *s
 }
 
 /* The applied configuration with the staged objects of one zone (NULL: all). */
-static int merge_zone(const struct tn_config *ap, const struct tn_config *st, const char *zone,
-		      struct tn_config *out)
+int merge_zone(const struct tn_config *ap, const struct tn_config *st, const char *zone, struct tn_config *out)
 {
 	size_t i;
 	int err;
@@ -164,15 +169,43 @@ static bool refresh_valid(const struct tn_config *next, const char *zone, struct
 	return false;
 }
 
+/* Writer, no lock: a limit on the tracked clients moved holds for next
+ * (checked on the configuration about to be applied, so a change staged
+ * after the API's check is held to it too). */
+static bool refresh_within(struct tn_ctl *ctl, const struct tn_config *next, double max_moved, struct outcome *out)
+{
+	char msg[600], buf[700];
+	struct preview *p;
+	bool over;
+	int err = 0;
+
+	if (max_moved < 0)
+		return true;
+	if (!(p = preview_run(ctl, next, &err))) {
+		snprintf(buf, sizeof(buf), "refused: cannot count the tracked clients it would move: %s; nothing applied",
+			 strerror(-err));
+		out->message = strdup(buf);
+		return false;
+	}
+	over = preview_over(p, max_moved, msg, sizeof(msg));
+	preview_free(p);
+	if (!over)
+		return true;
+	snprintf(buf, sizeof(buf), "refused: %s; nothing applied", msg);
+	out->message = strdup(buf);
+	return false;
+}
+
 /* Writer, no lock: apply next (a private copy); the task's zone and id for the logs. */
-static void run_refresh(struct tn_ctl *ctl, uint32_t id, const char *zone, struct tn_config *next,
-			struct outcome *out)
+static void run_refresh(struct tn_ctl *ctl, const struct task *t, struct tn_config *next, struct outcome *out)
 {
 	struct tn_config served = {0};
+	const char *zone = t->zone;
+	uint32_t id = t->id;
 	char msg[1024], buf[1100];
 	int errors;
 
-	if (!refresh_valid(next, zone, out)) {
+	if (!refresh_valid(next, zone, out) || !refresh_within(ctl, next, t->max_moved, out)) {
 		tn_err("task %u: %s", id, out->message ? out->message : "invalid configuration");
 		return;
 	}
@@ -235,7 +268,7 @@ int tn_ctl_run_tasks(struct tn_ctl *ctl)
 		if (err)
 			out.message = strdup(strerror(-err));
 		else
-			run_refresh(ctl, t->id, t->zone, &next, &out);
+			run_refresh(ctl, t, &next, &out);
 		tn_config_free(&next);
 		tn_ctl_lock(ctl);
 		t->status = out.ok ? TASK_DONE : TASK_ERROR;

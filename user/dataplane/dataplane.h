@@ -138,6 +138,14 @@ struct tn_dp_farm {
  * tracked clients stay on them. *generation (may be NULL) gets the new one.
  */
 int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_farm *f, uint64_t *generation);
+/* What tn_dp_farm_write would swap into the slot (farm_slot < 0: a farm not
+ * in any slot yet), built the same way from the slot's current value, into
+ * out (sizeof(struct tn_farm) bytes); nothing is written. */
+int tn_dp_farm_build(struct tn_dp *dp, int farm_slot, const struct tn_dp_farm *f, struct tn_farm *out);
+/* The same without a data plane: the value following `old` (NULL: an empty
+ * slot) for a table of table_size entries and a hash seed. */
+int tn_farm_compose(const struct tn_farm *old, const struct tn_dp_farm *f, uint32_t table_size, uint32_t seed,
+		    struct tn_farm *out);
 int tn_dp_farm_clear(struct tn_dp *dp, uint32_t farm_slot);
 /* Read back the farm in a slot (header, and slot of each server id). */
 int tn_dp_farm_read(struct tn_dp *dp, uint32_t farm_slot, struct tn_farm_hdr *hdr,
@@ -168,6 +176,17 @@ int tn_dp_reason_counters(struct tn_dp *dp, struct tn_counter out[TN_R__COUNT]);
 int tn_dp_vip_counter(struct tn_dp *dp, uint32_t vip_index, struct tn_counter *out);
 int tn_dp_server_counter(struct tn_dp *dp, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
 const char *tn_reason_name(enum tn_reason r);  /* "drop_no_server", ... */
+
+/* Conntrack as the data plane judges it: its clock (bpf_ktime_get_coarse_ns)
+ * and timeouts, then every entry to fn (non-zero stops the walk). 0 or -errno. */
+struct tn_ct_clock {
+	uint64_t now_ns, tcp_timeout_ns, udp_timeout_ns;
+};
+typedef int (*tn_ct_fn)(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+			const struct tn_ct_value *v);
+int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg);
+/* An entry the data plane would find expired for a packet of proto. */
+bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, uint8_t proto);
 
 /* Map fds for tests and tools. */
 int tn_dp_map_fd(const struct tn_dp *dp, const char *name); /* "conntrack", "vips", ... */

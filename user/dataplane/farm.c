@@ -205,11 +205,11 @@ static void scratch_free(struct farm_scratch *s)
 	free(s->ms);
 }
 
-static int scratch_alloc(struct tn_dp *dp, size_t nservers, struct farm_scratch *s)
+static int scratch_alloc(size_t value_size, size_t nservers, struct farm_scratch *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->old = farm_alloc(dp);
-	s->nf = farm_alloc(dp);
+	s->old = calloc(1, value_size);
+	s->nf = calloc(1, value_size);
 	s->slots = calloc(nservers + 1, sizeof(*s->slots));
 	s->tags = calloc(nservers + 1, sizeof(*s->tags));
 	s->incarnations = calloc(nservers + 1, sizeof(*s->incarnations));
@@ -222,8 +222,9 @@ static int scratch_alloc(struct tn_dp *dp, size_t nservers, struct farm_scratch 
 	return 0;
 }
 
-/* Each server's tag and slot, keeping the slots of the previous generation. */
-static int farm_slots(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_farm *f, struct farm_scratch *s)
+/* The slot's current value into s->old (s->have_old), or none: -ENOENT is
+ * "no farm there"; any other failure is the caller's to report. */
+static int farm_current(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_farm *f, struct farm_scratch *s)
 {
 	int err;
 
@@ -237,6 +238,14 @@ static int farm_slots(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_f
 		return err;
 	}
 	s->have_old = err == 0;
+	return 0;
+}
+
+/* Each server's tag and slot, keeping the slots of the previous generation. */
+static int farm_slots(const struct tn_dp_farm *f, struct farm_scratch *s)
+{
+	int err;
+
 	for (size_t i = 0; i < f->nservers; i++)
 		s->tags[i] = tn_server_tag(f->servers[i].family, f->servers[i].addr, f->servers[i].port);
 	err = assign_slots(s->have_old ? s->old : NULL, f->servers, f->nservers, s->slots);
@@ -279,20 +288,20 @@ static void assign_incarnations(const struct farm_scratch *s, size_t n, uint32_t
 }
 
 /* The new value: header, servers in their slots, the Maglev table. */
-static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_scratch *s)
+static int farm_fill(uint32_t table_size, uint32_t seed, const struct tn_dp_farm *f, struct farm_scratch *s)
 {
 	struct tn_farm *nf = s->nf;
 	int err;
 
 	nf->hdr.generation = s->have_old ? s->old->hdr.generation + 1 : 1;
 	nf->hdr.farm_id = f->farm_id;
-	nf->hdr.table_size = dp->settings.table_size;
+	nf->hdr.table_size = table_size;
 	nf->hdr.stickiness = f->stickiness;
 	nf->hdr.balance = f->balance;
 	nf->hdr.proto = f->proto;
 	nf->hdr.encap = f->encap;
 	assign_incarnations(s, f->nservers, s->incarnations);
-	s->nm = pick_table_servers(f, s->slots, s->tags, dp->settings.hash_seed, s->ms, &s->backups_in_use);
+	s->nm = pick_table_servers(f, s->slots, s->tags, seed, s->ms, &s->backups_in_use);
 	for (size_t i = 0; i < f->nservers; i++) {
 		const struct tn_dp_server *src = &f->servers[i];
 		struct tn_server *d = &nf->servers[s->slots[i]];
@@ -316,13 +325,13 @@ static int farm_fill(struct tn_dp *dp, const struct tn_dp_farm *f, struct farm_s
 			nf->hdr.nservers = s->slots[i] + 1;
 	}
 	nf->hdr.nup = (uint16_t)s->nm;
-	err = tn_maglev_build(nf->table, dp->settings.table_size, s->ms, s->nm);
+	err = tn_maglev_build(nf->table, table_size, s->ms, s->nm);
 	if (err) {
 		tn_err("farm %u: cannot build the Maglev table: %s", f->farm_id, strerror(-err));
 		return err;
 	}
 	/* the servers with entries: an idle tracked client of theirs stays */
-	for (uint32_t e = 0; e < dp->settings.table_size; e++)
+	for (uint32_t e = 0; e < table_size; e++)
 		if (nf->table[e] < TN_MAX_SERVERS)
 			nf->servers[nf->table[e]].flags |= TN_SRV_F_IN_TABLE;
 	return 0;
@@ -349,6 +358,15 @@ static int farm_swap(struct tn_dp *dp, uint32_t farm_slot, uint32_t farm_id, con
 	return err;
 }
 
+/* The new value of a slot from its current one (have_old) and f: what a
+ * write swaps in and what a preview looks at. */
+static int farm_compose(uint32_t table_size, uint32_t seed, const struct tn_dp_farm *f, struct farm_scratch *s)
+{
+	int err = farm_slots(f, s);
+
+	return err ? err : farm_fill(table_size, seed, f, s);
+}
+
 int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_farm *f, uint64_t *generation)
 {
 	struct farm_scratch s;
@@ -356,11 +374,47 @@ int tn_dp_farm_write(struct tn_dp *dp, uint32_t farm_slot, const struct tn_dp_fa
 
 	if (farm_slot >= TN_MAX_FARMS || f->nservers > TN_MAX_SERVERS)
 		return -EINVAL;
-	if ((err = scratch_alloc(dp, f->nservers, &s)))
+	if ((err = scratch_alloc(dp->value_size, f->nservers, &s)))
 		return err;
-	if (!(err = farm_slots(dp, farm_slot, f, &s)) && !(err = farm_fill(dp, f, &s)) &&
+	if (!(err = farm_current(dp, farm_slot, f, &s)) &&
+	    !(err = farm_compose(dp->settings.table_size, dp->settings.hash_seed, f, &s)) &&
 	    !(err = farm_swap(dp, farm_slot, f->farm_id, s.nf)) && generation)
 		*generation = s.nf->hdr.generation;
+	scratch_free(&s);
+	return err;
+}
+
+int tn_dp_farm_build(struct tn_dp *dp, int farm_slot, const struct tn_dp_farm *f, struct tn_farm *out)
+{
+	struct farm_scratch s;
+	int err;
+
+	if (farm_slot >= TN_MAX_FARMS || f->nservers > TN_MAX_SERVERS)
+		return -EINVAL;
+	if ((err = scratch_alloc(dp->value_size, f->nservers, &s)))
+		return err;
+	if (!(err = farm_slot < 0 ? 0 : farm_current(dp, (uint32_t)farm_slot, f, &s)) &&
+	    !(err = farm_compose(dp->settings.table_size, dp->settings.hash_seed, f, &s)))
+		memcpy(out, s.nf, dp->value_size);
+	scratch_free(&s);
+	return err;
+}
+
+int tn_farm_compose(const struct tn_farm *old, const struct tn_dp_farm *f, uint32_t table_size, uint32_t seed,
+		    struct tn_farm *out)
+{
+	size_t vs = tn_farm_value_size(table_size);
+	struct farm_scratch s;
+	int err;
+
+	if (f->nservers > TN_MAX_SERVERS || table_size > TN_TABLE_SIZE_MAX)
+		return -EINVAL;
+	if ((err = scratch_alloc(vs, f->nservers, &s)))
+		return err;
+	if ((s.have_old = old != NULL))
+		memcpy(s.old, old, vs);
+	if (!(err = farm_compose(table_size, seed, f, &s)))
+		memcpy(out, s.nf, vs);
 	scratch_free(&s);
 	return err;
 }
