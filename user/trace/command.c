@@ -118,8 +118,10 @@ int tn_trace_main(int argc, char **argv, bool json)
 	sigaction(SIGPIPE, &sa, NULL);
 	r.wall_minus_mono = clock_s(CLOCK_REALTIME) - clock_s(CLOCK_MONOTONIC);
 	err = tn_trace_claim(&t, &o.filter, o.count, getpid());
-	if (!err)
+	if (!err) {
+		fprintf(stderr, "tenace trace: tracing as session %d of %d (Ctrl-C ends)\n", t.slot, TN_TRACE_SLOTS);
 		err = poll_events(&t, &r);
+	}
 	if (t.slot >= 0)
 		summary(&t, &r);
 	tn_trace_close(&t);
