@@ -39,32 +39,42 @@ static int open_pinned(const char *pin_dir, const char *name, enum bpf_map_type 
 	return fd;
 }
 
-int tn_trace_open(struct tn_trace *t, const char *pin_dir)
+int tn_trace_open_fds(struct tn_trace *t, int ctl_fd, int rings_fd)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *m;
 
 	memset(t, 0, sizeof(*t));
-	t->ctl_fd = t->rings_fd = t->ring_fd = -1;
+	t->ctl_fd = ctl_fd;
+	t->rings_fd = rings_fd;
+	t->ring_fd = -1;
 	t->slot = -1;
-	if ((t->ctl_fd = open_pinned(pin_dir, "trace_ctl", BPF_MAP_TYPE_ARRAY)) < 0 ||
-	    (t->rings_fd = open_pinned(pin_dir, "trace_rings", BPF_MAP_TYPE_ARRAY_OF_MAPS)) < 0) {
-		int err = t->ctl_fd < 0 ? t->ctl_fd : t->rings_fd;
-
-		tn_trace_close(t);
-		return err;
-	}
 	t->map_len = (sizeof(struct tn_trace_ctl) + page - 1) / page * page;
 	m = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, t->ctl_fd, 0);
 	if (m == MAP_FAILED) {
 		int err = -errno;
 
-		tn_err("cannot map %s/trace_ctl: %s", pin_dir, strerror(errno));
+		tn_err("cannot map the trace_ctl map: %s", strerror(errno));
 		tn_trace_close(t);
 		return err;
 	}
 	t->ctl = m;
 	return 0;
+}
+
+int tn_trace_open(struct tn_trace *t, const char *pin_dir)
+{
+	int ctl_fd, rings_fd;
+
+	memset(t, 0, sizeof(*t));
+	t->ctl_fd = t->rings_fd = t->ring_fd = t->slot = -1;
+	if ((ctl_fd = open_pinned(pin_dir, "trace_ctl", BPF_MAP_TYPE_ARRAY)) < 0)
+		return ctl_fd;
+	if ((rings_fd = open_pinned(pin_dir, "trace_rings", BPF_MAP_TYPE_ARRAY_OF_MAPS)) < 0) {
+		close(ctl_fd);
+		return rings_fd;
+	}
+	return tn_trace_open_fds(t, ctl_fd, rings_fd);
 }
 
 /* Whether pid is a running tenace process (a reused pid of another program is not). */

@@ -58,6 +58,8 @@ struct tn_trace {
 
 /* Open and map the pinned trace maps of pin_dir. */
 int tn_trace_open(struct tn_trace *t, const char *pin_dir);
+/* The same with the maps' fds (tn_trace_close closes them; the bench's unpinned maps). */
+int tn_trace_open_fds(struct tn_trace *t, int ctl_fd, int rings_fd);
 /* Take back the slots of owners that are gone: how many. */
 int tn_trace_recover(struct tn_trace *t);
 /* Claim a free slot for pid, write filter (remaining = count when non-zero),
