@@ -134,6 +134,16 @@ dst=$(tcpdump -enr "$RUN/a.pcap" 2>/dev/null | awk '{print $4}' | sed 's/,$//' |
 check_eq "pcap: received for the balancer's MAC, sent to server $SA's MAC" "in $MAC_LB 8 out $MAC_S 8" "$dst"
 check_eq "pcap: every packet from $A to $LAB_VIP.80" 16 "$(tcpdump -nr "$RUN/a.pcap" "src host $A and dst host $LAB_VIP and dst port 80" 2>/dev/null | wc -l)"
 
+# ---- the text lines --------------------------------------------------------------------------
+trace_start f --vip "$LAB_VIP:80" --client "$(lab_client_addr 3)" --count 4
+SF=$(curl_from 3)
+wait_for 10 bash -c "! kill -0 $PID_f 2>/dev/null"
+re_new="^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct new farm 1 gen [0-9]+ server $SF \(slot [0-9]+, table\)\$"
+re_hit="^[0-9:.]+ $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct hit farm 1 gen [0-9]+ server $SF \(slot [0-9]+, tracked\)\$"
+check_eq "text: the first line says new, table entry, server $SF" 1 "$(head -n1 "$RUN/f.out" | grep -cE "$re_new")"
+check_eq "text: the 3 others say hit, tracked, the same server" 3 "$(tail -n +2 "$RUN/f.out" | grep -cE "$re_hit")"
+sed 's/^/# /' "$RUN/f.out"
+
 # ---- a denied client: drop_filtered, --reason filter, text output -----------------------------
 trace_start c --client "$(lab_client_addr 9)/30" --reason drop_filtered --count 2
 curl_from 9 >/dev/null  # in the /30 (.8-.11) but forwarded: not drop_filtered
