@@ -142,7 +142,7 @@ re_new="^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} $(lab_client_addr 3):[0-9]+ -> $LA
 re_hit="^[0-9:.]+ $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct hit farm 1 gen [0-9]+ server $SF \(slot [0-9]+, tracked\)\$"
 check_eq "text: the first line says new, table entry, server $SF" 1 "$(head -n1 "$RUN/f.out" | grep -cE "$re_new")"
 check_eq "text: the 3 others say hit, tracked, the same server" 3 "$(tail -n +2 "$RUN/f.out" | grep -cE "$re_hit")"
-sed 's/^/# /' "$RUN/f.out"
+sed 's/^/# /' "$RUN/f.out" "$RUN/f.err"
 
 # ---- a denied client: drop_filtered, --reason filter, text output -----------------------------
 trace_start c --client "$(lab_client_addr 9)/30" --reason drop_filtered --count 2
