@@ -259,7 +259,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	int r;
 
 	r = tn_parse(data, data_end, p);
-	if (tn_trace_pre(ctx, p))
+	if (tn_trace_active() && tn_trace_pre(ctx, p))
 		run->ev = tn_trace_event();
 	if (r == TN_PARSE_NOT_IP)
 		return verdict(run, TN_R_PASS_NOT_IP, bytes, XDP_PASS);

@@ -46,6 +46,15 @@ static __always_inline struct tn_trace_ctl *tn_trace_ctl(void)
 	return bpf_map_lookup_elem(&trace_ctl, &zero);
 }
 
+/* Whether any session is active: the one check every packet pays, inline
+ * (an array lookup the verifier inlines, a load and a test; no call). */
+static __always_inline int tn_trace_active(void)
+{
+	struct tn_trace_ctl *tc = tn_trace_ctl();
+
+	return tc && *(volatile __u32 *)&tc->active;
+}
+
 static __always_inline int tn_trace_in_prefix(const __u8 *a, const __u8 *net, __u32 prefix)
 {
 	__u32 i;
@@ -115,9 +124,8 @@ __attribute__((noinline)) int tn_trace_tuple_match(const struct tn_trace_session
 	return 1;
 }
 
-/* Right after parsing, once per packet: whether any session is active (the
- * one check every packet pays), the candidate sessions and, when there is
- * one, the packet as received into the CPU's event. 1 when traced.
+/* Right after parsing, when a session is active: the candidate sessions and,
+ * when there is one, the packet as received into the CPU's event. 1 when traced.
  * Global (verified on its own, in a frame of its own) to keep the program's
  * states and stack apart from the decision's. */
 __attribute__((noinline)) int tn_trace_pre(struct xdp_md *ctx, const struct tn_pkt *p)
