@@ -24,7 +24,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
             -D_GNU_SOURCE -Iheaders -Iuser -I$(BUILD) -MMD -MP
-LDLIBS   := -lbpf -lmnl -lnettle -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
+LDLIBS   := -lbpf -lpcap -lmnl -lnettle -lelf -lz -ljson-c -lmicrohttpd -lcurl -lpthread -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__BPF__ -Wall -Wextra -Werror -Wno-unused-parameter \
               -I$(ARCH_INC) -Iheaders
 
@@ -36,7 +36,7 @@ SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
 # user/ has one folder per job. Everything but cmd/ (the tenace dispatcher and
 # daemon) and tools/ (separate binaries) is the library libtenace.a.
-LIB_DIRS  := lib dataplane config control probe api cli bgp decap
+LIB_DIRS  := lib dataplane config control probe api cli bgp decap trace
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard user/$(d)/*.c))
 CMD_SRCS  := $(wildcard user/cmd/*.c)
 # The packet generator's library part (tests use it) and its main.

@@ -68,7 +68,7 @@ static __always_inline __u32 tn_l2_len(void *data, void *data_end)
 
 /* The flow's 5-tuple hash: the GUE source port and IPv6 flow label, stable
  * per flow (fragments: per datagram), so the fabric's ECMP spreads tunnels. */
-static __always_inline __u32 tn_flow_hash(const struct tn_pkt *p)
+static __attribute__((noinline)) __u32 tn_flow_hash(const struct tn_pkt *p) /* own frame: see tn_hash_key */
 {
 	const __u32 *s = (const __u32 *)p->src, *d = (const __u32 *)p->dst;
 	__u32 h = 0x9e3779b9u;
@@ -212,7 +212,7 @@ static __always_inline int tn_icmp_too_big(struct xdp_md *ctx, __u32 l2, int v6,
 }
 
 /* Too big for the tunnel (outer MTU mtu): the client is told, the packet dropped. */
-static __always_inline int tn_too_big(struct xdp_md *ctx, struct tn_stats *st, const struct tn_pkt *p,
+static __always_inline int tn_too_big(struct xdp_md *ctx, struct tn_run *run, const struct tn_pkt *p,
 				      const struct tn_encap *e, __u32 l2, __u32 mtu, __u32 overhead, __u64 bytes)
 {
 	int v6 = p->family == TN_FAMILY_V6;
@@ -220,7 +220,7 @@ static __always_inline int tn_too_big(struct xdp_md *ctx, struct tn_stats *st, c
 	__u32 adv = mtu > overhead ? mtu - overhead : 0;
 
 	if (p->icmp_error)
-		return verdict(st, TN_R_DROP_TOO_BIG, bytes, XDP_DROP); /* never an error about an error */
+		return verdict(run, TN_R_DROP_TOO_BIG, bytes, XDP_DROP); /* never an error about an error */
 	/* from the node's address of the client's family, else the VIP */
 	if (!v6 && (e->flags & TN_ENCAP_F_SRC4))
 		__builtin_memcpy(src, e->src4, 4);
@@ -233,12 +233,12 @@ static __always_inline int tn_too_big(struct xdp_md *ctx, struct tn_stats *st, c
 	if (v6 && adv < TN_PMTU_MIN6)
 		adv = TN_PMTU_MIN6;
 	if (tn_icmp_too_big(ctx, l2, v6, adv, src))
-		return verdict(st, TN_R_DROP_TOO_BIG, bytes, XDP_DROP);
-	return verdict(st, TN_R_ICMP_TOO_BIG, bytes, XDP_TX);
+		return verdict(run, TN_R_DROP_TOO_BIG, bytes, XDP_DROP);
+	return verdict(run, TN_R_ICMP_TOO_BIG, bytes, XDP_TX);
 }
 
 /* The fabric's ICMP about a tunnel packet of ours lowers that server's MTU. */
-static __always_inline void tn_pmtu_learn(struct xdp_md *ctx, struct tn_stats *st, __u64 bytes)
+static __always_inline void tn_pmtu_learn(struct xdp_md *ctx, struct tn_run *run, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -299,7 +299,7 @@ static __always_inline void tn_pmtu_learn(struct xdp_md *ctx, struct tn_stats *s
 	v.mtu = (__u16)mtu;
 	v.expires_ns = now + TN_PMTU_EXPIRES_NS;
 	bpf_map_update_elem(&pmtu, &k, &v, BPF_ANY);
-	count_reason(st, TN_R_PMTU_LEARNED, bytes);
+	count_reason(run, TN_R_PMTU_LEARNED, bytes);
 }
 
 /*
@@ -309,7 +309,7 @@ static __always_inline void tn_pmtu_learn(struct xdp_md *ctx, struct tn_stats *s
  * decap program does not propagate CE) and, for GUE, a zero UDP checksum
  * (IPv6: RFC 6935).
  */
-static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_stats *st, const struct tn_pkt *p,
+static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_run *run, const struct tn_pkt *p,
 					    const struct tn_encap *e, const struct tn_server *srv, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
@@ -326,28 +326,28 @@ static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_stats 
 	int rc;
 
 	if (!l2 || l2 > 22)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	if (!(e->flags & (out6 ? TN_ENCAP_F_SRC6 : TN_ENCAP_F_SRC4)))
-		return verdict(st, TN_R_DROP_ENCAP_NO_ROUTE, bytes, XDP_DROP); /* refused by validation */
+		return verdict(run, TN_R_DROP_ENCAP_NO_ROUTE, bytes, XDP_DROP); /* refused by validation */
 	if (in6) {
 		struct ipv6hdr *ip6 = data + l2;
 
 		if ((void *)(ip6 + 1) > data_end)
-			return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+			return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 		inner_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		tos = (__u8)(bpf_ntohl(*(__be32 *)ip6) >> 20);
 	} else {
 		struct iphdr *ip = data + l2;
 
 		if ((void *)(ip + 1) > data_end)
-			return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+			return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 		inner_len = bpf_ntohs(ip->tot_len);
 		tos = ip->tos;
 	}
 	tos &= 0xfc;
 	frame = data_end - data;
 	if (l2 + inner_len > frame || inner_len > 0xffff - 64)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED); /* the parser checked the lengths */
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED); /* the parser checked the lengths */
 	ohl = out6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	overhead = ohl + (gue ? TN_UDP_HLEN : 0) + (gue0 ? TN_GUE_HLEN : 0);
 	proto = gue ? IPPROTO_UDP : inner_proto;
@@ -377,9 +377,9 @@ static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_stats 
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		mtu = fib.mtu_result;
 	else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return verdict(st, TN_R_DROP_ENCAP_NO_NEIGH, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_ENCAP_NO_NEIGH, bytes, XDP_DROP);
 	else if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return verdict(st, TN_R_DROP_ENCAP_NO_ROUTE, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_ENCAP_NO_ROUTE, bytes, XDP_DROP);
 	if (!mtu) {
 		__builtin_memcpy(pk.addr, dst, 16);
 		pk.family = srv->family;
@@ -388,19 +388,19 @@ static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_stats 
 			mtu = pm->mtu;
 	}
 	if (mtu)
-		return tn_too_big(ctx, st, p, e, l2, mtu, overhead, bytes);
+		return tn_too_big(ctx, run, p, e, l2, mtu, overhead, bytes);
 
 	/* Ethernet padding goes, then room in front for the outer headers */
 	if (frame > l2 + inner_len && bpf_xdp_adjust_tail(ctx, (int)(l2 + inner_len) - (int)frame))
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	delta = sizeof(struct ethhdr) + overhead - l2;
 	if (bpf_xdp_adjust_head(ctx, -(int)delta))
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	o = data + sizeof(struct ethhdr);
 	if ((void *)(o + TN_IPV6_HLEN + TN_UDP_HLEN + TN_GUE_HLEN) > data_end)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
 	*(__be16 *)(data + 12) = bpf_htons(out6 ? ETH_P_IPV6 : ETH_P_IP);
@@ -423,11 +423,11 @@ static __always_inline int tn_encap_forward(struct xdp_md *ctx, struct tn_stats 
 			g->flags = 0;
 		}
 	}
-	count_reason(st, gue ? TN_R_ENCAP_GUE : TN_R_ENCAP_IPIP, bytes);
+	count_reason(run, gue ? TN_R_ENCAP_GUE : TN_R_ENCAP_IPIP, bytes);
 	if (fib.ifindex == ctx->ingress_ifindex)
-		return verdict(st, TN_R_TX, bytes, XDP_TX);
+		return verdict(run, TN_R_TX, bytes, XDP_TX);
 	rc = bpf_redirect_map(&tx_ports, fib.ifindex, XDP_DROP);
-	return verdict(st, rc == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_ENCAP_NO_ROUTE, bytes, rc);
+	return verdict(run, rc == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_ENCAP_NO_ROUTE, bytes, rc);
 }
 
 #endif /* TENACE_ENCAP_H */

@@ -118,21 +118,37 @@ static __always_inline void count(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
-static __always_inline void count_reason(struct tn_stats *st, __u32 reason, __u64 bytes)
+/* One packet's way through the program: its counters, and the trace event
+ * being built when a session may want it (in a per-CPU map: the stack is full). */
+struct tn_run {
+	struct tn_stats *st;
+	struct tn_trace_event *ev;
+};
+
+/* Note what a trace event says about the decision, when one is being built. */
+#define TN_TRACE_SET(run, field, val) \
+	do { if ((run)->ev) (run)->ev->field = (val); } while (0)
+
+static __always_inline void count_reason(struct tn_run *run, __u32 reason, __u64 bytes)
 {
 	if (reason < TN_R__COUNT) {
-		st->reason[reason].packets++;
-		st->reason[reason].bytes += bytes;
+		run->st->reason[reason].packets++;
+		run->st->reason[reason].bytes += bytes;
+		if (run->ev) {
+			run->ev->reasons |= 1ULL << reason;
+			run->ev->reason = (__u8)reason;
+		}
 	}
 }
 
-static __always_inline int verdict(struct tn_stats *st, __u32 reason, __u64 bytes, int action)
+static __always_inline int verdict(struct tn_run *run, __u32 reason, __u64 bytes, int action)
 {
-	count_reason(st, reason, bytes);
+	count_reason(run, reason, bytes);
 	return action;
 }
 
 #include "encap.h" /* forwarding ipip/gue: the tail below, and PMTU learning */
+#include "trace.h" /* decision events while `tenace trace` runs */
 
 /* Source filters, looked up only when the frontend has them. */
 static __always_inline int source_refused(const struct tn_vip *vip, const struct tn_pkt *p)
@@ -210,15 +226,28 @@ static __always_inline int server_usable(const struct tn_server *s)
 	return (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP);
 }
 
-SEC("xdp")
-int tenace_xdp(struct xdp_md *ctx)
+/* The key's hash in a frame of its own (new decisions only): inlined, its
+ * register spills take the stack room the trace's calls need. */
+static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = cfg_hash_seed, i;
+
+	/* tn_hash_ct_key's words in a loop: the same value, fewer spills */
+#pragma clang loop unroll(disable)
+	for (i = 0; i < 9; i++)
+		h = tn_mix(h, w[i]);
+	h = tn_mix(h, ((__u32)k->proto << 8) | k->family);
+	return tn_fmix(h ^ 40u);
+}
+
+/* The decision; every return is the packet's verdict. */
+static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, struct tn_pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct tn_pkt p = {};
 	struct tn_ct_key ck = {};
-	struct tn_stats *st;
 	struct tn_ct_value *cv, nv = {};
 	struct tn_farm *farm;
 	struct tn_server *srv;
@@ -229,54 +258,58 @@ int tenace_xdp(struct xdp_md *ctx)
 	__u64 now;
 	int r;
 
-	st = bpf_map_lookup_elem(&stats, &zero);
-	if (!st)
-		return XDP_ABORTED;
-	r = tn_parse(data, data_end, &p);
+	r = tn_parse(data, data_end, p);
+	if (tn_trace_active() && tn_trace_pre(ctx, p))
+		run->ev = tn_trace_event();
 	if (r == TN_PARSE_NOT_IP)
-		return verdict(st, TN_R_PASS_NOT_IP, bytes, XDP_PASS);
+		return verdict(run, TN_R_PASS_NOT_IP, bytes, XDP_PASS);
 	if (r == TN_PARSE_TRUNCATED)
-		return verdict(st, TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
+		return verdict(run, TN_R_PASS_TRUNCATED, bytes, XDP_PASS);
 	if (r == TN_PARSE_OTHER_L4) {
-		if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6)
-			tn_pmtu_learn(ctx, st, bytes); /* maybe the fabric about an IPIP tunnel */
-		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+		if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6)
+			tn_pmtu_learn(ctx, run, bytes); /* maybe the fabric about an IPIP tunnel */
+		return verdict(run, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	}
 	if (r == TN_PARSE_MALFORMED) {
-		if (is_vip_address(&p))
-			return verdict(st, TN_R_DROP_MALFORMED, bytes, XDP_DROP);
-		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+		if (is_vip_address(p))
+			return verdict(run, TN_R_DROP_MALFORMED, bytes, XDP_DROP);
+		return verdict(run, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	}
 
-	vip = find_vip(&p);
+	vip = find_vip(p);
 	if (!vip) {
-		if (p.icmp_error)
-			tn_pmtu_learn(ctx, st, bytes); /* maybe the fabric about a GUE tunnel */
-		return verdict(st, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
+		if (p->icmp_error)
+			tn_pmtu_learn(ctx, run, bytes); /* maybe the fabric about a GUE tunnel */
+		return verdict(run, TN_R_PASS_NOT_VIP, bytes, XDP_PASS);
 	}
 	if (vip->flags & TN_VIP_F_DISABLED)
-		return verdict(st, TN_R_DROP_DISABLED, bytes, XDP_DROP);
-	if (!p.icmp_error && source_refused(vip, &p))
-		return verdict(st, TN_R_DROP_FILTERED, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_DISABLED, bytes, XDP_DROP);
+	if (!p->icmp_error && source_refused(vip, p))
+		return verdict(run, TN_R_DROP_FILTERED, bytes, XDP_DROP);
 
 	farm_slot = vip->farm_slot;
 	inner = bpf_map_lookup_elem(&farms, &farm_slot);
 	if (!inner)
-		return verdict(st, TN_R_DROP_NO_FARM, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_NO_FARM, bytes, XDP_DROP);
 	farm = bpf_map_lookup_elem(inner, &zero);
 	if (!farm)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
+	if (run->ev) {
+		run->ev->farm_id = farm->hdr.farm_id;
+		run->ev->generation = farm->hdr.generation;
+		run->ev->flags |= TN_TE_F_FARM;
+	}
 
 	/* the stickiness key: the client's address, or its whole flow */
 	ck.farm_slot = (__u16)farm_slot;
-	ck.family = p.family;
-	__builtin_memcpy(ck.src, p.src, 16);
+	ck.family = p->family;
+	__builtin_memcpy(ck.src, p->src, 16);
 	if (farm->hdr.stickiness != TN_STICKY_SOURCE_IP) {
-		__builtin_memcpy(ck.dst, p.dst, 16);
-		ck.proto = p.proto;
-		if (!p.fragment) {
-			ck.sport = p.sport;
-			ck.dport = p.dport;
+		__builtin_memcpy(ck.dst, p->dst, 16);
+		ck.proto = p->proto;
+		if (!p->fragment) {
+			ck.sport = p->sport;
+			ck.dport = p->dport;
 		}
 	}
 
@@ -288,7 +321,7 @@ int tenace_xdp(struct xdp_md *ctx)
 		/* the timestamp may lag by up to TN_CT_TOUCH_NS: a flow whose
 		 * gaps stay under the timeout must never expire */
 		/* signed: another CPU may have stored a timestamp a tick newer than ours */
-		if ((__s64)(now - cv->last_seen_ns) > (__s64)(timeout_ns(p.proto) + TN_CT_TOUCH_NS)) {
+		if ((__s64)(now - cv->last_seen_ns) > (__s64)(timeout_ns(p->proto) + TN_CT_TOUCH_NS)) {
 			/* idle past its timeout: kept while its server still takes
 			 * new clients (an idle open connection keeps its server in
 			 * every balance mode), re-decided once it left the table
@@ -298,7 +331,9 @@ int tenace_xdp(struct xdp_md *ctx)
 				srv = &farm->servers[slot];
 				if (srv->tag == cv->tag && server_usable(srv) && (srv->flags & TN_SRV_F_IN_TABLE)) {
 					cv->last_seen_ns = now;
-					count_reason(st, TN_R_CT_EXPIRED, bytes);
+					count_reason(run, TN_R_CT_EXPIRED, bytes);
+					TN_TRACE_SET(run, ct, TN_R_CT_EXPIRED);
+					TN_TRACE_SET(run, why, TN_WHY_TRACKED);
 					goto forward;
 				}
 			}
@@ -307,7 +342,9 @@ int tenace_xdp(struct xdp_md *ctx)
 			if (srv->tag == cv->tag && server_usable(srv)) {
 				if ((__s64)(now - cv->last_seen_ns) > (__s64)TN_CT_TOUCH_NS)
 					cv->last_seen_ns = now;
-				count_reason(st, TN_R_CT_HIT, bytes);
+				count_reason(run, TN_R_CT_HIT, bytes);
+				TN_TRACE_SET(run, ct, TN_R_CT_HIT);
+				TN_TRACE_SET(run, why, TN_WHY_TRACKED);
 				goto forward;
 			}
 			reason = TN_R_CT_RESCHEDULED;
@@ -316,20 +353,26 @@ int tenace_xdp(struct xdp_md *ctx)
 
 	/* a new decision on the current table */
 	if (farm->hdr.nup == 0)
-		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
-	if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && !p.icmp_error)
+		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+	TN_TRACE_SET(run, ct, (__u8)reason);
+	if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && !p->icmp_error) {
 		idx = tn_reduce(bpf_get_prandom_u32(), cfg_table_size);
-	else
-		idx = tn_reduce(tn_hash_ct_key(&ck, cfg_hash_seed), cfg_table_size);
+		TN_TRACE_SET(run, why, TN_WHY_ROUNDROBIN);
+	} else {
+		idx = tn_reduce(tn_hash_key(&ck), cfg_table_size);
+		TN_TRACE_SET(run, why, TN_WHY_TABLE);
+	}
 	if (idx >= cfg_table_size || idx >= TN_TABLE_SIZE_MAX)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	slot = farm->table[idx];
 	if (slot >= TN_MAX_SERVERS)
-		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	srv = &farm->servers[slot];
 	if (!server_usable(srv))
-		return verdict(st, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
-	if (!p.icmp_error) {
+		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
+	if (run->ev && run->ev->why == TN_WHY_TABLE && (srv->flags & TN_SRV_F_BACKUP))
+		run->ev->why = TN_WHY_BACKUP;
+	if (!p->icmp_error) {
 		nv.last_seen_ns = now;
 		nv.tag = srv->tag;
 		nv.slot = (__u16)slot;
@@ -341,34 +384,57 @@ int tenace_xdp(struct xdp_md *ctx)
 			    server_usable(&farm->servers[cv->slot])) {
 				slot = cv->slot;
 				srv = &farm->servers[slot];
+				TN_TRACE_SET(run, why, TN_WHY_RACE);
 			}
 		} else {
 			bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
 		}
 	}
-	count_reason(st, reason, bytes);
+	count_reason(run, reason, bytes);
 
 forward:
-	if (p.icmp_error)
-		count_reason(st, TN_R_ICMP_STEERED, bytes);
-	else if (p.fragment)
-		count_reason(st, TN_R_FRAGMENT, bytes);
+	if (p->icmp_error)
+		count_reason(run, TN_R_ICMP_STEERED, bytes);
+	else if (p->fragment)
+		count_reason(run, TN_R_FRAGMENT, bytes);
+	if (run->ev) {
+		run->ev->slot = (__u16)slot;
+		run->ev->server_id = srv->server_id;
+		run->ev->flags |= TN_TE_F_SERVER;
+	}
 	count(&vip_stats, vip->vip_index, bytes);
 	count(&server_stats, farm_slot * TN_MAX_SERVERS + slot, bytes);
 	if (farm->hdr.encap.forwarding != TN_FWD_DSR)
-		return tn_encap_forward(ctx, st, &p, &farm->hdr.encap, srv, bytes);
+		return tn_encap_forward(ctx, run, p, &farm->hdr.encap, srv, bytes);
 
 	eth = data;
 	if ((void *)(eth + 1) > data_end)
-		return verdict(st, TN_R_ABORTED, bytes, XDP_ABORTED);
+		return verdict(run, TN_R_ABORTED, bytes, XDP_ABORTED);
 	__builtin_memcpy(eth->h_dest, srv->mac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, srv->src_mac, ETH_ALEN);
 	if (srv->ifindex == ctx->ingress_ifindex)
-		return verdict(st, TN_R_TX, bytes, XDP_TX);
+		return verdict(run, TN_R_TX, bytes, XDP_TX);
 	if (srv->ifindex == 0)
-		return verdict(st, TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
+		return verdict(run, TN_R_DROP_NO_ROUTE, bytes, XDP_DROP);
 	r = bpf_redirect_map(&tx_ports, srv->ifindex, XDP_DROP);
-	return verdict(st, r == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_NO_ROUTE, bytes, r);
+	return verdict(run, r == XDP_REDIRECT ? TN_R_REDIRECT : TN_R_DROP_NO_ROUTE, bytes, r);
+}
+
+SEC("xdp")
+int tenace_xdp(struct xdp_md *ctx)
+{
+	struct tn_run run = {};
+	struct tn_pkt p = {};
+	__u32 zero = 0;
+	int action;
+
+	run.st = bpf_map_lookup_elem(&stats, &zero);
+	if (!run.st)
+		return XDP_ABORTED;
+	action = tn_decide(ctx, &run, &p);
+	if (run.ev)
+		tn_trace_emit(ctx, &p, action);
+	return action;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

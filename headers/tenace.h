@@ -258,6 +258,99 @@ TN_STATIC_ASSERT(__builtin_offsetof(struct tn_settings, version) == 20, "tn_sett
 #define TN_SETTINGS_VERSION 2
 #define TN_SETTINGS_V1_SIZE 24
 
+/* ---- trace: decision events while `tenace trace` runs ---------------------
+ * trace_ctl (one mmapable element) holds the mask of active sessions, read
+ * once per packet, and the sessions' filters; trace_rings[slot] is the ring
+ * buffer the session's process created. A slot is claimed by writing the
+ * owner's pid with a compare-and-swap on the mmapped element. */
+#define TN_TRACE_SLOTS     8
+#define TN_TRACE_SNAP      192          /* bytes of each packet kept, as received and as sent */
+#define TN_TRACE_RING_SIZE (2u << 20)   /* bytes of each session's ring buffer */
+
+#define TN_TF_VIP       (1u << 0)  /* vip_addr/vip_family must match */
+#define TN_TF_VIP_PORT  (1u << 1)  /* and vip_port */
+#define TN_TF_VIP_PROTO (1u << 2)  /* and vip_proto */
+#define TN_TF_CLIENT    (1u << 3)  /* client within client_addr/client_prefix */
+#define TN_TF_SERVER    (1u << 4)  /* the server chosen is farm_id/server_id */
+#define TN_TF_REASON    (1u << 5)  /* one of the packet's reasons is in reasons */
+#define TN_TF_RATE      (1u << 6)  /* at most rate events a second (burst: one second's worth) */
+#define TN_TF_COUNT     (1u << 7)  /* at most remaining more events */
+
+struct tn_trace_session {
+	__u32 owner_pid;    /* 0: free */
+	__u32 flags;        /* TN_TF_* */
+	__u8  vip_addr[16];
+	__be16 vip_port;
+	__u8  vip_proto;
+	__u8  vip_family;
+	__u8  client_addr[16];
+	__u8  client_family;
+	__u8  client_prefix;
+	__u16 _pad0;
+	__u32 farm_id;
+	__u32 server_id;
+	__u64 reasons;      /* bit per enum tn_reason */
+	__u64 interval_ns;  /* rate limit: 1e9 / rate */
+	__u64 tat_ns;       /* rate limit: theoretical arrival time of the next event (GCRA) */
+	__s64 remaining;    /* count limit, decremented by the program */
+	__u64 emitted;      /* events written to the ring */
+	__u64 lost;         /* events the ring had no room for */
+	__u64 limited;      /* events held back by the rate or count limit */
+};
+TN_STATIC_ASSERT(sizeof(struct tn_trace_session) == 112, "tn_trace_session layout");
+
+struct tn_trace_ctl {
+	__u32 active;       /* bit per slot whose filter is complete */
+	__u32 _pad;
+	struct tn_trace_session s[TN_TRACE_SLOTS];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_trace_ctl) == 8 + 112 * TN_TRACE_SLOTS, "tn_trace_ctl layout");
+
+/* how the server was chosen */
+#define TN_WHY_NONE       0  /* no server (passed or dropped before a choice) */
+#define TN_WHY_TRACKED    1  /* the conntrack entry's server */
+#define TN_WHY_TABLE      2  /* the table entry of the flow's hash */
+#define TN_WHY_BACKUP     3  /* the table entry of the flow's hash, a backup server */
+#define TN_WHY_ROUNDROBIN 4  /* a random table entry (roundRobin) */
+#define TN_WHY_RACE       5  /* roundRobin: another CPU tracked the client first, its choice */
+
+#define TN_TE_F_FARM      (1u << 0)  /* farm_id and generation are set */
+#define TN_TE_F_SERVER    (1u << 1)  /* slot and server_id are set */
+#define TN_TE_F_FRAGMENT  (1u << 2)
+#define TN_TE_F_ICMP      (1u << 3)  /* an ICMP error steered as its flow */
+
+#define TN_TRACE_CT_NONE  0xff       /* ct: no conntrack lookup */
+
+struct tn_trace_event {
+	__u64 time_ns;      /* bpf_ktime_get_ns() */
+	__u64 generation;   /* the farm's generation */
+	__u64 reasons;      /* bit per reason counted for this packet */
+	__u8  client[16];   /* source address (IPv4 in the first 4 bytes) */
+	__u8  vip[16];      /* destination address */
+	__be16 client_port;
+	__be16 vip_port;
+	__u8  proto;
+	__u8  family;       /* 0: not IP */
+	__u8  reason;       /* the verdict's enum tn_reason */
+	__u8  ct;           /* TN_R_CT_* or TN_TRACE_CT_NONE */
+	__u32 farm_id;
+	__u32 server_id;
+	__u16 slot;
+	__u8  why;          /* TN_WHY_* */
+	__u8  flags;        /* TN_TE_F_* */
+	__u32 action;       /* XDP_* */
+	__u32 sessions;     /* bit per session whose filter matched */
+	__u32 in_len;       /* frame length as received */
+	__u32 out_len;      /* frame length as sent (0: dropped or passed unchanged) */
+	__u16 in_cap;       /* bytes of pkt_in kept */
+	__u16 out_cap;      /* bytes of pkt_out kept */
+	__u32 cpu;
+	__u32 _pad;
+	__u8  pkt_in[TN_TRACE_SNAP];
+	__u8  pkt_out[TN_TRACE_SNAP];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_trace_event) == 104 + 2 * TN_TRACE_SNAP, "tn_trace_event layout");
+
 /* ---- hashing (same code on both sides, so user space can predict) -------- */
 static __attribute__((always_inline)) inline __u32 tn_rol32(__u32 w, unsigned s)
 {

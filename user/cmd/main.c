@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cmd/cmd.h"
 #include "decap/decap.h"
+#include "trace/trace.h"
 #include "lib/log.h"
 
 static void usage(FILE *f)
@@ -33,6 +34,8 @@ static void usage(FILE *f)
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
 		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
 		"  decap IFACE --vip ADDR[,ADDR...] | --off | --status   a server's side of ipip/gue farms\n"
+		"  trace [--vip A[:P]] [--client CIDR] [--server FARM/ID] [--reason R] [--rate N/s]\n"
+		"        [--count N] [-j] [-w FILE.pcap] [--pin-dir D]   the data plane's decisions, live\n"
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
@@ -181,6 +184,8 @@ int main(int argc, char **argv)
 		return cmd_unload(argc, argv);
 	if (!strcmp(argv[0], "decap"))
 		return tn_decap_main(argc, argv, g.json);
+	if (!strcmp(argv[0], "trace"))
+		return tn_trace_main(argc, argv, g.json);
 	if (!strcmp(argv[0], "pktgen") || !strcmp(argv[0], "bench"))
 		return run_tool(argv[0], argv);
 	if (tn_cli_is_command(argv[0])) {

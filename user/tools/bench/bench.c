@@ -24,12 +24,12 @@
 #include "lib/log.h"
 
 enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_CONTROL = 64,
-       SEC_DECAP = 128, SEC_ENCAP = 512, SEC_ALL = 255 | SEC_ENCAP };
+       SEC_DECAP = 128, SEC_TRACE = 256, SEC_ENCAP = 512, SEC_ALL = 1023 };
 
 static const struct { const char *name; int bit; } section_names[] = {
 	{ "ns", SEC_NS }, { "e2e", SEC_E2E }, { "refresh", SEC_REFRESH },
 	{ "maglev", SEC_MAGLEV }, { "probe", SEC_PROBE }, { "memory", SEC_MEMORY }, { "control", SEC_CONTROL },
-	{ "decap", SEC_DECAP }, { "encap", SEC_ENCAP },
+	{ "decap", SEC_DECAP }, { "trace", SEC_TRACE }, { "encap", SEC_ENCAP },
 };
 
 static void usage(FILE *out)
@@ -38,7 +38,7 @@ static void usage(FILE *out)
 		"usage: tenace bench [-s SECTION[,SECTION...]] [-o FILE] [-r RUNS] [--repeat N] [--seconds S] [--quick]\n"
 		"       tenace bench --plot-data FILE DIR\n"
 		"Measure Tenace beside the baseline (swap MACs, XDP_TX) in the same run.\n"
-		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory, control, decap (default: all)\n"
+		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory, control, decap, trace (default: all)\n"
 		"  -o, --output FILE   JSON results (default build/bench.json; sections not run are kept)\n"
 		"  -r, --runs N        repetitions per figure, the median is reported (default 5)\n"
 		"      --repeat N      BPF_PROG_TEST_RUN repetitions per run (default 1000000)\n"
@@ -244,6 +244,8 @@ static void run_sections(struct bench *b, int sections)
 		control_section(b);
 	if (sections & SEC_DECAP)
 		decap_section(b);
+	if (sections & SEC_TRACE)
+		trace_section(b);
 	if (sections & SEC_ENCAP)
 		encap_section(b);
 }

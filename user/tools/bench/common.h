@@ -3,7 +3,8 @@
  * Private to user/tools/bench/: what the sections share. common.c: small
  * helpers, the data plane every section configures alike; testbed.c: the
  * veth test bed and the traffic generator of the e2e and refresh sections.
- * One file per section: ns.c, e2e.c, refresh.c, maglev.c, probe.c, memory.c.
+ * One file per section: ns.c, e2e.c, refresh.c, maglev.c, probe.c, memory.c,
+ * control.c, decap.c, trace.c.
  */
 #ifndef TENACE_BENCH_COMMON_H
 #define TENACE_BENCH_COMMON_H
@@ -166,6 +167,7 @@ int memory_section(struct bench *b);
 int control_section(struct bench *b);
 int decap_section(struct bench *b);
 int encap_section(struct bench *b);
+int trace_section(struct bench *b);
 /* The Internet checksum of len bytes (len even), ready to store big endian. */
 uint16_t bench_ip_csum(const uint8_t *p, int len);
 
