@@ -123,6 +123,12 @@ int tn_ctl_pending_count(struct tn_ctl *ctl, const char *zone);
 /* Queue a refresh of zone (NULL or "all": every zone). -ENOENT: unknown zone. */
 int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
+/* The latest refresh tasks, newest first, at most max (0: all kept). */
+json_object *tn_ctl_tasks_json(struct tn_ctl *ctl, size_t max);
+/* {"total": N, "transitions": [{"time", "type", "farmId", "serverId",
+ * "from", "to", "reason"}]}: the latest health changes of probed servers,
+ * newest first, at most max (0: all kept, MAX_TRANSITIONS). */
+json_object *tn_ctl_transitions_json(struct tn_ctl *ctl, size_t max);
 
 /* Writers: call without any lock. */
 /* Run the tasks queued so far (the main loop calls it). Returns how many ran. */
