@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cmd/cmd.h"
+#include "dashboard/dashboard.h"
 #include "decap/decap.h"
 #include "lib/log.h"
 
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 		"  pktgen ...                                   packet generator (tenace pktgen --help)\n"
 		"  bench ...                                    benchmarks behind make bench (tenace bench --help)\n"
 		"  decap IFACE --vip ADDR[,ADDR...] | --off | --status   a server's side of ipip/gue farms\n"
+		"  dashboard --listen 127.0.0.1:PORT           the live page on loopback (reads the socket)\n"
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
@@ -181,6 +183,8 @@ int main(int argc, char **argv)
 		return cmd_unload(argc, argv);
 	if (!strcmp(argv[0], "decap"))
 		return tn_decap_main(argc, argv, g.json);
+	if (!strcmp(argv[0], "dashboard"))
+		return tn_dashboard_main(argc, argv, g.socket_path);
 	if (!strcmp(argv[0], "pktgen") || !strcmp(argv[0], "bench"))
 		return run_tool(argv[0], argv);
 	if (tn_cli_is_command(argv[0])) {
