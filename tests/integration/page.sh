@@ -143,10 +143,6 @@ check_eq "still no console message" 0 "$(console_errors)"
 grep -q '<canvas class="spark"' "$RUN/dom1.html"
 check "the rates are drawn (a canvas per VIP and server: $(grep -o '<canvas class="spark"' "$RUN/dom1.html" | wc -l))" \
 	[ "$(grep -o '<canvas class="spark"' "$RUN/dom1.html" | wc -l)" -eq 4 ]
-if [ -n "${TN_PAGE_SCREENSHOT:-}" ]; then
-	timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$PROFILE" --hide-scrollbars \
-		--window-size=1400,900 --virtual-time-budget=12000 --screenshot="$TN_PAGE_SCREENSHOT" "$D/" 2>/dev/null
-fi
 
 # ---- health transitions ----------------------------------------------------------------------
 lab_server_stop 3
@@ -159,9 +155,6 @@ browser "$D/" 4 >"$RUN/dom2.html"
 check "the page shows server 3 down" grep -q 'data-server="tcp/1/3" data-state="down"' "$RUN/dom2.html"
 check "and the transition in its list" grep -q 'tcp farm 1 server 3' "$RUN/dom2.html"
 lab_server_start 3
-kill "$LOAD_PID" 2>/dev/null
-wait "$LOAD_PID" 2>/dev/null
-LOAD_PID=""
 
 # ---- the TLS listener's session cookie (curl, in the balancer's namespace) --------------------
 T="https://127.0.0.1:$TPORT"
@@ -196,6 +189,15 @@ check_eq "and serves the page too" 200 "$(curl -s -o /dev/null -w '%{http_code}'
 check_eq "GET /v1/tasks lists the refresh, newest first" "refresh done" \
 	"$(wait_for 20 bash -c "curl -s --unix-socket '$SOCK' http://localhost/v1/tasks | jq -e '.[0].status == \"done\"' >/dev/null"
 	   curl -s --unix-socket "$SOCK" http://localhost/v1/tasks | jq -r '.[0] | "\(.action) \(.status)"')"
+
+# docs/dashboard.png: TN_PAGE_SCREENSHOT=PATH takes it here, with traffic, a
+# refresh and a transition behind, after 40 s of real time (charts filled)
+if [ -n "${TN_PAGE_SCREENSHOT:-}" ]; then
+	timeout 120 python3 "$TN_ROOT/tests/integration/helpers/cdp_screenshot.py" "$D/" "$TN_PAGE_SCREENSHOT" 40 1400 820
+fi
+kill "$LOAD_PID" 2>/dev/null
+wait "$LOAD_PID" 2>/dev/null
+LOAD_PID=""
 
 # ---- the Grafana dashboard names only real metrics ---------------------------------------------
 curl -s --unix-socket "$SOCK" http://localhost/metrics >"$RUN/metrics.txt"
