@@ -3,8 +3,8 @@
 # against the lab with real traffic: through `tenace dashboard` on loopback
 # the page loads with no console error, shows every server of the test farm
 # with its state, and a VIP and server rate that is 0 without traffic and
-# above 0 once HTTP requests go through. The TLS listener's cookie flow with
-# curl (wrong token 401, the right one sets a Secure, HttpOnly,
+# above 0 once HTTP requests go through; on the TLS listener without a
+# session it asks for the token. The TLS listener's cookie flow with curl (wrong token 401, the right one sets a Secure, HttpOnly,
 # SameSite=Strict cookie that authenticates reads, never writes); the
 # dashboard's refusals; GET /v1/transitions after a server goes down; and
 # scripts/grafana-tenace.json names only metrics a real /metrics has.
@@ -183,6 +183,11 @@ check_eq "the cookie does not authenticate a change (POST /v1/refresh: 401)" 401
 	"$(lcurl -o /dev/null -w '%{http_code}' -b "$RUN/jar" -d '{}' "$T/v1/refresh")"
 check_eq "the bearer token still does" 200 \
 	"$(lcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -d '{}' "$T/v1/refresh")"
+# the page itself on the TLS listener, in the browser: without a session it asks for the token
+lab_netns lb timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$PROFILE" \
+	--ignore-certificate-errors --virtual-time-budget=4000 --dump-dom "$T/" >"$RUN/dom3.html" 2>/dev/null
+check_eq "on the TLS listener without a cookie the page asks for the token" needed "$(attr data-auth "$RUN/dom3.html")"
+check "and shows its form" bash -c "grep -q '<form id=\"login\">' '$RUN/dom3.html'"
 check_eq "the Unix socket needs neither" 200 \
 	"$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://localhost/v1/stats)"
 check_eq "and serves the page too" 200 "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://localhost/)"

@@ -219,6 +219,18 @@ static void dashboard_host_check(void **state)
 	assert_false(tn_dashboard_host_ok(NULL, 8080));
 }
 
+static void a_nul_never_cuts_a_url(void **state)
+{
+	char a[] = "/%00", b[] = "/v1/tcp/farm/1%00x", c[] = "/v1/tcp/farm/%31";
+
+	assert_int_equal(tn_api_unescape(NULL, NULL, a), 4);
+	assert_string_equal(a, "/%00");
+	assert_null(tn_page_asset(a));
+	assert_int_equal(tn_api_unescape(NULL, NULL, b), strlen("/v1/tcp/farm/1%00x"));
+	assert_int_equal(tn_api_unescape(NULL, NULL, c), strlen("/v1/tcp/farm/1"));
+	assert_string_equal(c, "/v1/tcp/farm/1");
+}
+
 static void sessions_are_random_and_bounded(void **state)
 {
 	static struct sessions s;
@@ -252,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tasks_newest_first, setup, teardown),
 		cmocka_unit_test(page_files_are_built_in),
 		cmocka_unit_test(dashboard_host_check),
+		cmocka_unit_test(a_nul_never_cuts_a_url),
 		cmocka_unit_test(sessions_are_random_and_bounded),
 	};
 

@@ -67,6 +67,12 @@ extern const char *const tn_page_headers[][2];
 #define TN_SESSION_MAX 64
 #define TN_SESSION_TTL_S (12 * 3600)
 
+/* libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK): %HH
+ * decoded, except that a URL holding %00 is left as sent, so that a NUL
+ * never cuts a path short ("/%00" is not "/"). */
+struct MHD_Connection;
+size_t tn_api_unescape(void *cls, struct MHD_Connection *c, char *s);
+
 /* Read a token file (first line, trimmed): malloc'd, or NULL with a log line. */
 char *tn_read_token_file(const char *path);
 

@@ -329,6 +329,13 @@ static int tcp_listener(const char *spec)
 	return fd;
 }
 
+size_t tn_api_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	if (strstr(s, "%00"))
+		return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 /* poll(), not select(): descriptors past 1024 (a controller probing
  * thousands of servers holds that many) */
 #define MHD_FLAGS (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL)
@@ -337,6 +344,7 @@ static struct MHD_Daemon *start_unix_daemon(struct tn_api *api, int fd)
 {
 	return MHD_start_daemon(MHD_FLAGS, 0, NULL, NULL, handler, api,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_UNESCAPE_CALLBACK, tn_api_unescape, NULL,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
@@ -351,6 +359,7 @@ static struct MHD_Daemon *start_tcp_daemon(struct tn_api *api, int fd, const cha
 
 	return MHD_start_daemon(flags, 0, NULL, NULL, handler, api,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_UNESCAPE_CALLBACK, tn_api_unescape, NULL,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_MAX,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_PER_IP,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)TN_TCP_IDLE_S,

@@ -223,6 +223,7 @@ int tn_dashboard_main(int argc, char **argv, const char *socket_path)
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the daemon's threads inherit it */
 	daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL,
 				  0, NULL, NULL, handler, &d, MHD_OPTION_LISTEN_SOCKET, fd,
+				  MHD_OPTION_UNESCAPE_CALLBACK, tn_api_unescape, NULL,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
 	if (!daemon) {
