@@ -36,8 +36,11 @@ SKELS     := $(patsubst %,$(BUILD)/%.skel.h,$(BPF_PROGS))
 
 # user/ has one folder per job. Everything but cmd/ (the tenace dispatcher and
 # daemon) and tools/ (separate binaries) is the library libtenace.a.
-LIB_DIRS  := lib dataplane config control probe api cli bgp decap trace
+LIB_DIRS  := lib dataplane config control probe api cli bgp decap trace dashboard
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard user/$(d)/*.c))
+# The live page's files, built into the library as C arrays (api/page.c).
+PAGE_FILES := index.html app.js style.css
+PAGE_SRCS  := $(addprefix user/api/page/,$(PAGE_FILES))
 CMD_SRCS  := $(wildcard user/cmd/*.c)
 # The packet generator's library part (tests use it) and its main.
 PKTGEN_SRCS := $(filter-out user/tools/pktgen/main.c,$(wildcard user/tools/pktgen/*.c))
@@ -77,16 +80,28 @@ $(BUILD)/obj/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# xxd -i names each array after its file (index_html, app_js, style_css).
+$(BUILD)/gen/page_assets.c: $(PAGE_SRCS)
+	@mkdir -p $(@D)
+	(cd user/api/page && for f in $(PAGE_FILES); do xxd -i $$f; done) >$@.tmp
+	mv $@.tmp $@
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/san/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
 # The same code with ASan/UBSan: the integration tests run the -san binaries.
 $(BUILD)/san/%.o: user/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 # archives are rebuilt from scratch: ar would keep the object of a deleted source
-$(BUILD)/libtenace.a: $(call obj,obj,$(LIB_SRCS))
+$(BUILD)/libtenace.a: $(call obj,obj,$(LIB_SRCS)) $(BUILD)/obj/gen/page_assets.o
 	rm -f $@
 	ar rcs $@ $^
-$(BUILD)/libtenace-san.a: $(call obj,san,$(LIB_SRCS))
+$(BUILD)/libtenace-san.a: $(call obj,san,$(LIB_SRCS)) $(BUILD)/san/gen/page_assets.o
 	rm -f $@
 	ar rcs $@ $^
 $(BUILD)/libpktgen.a: $(call obj,obj,$(PKTGEN_SRCS))

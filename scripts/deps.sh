@@ -8,7 +8,7 @@ set -e
 PKGS="clang llvm gcc make pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool
 libmnl-dev nettle-dev libjson-c-dev libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev
 iproute2 ethtool curl nginx-light wrk gnuplot-nox valgrind python3 procps
-jq tcpdump libpcap-dev util-linux openssl bird2 netbase"
+jq tcpdump libpcap-dev util-linux openssl bird2 netbase xxd chromium"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -50,6 +50,30 @@ int tn_api_preflight(const struct tn_api_options *o);
 int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_options *o);
 void tn_api_stop(struct tn_api *api);
 
+/* The live page (api/page.c): GET /, /app.js, /style.css, served without
+ * a token (they hold no data; every request the page makes needs one). */
+struct tn_page_asset {
+	const char *path, *type;
+	const unsigned char *data;
+	const unsigned int *len;
+};
+/* The asset a URL names (query string ignored), or NULL. */
+const struct tn_page_asset *tn_page_asset(const char *url);
+/* {name, value} headers for the page's responses, ending with {NULL, NULL}. */
+extern const char *const tn_page_headers[][2];
+
+/* The session cookie the TCP listener sets once POST /v1/session gets the
+ * token (a random id kept in memory, never the token). */
+#define TN_SESSION_COOKIE "tenace_session"
+#define TN_SESSION_MAX 64
+#define TN_SESSION_TTL_S (12 * 3600)
+
+/* libmicrohttpd's unescape callback (MHD_OPTION_UNESCAPE_CALLBACK): %HH
+ * decoded, except that a URL holding %00 is left as sent, so that a NUL
+ * never cuts a path short ("/%00" is not "/"). */
+struct MHD_Connection;
+size_t tn_api_unescape(void *cls, struct MHD_Connection *c, char *s);
+
 /* Read a token file (first line, trimmed): malloc'd, or NULL with a log line. */
 char *tn_read_token_file(const char *path);
 

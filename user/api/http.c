@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The HTTP transport (libmicrohttpd, a thread per connection): the Unix
- * socket and the optional TCP listener, the bearer token, the body size
- * limit; each complete request goes to tn_api_dispatch.
+ * socket and the optional TCP listener, the bearer token (or, for GETs, the
+ * session cookie a browser got from POST /v1/session), the body size limit,
+ * the live page's files; each complete request goes to tn_api_dispatch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,30 +27,33 @@ struct tn_api {
 	char *token;
 	char *metrics_token;       /* read-only: GET /metrics only (NULL: none) */
 	char *tls_cert, *tls_key;  /* PEM text, for the TCP daemon's lifetime */
+	struct sessions sessions;
 };
 
 struct conn {
 	struct tn_buf body;
 	bool too_big;
 	bool refused;
+	bool session;              /* /v1/session on the TCP listener */
 };
 
-/* Constant-time comparison of the bearer token. */
+/* Constant time over the token's length. */
+static bool same_token(const char *given, const char *token)
+{
+	size_t lg = strlen(given), lt = strlen(token);
+	unsigned char d = lg != lt;
+
+	for (size_t i = 0; i < lt; i++)
+		d |= (unsigned char)token[i] ^ (unsigned char)(i < lg ? given[i] : 0);
+	return d == 0;
+}
+
+/* The bearer token of an Authorization header. */
 static bool token_ok(const char *header, const char *token)
 {
 	const char *p = "Bearer ";
-	size_t lh, lt, i;
-	unsigned char d = 0;
 
-	if (!header || strncmp(header, p, strlen(p)))
-		return false;
-	header += strlen(p);
-	lh = strlen(header);
-	lt = strlen(token);
-	d = lh != lt;
-	for (i = 0; i < lt; i++)
-		d |= (unsigned char)token[i] ^ (unsigned char)(i < lh ? header[i] : 0);
-	return d == 0;
+	return header && !strncmp(header, p, strlen(p)) && same_token(header + strlen(p), token);
 }
 
 static void free_secret(char *s)
@@ -60,13 +64,17 @@ static void free_secret(char *s)
 	}
 }
 
-/* A TCP request's bearer token: 0 (the admin token, or the metrics token
- * asking GET /metrics), 403 (the metrics token asking anything else), 401. */
-static int tcp_auth(const struct tn_api *api, struct MHD_Connection *c, const char *method, const char *url)
+/* A TCP request: 0 (the admin token; a session cookie for a GET, since the
+ * page only reads and what changes things needs the token; the metrics
+ * token asking GET /metrics), 403 (the metrics token asking anything else), 401. */
+static int tcp_auth(struct tn_api *api, struct MHD_Connection *c, const char *method, const char *url)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 
 	if (token_ok(h, api->token))
+		return 0;
+	if (!strcmp(method, "GET") &&
+	    session_valid(&api->sessions, MHD_lookup_connection_value(c, MHD_COOKIE_KIND, TN_SESSION_COOKIE)))
 		return 0;
 	if (!api->metrics_token || !token_ok(h, api->metrics_token))
 		return 401;
@@ -161,6 +169,64 @@ static void dispatch(struct tn_api *api, struct MHD_Connection *c, const char *m
 	tn_buf_free(&q);
 }
 
+static enum MHD_Result send_asset(struct MHD_Connection *c, const struct tn_page_asset *a)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(*a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", a->type);
+	for (size_t i = 0; tn_page_headers[i][0]; i++)
+		MHD_add_response_header(resp, tn_page_headers[i][0], tn_page_headers[i][1]);
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* POST /v1/session {"token": T}: the right token gets a session cookie. */
+static enum MHD_Result session_post(struct tn_api *api, struct MHD_Connection *c, const char *method,
+				    const struct conn *cn)
+{
+	struct tn_api_response r = {0};
+	char id[TN_SESSION_ID_LEN + 1], cookie[200];
+	struct MHD_Response *resp;
+	json_object *b, *t = NULL;
+	enum MHD_Result ret;
+
+	if (strcmp(method, "POST")) {
+		method_not_allowed(&r, method, "POST");
+		goto out;
+	}
+	if (!(b = parse_body(cn->body.s ? cn->body.s : "", cn->body.len, false, &r)))
+		goto out;
+	if (!json_object_object_get_ex(b, "token", &t) || !json_object_is_type(t, json_type_string))
+		reply_error(&r, 400, "token", "expected {\"token\": \"...\"}");
+	else if (!same_token(json_object_get_string(t), api->token))
+		reply_error(&r, 401, "token", "wrong token");
+	else if (session_new(&api->sessions, id))
+		reply_error(&r, 500, NULL, "no randomness for a session id");
+	json_object_put(b);
+	if (r.status)
+		goto out;
+	resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%d; Secure; HttpOnly; SameSite=Strict",
+		 TN_SESSION_COOKIE, id, TN_SESSION_TTL_S);
+	explicit_bzero(id, sizeof(id));
+	MHD_add_response_header(resp, "Set-Cookie", cookie);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	explicit_bzero(cookie, sizeof(cookie));
+	ret = MHD_queue_response(c, 204, resp);
+	MHD_destroy_response(resp);
+	return ret;
+out:
+	ret = send_response(c, &r);
+	tn_api_response_free(&r);
+	return ret;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			       const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
@@ -170,13 +236,20 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	enum MHD_Result ret;
 
 	if (!cn) {
+		bool tcp = api->token && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == api->tcp_d;
+		const struct tn_page_asset *asset = tn_page_asset(url);
 		const char *cl;
 
 		cn = calloc(1, sizeof(*cn));
 		if (!cn)
 			return MHD_NO;
 		*con_cls = cn;
-		if (api->token && MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON)->daemon == api->tcp_d) {
+		if (asset && !strcmp(method, "GET")) {
+			cn->refused = true;
+			return send_asset(c, asset);
+		}
+		cn->session = tcp && !strcmp(url, "/v1/session");
+		if (tcp && !cn->session) {
 			int code = tcp_auth(api, c, method, url);
 
 			if (code) {
@@ -209,6 +282,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (cn->too_big)
 		return simple_error(c, 413, "request body larger than 1 MiB");
+	if (cn->session)
+		return session_post(api, c, method, cn);
 	dispatch(api, c, method, url, cn, &r);
 	ret = send_response(c, &r);
 	tn_api_response_free(&r);
@@ -316,6 +391,13 @@ static int tcp_listener(const char *spec)
 	return fd;
 }
 
+size_t tn_api_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	if (strstr(s, "%00"))
+		return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 /* poll(), not select(): descriptors past 1024 (a controller probing
  * thousands of servers holds that many) */
 #define MHD_FLAGS (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL)
@@ -324,6 +406,7 @@ static struct MHD_Daemon *start_unix_daemon(struct tn_api *api, int fd)
 {
 	return MHD_start_daemon(MHD_FLAGS, 0, NULL, NULL, handler, api,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_UNESCAPE_CALLBACK, tn_api_unescape, NULL,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
@@ -338,6 +421,7 @@ static struct MHD_Daemon *start_tcp_daemon(struct tn_api *api, int fd, const cha
 
 	return MHD_start_daemon(flags, 0, NULL, NULL, handler, api,
 				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_UNESCAPE_CALLBACK, tn_api_unescape, NULL,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_MAX,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)TN_TCP_CONN_PER_IP,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)TN_TCP_IDLE_S,
@@ -432,7 +516,9 @@ int tn_api_start(struct tn_api **out, struct tn_ctl *ctl, const struct tn_api_op
 	if (!api)
 		return -ENOMEM;
 	api->ctl = ctl;
+	sessions_init(&api->sessions);
 	if (o->listen && check_tcp_options(o)) {
+		sessions_destroy(&api->sessions);
 		free(api);
 		return -EINVAL;
 	}
@@ -515,6 +601,7 @@ void tn_api_stop(struct tn_api *api)
 	free_secret(api->tls_key);
 	free_secret(api->token);
 	free_secret(api->metrics_token);
+	sessions_destroy(&api->sessions);
 	free(api);
 }
 

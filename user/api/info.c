@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* GET /v1/config, /v1/status, /v1/stats and /metrics. */
+/* GET /v1/config, /v1/status, /v1/stats, /v1/tasks, /v1/transitions and /metrics. */
 #include "api/internal.h"
 
 void config_get(struct api_req *q, struct tn_api_response *r)
@@ -24,4 +24,14 @@ void metrics_get(struct api_req *q, struct tn_api_response *r)
 	r->text = tn_ctl_metrics(q->ctl);
 	if (!r->text)
 		reply_oom(r);
+}
+
+void tasks_get(struct api_req *q, struct tn_api_response *r)
+{
+	reply(r, 200, tn_ctl_tasks_json(q->ctl, 0));
+}
+
+void transitions_get(struct api_req *q, struct tn_api_response *r)
+{
+	reply(r, 200, tn_ctl_transitions_json(q->ctl, 0));
 }

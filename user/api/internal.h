@@ -13,6 +13,7 @@
 #ifndef TENACE_API_INTERNAL_H
 #define TENACE_API_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "api/api.h"
@@ -63,6 +64,23 @@ bool staged_copy(struct api_req *q, struct tn_config *cand, struct tn_api_respon
  * 500 when the file could not be written). */
 bool stage(struct api_req *q, struct tn_config *cand, struct tn_api_response *r);
 
+/* ---- browser sessions of the TCP listener (session.c) ---- */
+
+#define TN_SESSION_ID_LEN 64     /* hex of 32 random bytes */
+struct session {
+	char id[TN_SESSION_ID_LEN + 1];
+	double created;          /* 0: free */
+};
+struct sessions {
+	pthread_mutex_t lock;
+	struct session v[TN_SESSION_MAX];
+};
+void sessions_init(struct sessions *s);
+void sessions_destroy(struct sessions *s);
+/* A new session's id: 0, or -EIO without randomness. */
+int session_new(struct sessions *s, char id[TN_SESSION_ID_LEN + 1]);
+bool session_valid(struct sessions *s, const char *id);
+
 /* ---- handlers ---- */
 
 void farm_list(struct api_req *q, struct tn_api_response *r);
@@ -92,5 +110,8 @@ void node_get(struct api_req *q, struct tn_api_response *r);
 void node_drain(struct api_req *q, struct tn_api_response *r);
 void node_resume(struct api_req *q, struct tn_api_response *r);
 void table_get(struct api_req *q, struct tn_api_response *r);
+/* recent refresh tasks and health transitions (api/info.c) */
+void tasks_get(struct api_req *q, struct tn_api_response *r);
+void transitions_get(struct api_req *q, struct tn_api_response *r);
 
 #endif /* TENACE_API_INTERNAL_H */

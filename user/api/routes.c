@@ -33,6 +33,8 @@ static const struct route routes[] = {
 	{ "/v1/stats", "GET", { { "GET", READ, stats_get } } },
 	{ "/v1/refresh", "POST", { { "POST", OWN, refresh_post } } },
 	{ "/v1/task/{task}", "GET", { { "GET", READ, task_get } } },
+	{ "/v1/tasks", "GET", { { "GET", READ, tasks_get } } },
+	{ "/v1/transitions", "GET", { { "GET", READ, transitions_get } } },
 	{ "/v1/node", "GET", { { "GET", OWN, node_get } } },
 	{ "/v1/node/drain", "POST", { { "POST", OWN, node_drain } } },
 	{ "/v1/node/resume", "POST", { { "POST", OWN, node_resume } } },

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cmd/cmd.h"
+#include "dashboard/dashboard.h"
 #include "decap/decap.h"
 #include "trace/trace.h"
 #include "lib/log.h"
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 		"  decap IFACE --vip ADDR[,ADDR...] | --off | --status   a server's side of ipip/gue farms\n"
 		"  trace [--vip A[:P]] [--client CIDR] [--server FARM/ID] [--reason R] [--rate N/s]\n"
 		"        [--count N] [-j] [-w FILE.pcap] [--pin-dir D]   the data plane's decisions, live\n"
+		"  dashboard --listen 127.0.0.1:PORT           the live page on loopback (reads the socket)\n"
 		"\n"
 		"Client commands (talk to `tenace run`; changes are staged until `refresh`):\n");
 	tn_cli_usage(f);
@@ -186,6 +188,8 @@ int main(int argc, char **argv)
 		return tn_decap_main(argc, argv, g.json);
 	if (!strcmp(argv[0], "trace"))
 		return tn_trace_main(argc, argv, g.json);
+	if (!strcmp(argv[0], "dashboard"))
+		return tn_dashboard_main(argc, argv, g.socket_path);
 	if (!strcmp(argv[0], "pktgen") || !strcmp(argv[0], "bench"))
 		return run_tool(argv[0], argv);
 	if (tn_cli_is_command(argv[0])) {

@@ -131,6 +131,12 @@ int tn_ctl_refresh(struct tn_ctl *ctl, const char *zone, uint32_t *task_id);
  * max_moved % of its tracked clients (< 0: no limit); the task says which. */
 int tn_ctl_refresh_max_moved(struct tn_ctl *ctl, const char *zone, double max_moved, uint32_t *task_id);
 json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id); /* NULL: unknown */
+/* The latest refresh tasks, newest first, at most max (0: all kept). */
+json_object *tn_ctl_tasks_json(struct tn_ctl *ctl, size_t max);
+/* {"total": N, "transitions": [{"time", "type", "farmId", "serverId",
+ * "from", "to", "reason"}]}: the latest health changes of probed servers,
+ * newest first, at most max (0: all kept, MAX_TRANSITIONS). */
+json_object *tn_ctl_transitions_json(struct tn_ctl *ctl, size_t max);
 
 /*
  * Writer (call without any lock): what refreshing zone (NULL or "all": every

@@ -26,6 +26,11 @@ static bool health_record(struct tn_ctl *ctl, struct srv_state *st, bool up, con
 	st->health = up;
 	st->since = tn_now();
 	if (before != -1 || !up) {
+		struct transition *t = &ctl->transitions[ctl->probe_transitions % MAX_TRANSITIONS];
+
+		*t = (struct transition){ .time = st->since, .type = st->type, .farm_id = st->farm_id,
+					  .server_id = st->server_id, .from = (int8_t)before, .to = up };
+		snprintf(t->reason, sizeof(t->reason), "%s", reason ? reason : "");
 		st->transitions++;
 		ctl->probe_transitions++;
 	}
@@ -214,4 +219,36 @@ void tn_ctl_probe_details(struct tn_ctl *ctl, tn_probe_state_fn state, void *arg
 		if (state(arg, st->key, &st->check))
 			st->check.known = false;
 	}
+}
+
+static const char *health_word(int h)
+{
+	return h < 0 ? "unknown" : h ? "up" : "down";
+}
+
+json_object *tn_ctl_transitions_json(struct tn_ctl *ctl, size_t max)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	uint64_t end = ctl->probe_transitions, n = end < MAX_TRANSITIONS ? end : MAX_TRANSITIONS;
+
+	ASSERT_STATE_HELD();
+	if (max && n > max)
+		n = max;
+	/* newest first */
+	for (uint64_t i = 0; i < n; i++) {
+		const struct transition *t = &ctl->transitions[(end - 1 - i) % MAX_TRANSITIONS];
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "time", json_time(t->time));
+		json_object_object_add(x, "type", json_object_new_string(tn_l4_type_name(t->type)));
+		json_object_object_add(x, "farmId", json_object_new_int64(t->farm_id));
+		json_object_object_add(x, "serverId", json_object_new_int64(t->server_id));
+		json_object_object_add(x, "from", json_object_new_string(health_word(t->from)));
+		json_object_object_add(x, "to", json_object_new_string(health_word(t->to)));
+		json_object_object_add(x, "reason", t->reason[0] ? json_object_new_string(t->reason) : NULL);
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)end));
+	json_object_object_add(o, "transitions", a);
+	return o;
 }

@@ -61,6 +61,8 @@
 
 #define ERR_MAX 200
 #define MAX_TASKS 256
+/* Health transitions kept for GET /v1/transitions (a ring: the newest). */
+#define MAX_TRANSITIONS 128
 
 /* ---- locks (locks.c) ---- */
 
@@ -138,6 +140,15 @@ struct task {
 	double max_moved;        /* refuse when a farm would move more than this % of its tracked clients; < 0 none */
 };
 
+/* One health change of a probed server, as the status showed it. */
+struct transition {
+	double time;
+	uint8_t type;
+	uint32_t farm_id, server_id;
+	int8_t from, to;         /* -1 unknown, 0 down, 1 up */
+	char reason[ERR_MAX];
+};
+
 struct tn_ctl {
 	pthread_mutex_t state, writer, staging;
 	struct tn_ctl_backend be;
@@ -170,6 +181,7 @@ struct tn_ctl {
 	double reason_pps[TN_R__COUNT], reason_bps[TN_R__COUNT];
 	double sample_time, sample_interval;
 	uint64_t probe_transitions;
+	struct transition transitions[MAX_TRANSITIONS]; /* ring, by probe_transitions */
 	double started;
 	struct tn_node *node;    /* control/node.h; NULL: no fleet */
 	struct seen_iface {      /* the daemon's interface checks (observe.c) */

@@ -423,3 +423,21 @@ json_object *tn_ctl_task_json(struct tn_ctl *ctl, uint32_t id)
 	json_object_object_add(o, "message", t->message ? json_object_new_string(t->message) : NULL);
 	return o;
 }
+
+json_object *tn_ctl_tasks_json(struct tn_ctl *ctl, size_t max)
+{
+	json_object *a = json_object_new_array();
+	size_t n = 0;
+
+	ASSERT_STATE_HELD();
+	/* newest first */
+	for (uint32_t id = ctl->next_task_id - 1; id >= 1 && (!max || n < max); id--) {
+		json_object *o = tn_ctl_task_json(ctl, id);
+
+		if (!o)
+			break;
+		json_object_array_add(a, o);
+		n++;
+	}
+	return a;
+}
