@@ -108,6 +108,18 @@ a=$(answers 56 60)
 check_eq "drained: new clients 56-60 all reach server 2" 5 "$(count "server 2" <<<"$a")"
 a=$(answers 1 10)
 check_eq "drained: tracked clients 1-10 stay on server 1" 10 "$(count "server 1" <<<"$a")"
+# draining needs to know when it is done: status counts each server's tracked clients
+a=$(answers 1 60)
+want="$(count "server 1" <<<"$a") $(count "server 2" <<<"$a")"
+tracked() { "${C[@]}" -j status | python3 -c 'import json,sys; s=json.load(sys.stdin); print(*[x["trackedClients"] for x in s["farms"][0]["servers"]])'; }
+# counted every few seconds: wait for a count after these packets
+for _ in $(seq 40); do [ "$(tracked)" = "$want" ] && break; sleep 0.5; done
+check_eq "status: each server's tracked clients are the clients it answers (of clients 1-60)" "$want" "$(tracked)"
+n1=${want%% *}
+check_eq "metrics: tenace_server_tracked_clients of server 1" "$n1" \
+	"$(curl -s --unix-socket "$SOCK" http://localhost/metrics | awk '$1 == "tenace_server_tracked_clients{type=\"tcp\",farm=\"1\",server=\"1\"}" { print $2 }')"
+check "status: the conntrack holds at least the 60 clients, of a known capacity" \
+	bash -c "'${C[0]}' --socket '$SOCK' -j status | python3 -c 'import json,sys; c=json.load(sys.stdin)[\"conntrack\"]; sys.exit(not (c[\"entries\"] >= 60 and c[\"capacity\"] > 0))'"
 
 # the program detached behind the controller's back: said, attached again, traffic back
 before_detach=$("${C[@]}" -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"][0]["programId"])')

@@ -115,6 +115,13 @@ static inline int rec_farm_read(void *ctx, uint32_t slot, struct tn_farm_hdr *hd
 		rec.reads_failed++;
 		return -EIO;
 	}
+	if (r->value) { /* the whole value, as the data plane holds it (slots, incarnations, flags) */
+		if (hdr)
+			*hdr = r->value->hdr;
+		if (servers)
+			memcpy(servers, r->value->servers, sizeof(r->value->servers));
+		return 0;
+	}
 	if (hdr) {
 		memset(hdr, 0, sizeof(*hdr));
 		hdr->farm_id = r->f.farm_id;

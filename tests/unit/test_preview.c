@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "ctl_fixture.h"
 
@@ -248,6 +249,57 @@ static void idle_clients_follow_the_table_their_server_is_in(void **state)
 	json_object_put(o);
 }
 
+static json_object *status_server(json_object *st, int id)
+{
+	json_object *farms = json_object_object_get(st, "farms");
+
+	for (size_t i = 0; i < json_object_array_length(farms); i++) {
+		json_object *f = json_object_array_get_idx(farms, i);
+
+		if (!strcmp(str_field(f, "type"), "tcp") && num(f, "farmId") == 1)
+			return server_of(f, id, NULL);
+	}
+	fail_msg("no tcp farm 1 in the status");
+	return NULL;
+}
+
+/* Draining needs to know when it is done: status counts each server's
+ * tracked clients from the conntrack, as the data plane would send them. */
+static void status_counts_tracked_clients(void **state)
+{
+	struct rec_farm *r = farm_rec(TN_L4_TCP, 1);
+	int slot = slot_of_farm(TN_L4_TCP, 1), s2 = server_slot(r, 2);
+	json_object *o = NULL;
+
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	assert_true(json_object_is_type(json_object_object_get(status_server(o, 1), "trackedClients"), json_type_null));
+	json_object_put(o);
+	fill_conntrack();
+	tn_ctl_tick(ctl);
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	assert_int_equal(num(status_server(o, 1), "trackedClients"), 60);      /* the 3 stale ones not */
+	assert_int_equal(num(status_server(o, 2), "trackedClients"), 40);
+	assert_int_equal(num(json_object_object_get(o, "conntrack"), "entries"), 107);
+	json_object_put(o);
+	/* server 2 drained: its clients stay until idle past the timeout, then it is done */
+	assert_int_equal(req("PUT", "/v1/tcp/farm/1/server/2", "{\"weight\": 0}", NULL), 200);
+	refresh_run();
+	for (uint32_t i = 0; i < 10; i++)
+		track(slot, 1000 + i, s2, r->value->servers[s2].tag, 10 * SEC);  /* 10 of them busy again */
+	usleep(2100 * 1000);                            /* the next count comes after 2 s at the soonest */
+	tn_ctl_tick(ctl);
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	assert_int_equal(num(status_server(o, 2), "trackedClients"), 50);
+	json_object_put(o);
+	rec.clk.now_ns += 900 * SEC;                    /* every entry idle past the timeout */
+	usleep(2100 * 1000);
+	tn_ctl_tick(ctl);
+	assert_int_equal(req("GET", "/v1/status", NULL, &o), 200);
+	assert_int_equal(num(status_server(o, 2), "trackedClients"), 0);       /* drained: done */
+	assert_int_equal(num(status_server(o, 1), "trackedClients"), 60);      /* in the table: kept */
+	json_object_put(o);
+}
+
 /* A new address is a new identity: its tracked clients move. */
 static void a_new_address_moves_the_servers_clients(void **state)
 {
@@ -421,6 +473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_removed_server_moves_its_tracked_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_weight_change_moves_entries_not_tracked_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(idle_clients_follow_the_table_their_server_is_in, setup, teardown),
+		cmocka_unit_test_setup_teardown(status_counts_tracked_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_new_address_moves_the_servers_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(clients_of_a_down_server_are_not_counted_as_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_down_server_readdressed_is_previewed_up, setup, teardown),

@@ -104,27 +104,28 @@ static void print_farm_status(json_object *f)
 	printf("\n%s farm %s%s%s%s: %s, slot %s, generation %s%s%s\n", S(f, "type"), S(f, "farmId"),
 	       named ? " (" : "", named ? S(f, "displayName") : "", named ? ")" : "", S(f, "state"),
 	       S(f, "slot"), S(f, "generation"), failed ? ", error: " : "", failed ? S(f, "lastError") : "");
-	tn_table_init(&t, 10);
+	tn_table_init(&t, 11);
 	tn_table_colour_states(&t, 5);
 	tn_table_colour_states(&t, 6);
-	tn_table_row(&t, "SERVER", "ADDRESS", "PORT", "WEIGHT", "BACKUP", "STATE", "HEALTH", "SINCE", "MAC",
-		     "LAST ERROR");
+	tn_table_row(&t, "SERVER", "ADDRESS", "PORT", "WEIGHT", "BACKUP", "STATE", "HEALTH", "SINCE", "TRACKED",
+		     "MAC", "LAST ERROR");
 	for (size_t j = 0; srv && j < json_object_array_length(srv); j++) {
 		json_object *s = json_object_array_get_idx(srv, j);
 
 		tn_table_row(&t, cli_str(s, "serverId"), cli_str(s, "address"), cli_str(s, "port"),
 			     cli_str(s, "weight"), cli_str(s, "backup"), cli_str(s, "state"), cli_str(s, "health"),
-			     cli_str(s, "since"), cli_str(s, "mac"), cli_str(s, "lastError"));
+			     cli_str(s, "since"), cli_str(s, "trackedClients"), cli_str(s, "mac"), cli_str(s, "lastError"));
 	}
 	tn_table_print(&t);
 }
 
 static void print_status(json_object *o)
 {
-	json_object *ifs = cli_get(o, "interfaces"), *farms = cli_get(o, "farms");
+	json_object *ifs = cli_get(o, "interfaces"), *farms = cli_get(o, "farms"), *ct = cli_get(o, "conntrack");
 	struct tn_table t;
 
 	printf("zone %s, pending changes: %s\n", S(o, "zone"), S(o, "pendingChanges"));
+	printf("conntrack: %s entries of %s (counted %s)\n", S(ct, "entries"), S(ct, "capacity"), S(ct, "countedAt"));
 	tn_table_init(&t, 5);
 	tn_table_row(&t, "INTERFACE", "IFINDEX", "MODE", "PROGRAM", "XDP TX ERRORS");
 	for (size_t i = 0; ifs && i < json_object_array_length(ifs); i++) {

@@ -528,6 +528,7 @@ static int open_controller(struct daemon *d, bool *pins_exist)
 	tn_ctl_set_runtime(d->ctl, tn_dp_pin_dir(d->dp), d->skb);
 	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	tn_ctl_set_wakeup_fd(d->ctl, d->efd);
+	tn_ctl_set_conntrack_capacity(d->ctl, tn_dp_get_settings(d->dp)->ct_size);
 	return 0;
 }
 

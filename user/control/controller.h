@@ -82,6 +82,8 @@ void tn_ctl_stage_lock(struct tn_ctl *ctl);
 void tn_ctl_stage_unlock(struct tn_ctl *ctl);
 /* An fd written to (8 bytes, eventfd style) when a task is queued; -1 none. */
 void tn_ctl_set_wakeup_fd(struct tn_ctl *ctl, int fd);
+/* The running data plane's conntrack size, for status and /metrics. */
+void tn_ctl_set_conntrack_capacity(struct tn_ctl *ctl, uint32_t entries);
 /* Extra information for GET /v1/status. */
 void tn_ctl_set_runtime(struct tn_ctl *ctl, const char *pin_dir, bool skb_mode);
 

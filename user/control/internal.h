@@ -94,6 +94,7 @@ struct srv_state {
 	int dp_slot;             /* slot in the data plane's farm, -1 none */
 	struct tn_counter cur, prev;
 	double pps, bps;
+	uint64_t tracked;        /* clients the conntrack sends to it (ctl->census) */
 	bool mark;               /* gc */
 };
 
@@ -189,6 +190,13 @@ struct tn_ctl {
 		enum tn_ctl_attach state;
 		uint64_t detaches;
 	} seen_ifaces[TN_MAX_IFACES];
+	struct ct_census {       /* tracked.c: the last walk of the conntrack */
+		bool known;
+		uint64_t entries;    /* every entry in the map, live or not */
+		uint32_t capacity;   /* the running data plane's conntrack size (0: unknown) */
+		double at, took, next; /* when (realtime), how long (s), next walk (monotonic) */
+		int err;             /* the last walk's failure (said once) */
+	} census;
 	uint64_t reloads[TN_RELOAD__COUNT];
 	double last_reload;      /* CLOCK_REALTIME seconds, 0: none yet */
 	bool last_reload_ok;
@@ -228,6 +236,19 @@ static inline bool addr_equal(const struct tn_addr *a, const struct tn_addr *b)
 
 /* The daemon's last check of an interface, NULL if none (observe.c; state lock held). */
 const struct seen_iface *observed_iface(struct tn_ctl *ctl, const char *name);
+
+/* The server a conntrack entry still goes to at its next packet, as
+ * bpf/tenace.bpf.c judges it: the same incarnation, used and up, and once
+ * idle past its timeout, only while that server is still in the table. */
+static inline bool ct_keeps(const struct tn_server *s, const struct tn_ct_value *v, bool idle)
+{
+	return s && s->tag == v->tag && (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP) &&
+	       (!idle || (s->flags & TN_SRV_F_IN_TABLE));
+}
+
+/* Once in a while, by the tick (writer held, state lock free): count the
+ * tracked clients of every server from the conntrack (tracked.c). */
+void tracked_tick(struct tn_ctl *ctl, double now);
 
 /* ISO 8601 UTC text, or NULL (JSON null) for t <= 0 (status.c). */
 json_object *json_time(double t);

@@ -93,8 +93,8 @@ static void vip_metrics(struct tn_ctl *ctl, struct tn_buf *b, int pass)
 
 /* One family over every applied server, labelled by type, farm and server
  * (the address is the server's identity, not a label of its samples). */
-enum server_metric { SRV_PACKETS, SRV_BYTES, SRV_UP, SRV_TRANSITIONS, SRV_PROBE_SECONDS, SRV_PROBE_CHECKS,
-		     SRV_PROBE_FAILURES, SRV__COUNT };
+enum server_metric { SRV_PACKETS, SRV_BYTES, SRV_UP, SRV_TRANSITIONS, SRV_TRACKED, SRV_PROBE_SECONDS,
+		     SRV_PROBE_CHECKS, SRV_PROBE_FAILURES, SRV__COUNT };
 
 /* The sample of metric m for one server; false: none (a probe metric of a server without checks). */
 static bool server_sample(const struct server_view *v, enum server_metric m, char *out, size_t len)
@@ -108,6 +108,7 @@ static bool server_sample(const struct server_view *v, enum server_metric m, cha
 	case SRV_BYTES: snprintf(out, len, "%llu", st ? (unsigned long long)st->cur.bytes : 0ULL); break;
 	case SRV_UP: snprintf(out, len, "%d", v->up ? 1 : 0); break;
 	case SRV_TRANSITIONS: snprintf(out, len, "%llu", st ? (unsigned long long)st->transitions : 0ULL); break;
+	case SRV_TRACKED: snprintf(out, len, "%llu", st ? (unsigned long long)st->tracked : 0ULL); break;
 	case SRV_PROBE_SECONDS: snprintf(out, len, "%.6f", st->check.last_duration_s); break;
 	case SRV_PROBE_CHECKS: snprintf(out, len, "%llu", (unsigned long long)st->check.checks); break;
 	default: snprintf(out, len, "%llu", (unsigned long long)st->check.failures); break;
@@ -119,15 +120,16 @@ static void server_metrics(struct tn_ctl *ctl, struct tn_buf *b, enum server_met
 {
 	static const char *const names[] = { "tenace_server_packets_total", "tenace_server_bytes_total",
 					     "tenace_server_up", "tenace_probe_transitions_total",
-					     "tenace_probe_duration_seconds", "tenace_probe_checks_total",
+					     "tenace_server_tracked_clients", "tenace_probe_duration_seconds", "tenace_probe_checks_total",
 					     "tenace_probe_failures_total" };
 	static const char *const helps[] = { "Packets forwarded per server.", "Bytes forwarded per server.",
 					     "1 when the server takes traffic (resolved, healthy).",
 					     "Health changes of each server seen by its probe.",
+					     "Clients the conntrack still sends to each server (counted every few seconds).",
 					     "How long the server's last health check took.",
 					     "Health checks made of each server.",
 					     "Health checks of each server that failed." };
-	bool gauge = m == SRV_UP || m == SRV_PROBE_SECONDS;
+	bool gauge = m == SRV_UP || m == SRV_PROBE_SECONDS || m == SRV_TRACKED;
 
 	tn_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], gauge ? "gauge" : "counter");
 	for (size_t i = 0; i < ctl->applied.nfarms; i++) {
@@ -201,6 +203,11 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 		server_metrics(ctl, &b, m);
 	interface_metrics(ctl, &b);
 	reload_metrics(ctl, &b);
+	tn_buf_printf(&b, "# HELP tenace_conntrack_entries Conntrack entries, live or not, at the last count.\n"
+		      "# TYPE tenace_conntrack_entries gauge\ntenace_conntrack_entries %llu\n"
+		      "# HELP tenace_conntrack_capacity The conntrack's size (an LRU: full is normal, eviction starts).\n"
+		      "# TYPE tenace_conntrack_capacity gauge\ntenace_conntrack_capacity %u\n",
+		      (unsigned long long)ctl->census.entries, ctl->census.capacity);
 	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
 		      "# TYPE tenace_pending_changes gauge\n"
 		      "tenace_pending_changes %d\n", tn_ctl_pending_count(ctl, NULL));

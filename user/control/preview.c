@@ -61,7 +61,7 @@ void preview_free(struct preview *p)
 
 static bool usable(const struct tn_server *s)
 {
-	return (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP);
+	return ct_keeps(s, &(struct tn_ct_value){ .tag = s->tag }, false);
 }
 
 static int add_farm(struct preview *p, const struct tn_ctl *ctl, const struct tn_config *c,
@@ -143,13 +143,9 @@ static int build_tables(struct tn_ctl *ctl, struct preview *p)
 	return rc;
 }
 
-/* A server an entry still goes to at its next packet: same incarnation, up,
- * and when the entry is idle past its timeout, still in the table. */
 static bool keeps(const struct tn_farm *f, const struct tn_ct_value *v, bool idle)
 {
-	const struct tn_server *s = f && v->slot < TN_MAX_SERVERS ? &f->servers[v->slot] : NULL;
-
-	return s && s->tag == v->tag && usable(s) && (!idle || (s->flags & TN_SRV_F_IN_TABLE));
+	return ct_keeps(f && v->slot < TN_MAX_SERVERS ? &f->servers[v->slot] : NULL, v, idle);
 }
 
 /* One conntrack entry, judged as the data plane judges it at its next packet. */

@@ -5,6 +5,7 @@
  * MTUs are asked of the kernel after it is released.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include "control/internal.h"
@@ -79,6 +80,9 @@ static json_object *server_status(struct tn_ctl *ctl, const struct tn_config *c,
 	json_object_object_add(o, "since", json_time(!v.resolved && v.res ? v.res->since : v.st ? v.st->since : 0));
 	json_object_object_add(o, "lastError", v.error && v.error[0] ? json_object_new_string(v.error) : NULL);
 	server_details(o, s, &v);
+	/* clients the conntrack still sends to it (null until the first count): a drain is done at 0 */
+	json_object_object_add(o, "trackedClients", ctl->census.known ? json_object_new_int64(v.st ? (int64_t)v.st->tracked : 0)
+								       : NULL);
 	if (tn_ctl_tunnels(f) && v.up)
 		tn_ctl_encap_status_add(es, c, f, s, *usable, farm, o);
 	return o;
@@ -109,6 +113,20 @@ static json_object *farm_status(struct tn_ctl *ctl, const struct tn_config *c, c
 	json_object_object_add(x, "serversUp", json_object_new_int(nusable));
 	json_object_object_add(x, "servers", srv);
 	return x;
+}
+
+/* The last count of the conntrack: entries, capacity, when and how long it took. */
+static json_object *census_json(struct tn_ctl *ctl)
+{
+	json_object *o = json_object_new_object();
+	char took[32];
+
+	json_object_object_add(o, "entries", ctl->census.known ? json_object_new_int64((int64_t)ctl->census.entries) : NULL);
+	json_object_object_add(o, "capacity", ctl->census.capacity ? json_object_new_int64(ctl->census.capacity) : NULL);
+	json_object_object_add(o, "countedAt", json_time(ctl->census.at));
+	snprintf(took, sizeof(took), "%.3f", ctl->census.took);
+	json_object_object_add(o, "countSeconds", ctl->census.known ? json_object_new_double_s(ctl->census.took, took) : NULL);
+	return o;
 }
 
 /* No lock: one interface's XDP program, asked of the kernel. */
@@ -155,6 +173,7 @@ json_object *tn_ctl_status_json(struct tn_ctl *ctl)
 	json_object_object_add(o, "pinDir", ctl->pin_dir ? json_object_new_string(ctl->pin_dir) : NULL);
 	json_object_object_add(o, "started", json_time(ctl->started));
 	json_object_object_add(o, "pendingChanges", json_object_new_int(tn_ctl_pending_count(ctl, NULL)));
+	json_object_object_add(o, "conntrack", census_json(ctl));
 	for (i = 0; i < c->nfarms; i++)
 		json_object_array_add(farms, farm_status(ctl, c, &c->farms[i], &es));
 	json_object_object_add(o, "farms", farms);

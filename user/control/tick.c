@@ -202,5 +202,6 @@ void tn_ctl_tick(struct tn_ctl *ctl)
 	tn_ctl_encap_ports_sync(ctl);
 	rewrite_dirty_farms(ctl);
 	sample_counters(ctl, now);
+	tracked_tick(ctl, tn_monotonic());
 	ctl_writer_unlock(ctl);
 }
