@@ -366,28 +366,17 @@ static int unix_listener(const char *path)
 
 static int tcp_listener(const char *spec)
 {
-	struct sockaddr_storage ss;
 	struct tn_addr addr;
 	uint16_t port;
-	socklen_t sl;
-	int fd, one = 1;
+	int fd;
 
 	if (tn_hostport_parse(spec, &addr, &port)) {
 		tn_err("--listen %s: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", spec);
 		return -EINVAL;
 	}
-	sl = tn_sockaddr(&addr, port, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = tn_tcp_listen(&addr, port, 256);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 256) < 0) {
-		int e = errno;
-
-		tn_err("cannot listen on %s: %s", spec, strerror(e));
-		close(fd);
-		return -e;
-	}
+		tn_err("cannot listen on %s: %s", spec, strerror(-fd));
 	return fd;
 }
 

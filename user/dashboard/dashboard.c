@@ -146,11 +146,9 @@ static void usage(FILE *f)
 /* A loopback listening socket, or -errno (logged). */
 static int listen_loopback(const char *spec, unsigned *port_out)
 {
-	struct sockaddr_storage ss;
 	struct tn_addr addr;
 	uint16_t port;
-	socklen_t sl;
-	int fd, one = 1;
+	int fd;
 
 	if (tn_hostport_parse(spec, &addr, &port)) {
 		tn_err("--listen %s: expected ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)", spec);
@@ -161,17 +159,10 @@ static int listen_loopback(const char *spec, unsigned *port_out)
 		       "reach it with ssh -L): it serves the controller's state without a token", spec);
 		return -EINVAL;
 	}
-	sl = tn_sockaddr(&addr, port, &ss);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-
-		tn_err("cannot listen on %s: %s", spec, strerror(e));
-		close(fd);
-		return -e;
+	fd = tn_tcp_listen(&addr, port, 64);
+	if (fd < 0) {
+		tn_err("cannot listen on %s: %s", spec, strerror(-fd));
+		return fd;
 	}
 	*port_out = port;
 	return fd;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include "lib/net.h"
 
 int tn_addr_parse(const char *s, struct tn_addr *out)
@@ -186,4 +188,23 @@ bool tn_addr_is_loopback(const struct tn_addr *a)
 	if (a->family != 6)
 		return false;
 	return !memcmp(a->bytes, v6_loopback, 16) || (!memcmp(a->bytes, v4_mapped, 12) && a->bytes[12] == 127);
+}
+
+int tn_tcp_listen(const struct tn_addr *a, uint16_t port, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = tn_sockaddr(a, port, &ss);
+	int fd, one = 1, e;
+
+	if (!sl)
+		return -EAFNOSUPPORT;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) == 0 && listen(fd, backlog) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	return -e;
 }

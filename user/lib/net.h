@@ -48,5 +48,7 @@ void tn_mac_format(const uint8_t mac[6], char buf[TN_MAC_TEXT]);
 int tn_hostport_parse(const char *s, struct tn_addr *addr, uint16_t *port);
 /* The sockaddr of an address and port; its length, 0 for a bad family. */
 socklen_t tn_sockaddr(const struct tn_addr *a, uint16_t port, struct sockaddr_storage *ss);
+/* A TCP socket listening on address:port (SO_REUSEADDR, close-on-exec): its fd, or -errno. */
+int tn_tcp_listen(const struct tn_addr *a, uint16_t port, int backlog);
 
 #endif /* TENACE_LIB_NET_H */
