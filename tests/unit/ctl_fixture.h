@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ctl_start.h"
 #include "api/api.h"
 #include "config/config.h"
 #include "control/controller.h"
@@ -247,23 +248,10 @@ static struct tn_ctl *ctl;
 
 static inline int setup(void **state)
 {
-	struct tn_config c = {0};
-	struct tn_errors e = {0};
-
 	memset(&rec, 0, sizeof(rec));
 	tn_log_set_level(TN_LOG_ERROR);
-	if (tn_config_parse_string(base_config, &c, &e)) {
-		char *j = tn_errors_join(&e);
-		fprintf(stderr, "fixture config rejected: %s\n", j);
-		free(j);
-		tn_errors_free(&e);
-		return -1;
-	}
-	ctl = tn_ctl_new(&backend, NULL);
-	if (!ctl || tn_ctl_start(ctl, &c, NULL))
-		return -1;
-	tn_config_free(&c);
-	return 0;
+	ctl = ctl_start(base_config, &backend);
+	return ctl ? 0 : -1;
 }
 
 static inline int teardown(void **state)

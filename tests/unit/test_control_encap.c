@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
+#include "ctl_start.h"
 #include "api/api.h"
 #include "config/config.h"
 #include "control/controller.h"
@@ -97,24 +98,10 @@ static struct tn_ctl *ctl;
 
 static int setup(void **state)
 {
-	struct tn_config c = {0};
-	struct tn_errors e = {0};
-
 	memset(&rec, 0, sizeof(rec));
 	tn_log_set_level(TN_LOG_ERROR);
-	if (tn_config_parse_string(config, &c, &e)) {
-		char *j = tn_errors_join(&e);
-
-		fprintf(stderr, "fixture config rejected: %s\n", j);
-		free(j);
-		tn_errors_free(&e);
-		return -1;
-	}
-	ctl = tn_ctl_new(&backend, NULL);
-	if (!ctl || tn_ctl_start(ctl, &c, NULL))
-		return -1;
-	tn_config_free(&c);
-	return 0;
+	ctl = ctl_start(config, &backend);
+	return ctl ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "ctl_start.h"
 #include "api/internal.h"
 #include "control/controller.h"
 #include "dashboard/dashboard.h"
@@ -44,25 +45,18 @@ static struct tn_ctl_backend backend = {
 
 static struct tn_ctl *ctl;
 
+static const char *cfg =
+	"{\"zone\": \"pg\", \"interfaces\": [\"eth0\"], \"tableSize\": 1021, \"farms\": ["
+	" {\"farmId\": 1, \"type\": \"tcp\", \"port\": 80, \"probe\": {\"type\": \"tcp\", \"interval\": 1},"
+	"  \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.1\"}, {\"serverId\": 2, \"address\": \"10.0.0.2\"}]}],"
+	" \"frontends\": [{\"frontendId\": 1, \"type\": \"tcp\", \"vip\": [\"192.0.2.1\"], \"port\": \"80\","
+	" \"defaultFarmId\": 1}]}";
+
 static int setup(void **state)
 {
-	static const char *cfg =
-		"{\"zone\": \"pg\", \"interfaces\": [\"eth0\"], \"tableSize\": 1021, \"farms\": ["
-		" {\"farmId\": 1, \"type\": \"tcp\", \"port\": 80, \"probe\": {\"type\": \"tcp\", \"interval\": 1},"
-		"  \"servers\": [{\"serverId\": 1, \"address\": \"10.0.0.1\"}, {\"serverId\": 2, \"address\": \"10.0.0.2\"}]}],"
-		" \"frontends\": [{\"frontendId\": 1, \"type\": \"tcp\", \"vip\": [\"192.0.2.1\"], \"port\": \"80\","
-		" \"defaultFarmId\": 1}]}";
-	struct tn_config c = {0};
-	struct tn_errors e = {0};
-
 	tn_log_set_level(TN_LOG_ERROR);
-	if (tn_config_parse_string(cfg, &c, &e))
-		return -1;
-	ctl = tn_ctl_new(&backend, NULL);
-	if (!ctl || tn_ctl_start(ctl, &c, NULL))
-		return -1;
-	tn_config_free(&c);
-	return 0;
+	ctl = ctl_start(cfg, &backend);
+	return ctl ? 0 : -1;
 }
 
 static int teardown(void **state)
