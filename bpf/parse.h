@@ -61,6 +61,7 @@ struct tn_pkt {
 	__u8  family;     /* TN_FAMILY_V4 / V6 */
 	__u8  fragment;   /* part of a fragmented datagram */
 	__u8  icmp_error; /* ICMP error quoting a packet: the tuple is the quoted one, reversed */
+	__u8  syn;        /* a TCP SYN without ACK: the client has shown nothing more yet */
 };
 
 enum tn_parse_result {
@@ -96,29 +97,31 @@ static __always_inline int tn_parse_eth(struct tn_cursor *c, __u16 *proto)
 	return 0;
 }
 
-/* L4 ports of TCP/UDP at the cursor; full header must be present. */
-static __always_inline int tn_parse_ports(struct tn_cursor *c, __u8 proto, __be16 *sport, __be16 *dport)
+/* L4 ports of TCP/UDP at the cursor (and whether a TCP segment is a bare
+ * SYN); the full header must be present. */
+static __always_inline int tn_parse_ports(struct tn_cursor *c, struct tn_pkt *p)
 {
-	if (proto == IPPROTO_TCP) {
+	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = c->pos;
 
 		if ((void *)(th + 1) > c->end)
 			return TN_PARSE_MALFORMED;
 		if (th->doff < 5 || c->pos + th->doff * 4 > c->end)
 			return TN_PARSE_MALFORMED;
-		*sport = th->source;
-		*dport = th->dest;
+		p->sport = th->source;
+		p->dport = th->dest;
+		p->syn = th->syn && !th->ack;
 		return TN_PARSE_OK;
 	}
-	if (proto == IPPROTO_UDP) {
+	if (p->proto == IPPROTO_UDP) {
 		struct udphdr *uh = c->pos;
 
 		if ((void *)(uh + 1) > c->end)
 			return TN_PARSE_MALFORMED;
 		if (tn_ntohs(uh->len) < sizeof(*uh))
 			return TN_PARSE_MALFORMED;
-		*sport = uh->source;
-		*dport = uh->dest;
+		p->sport = uh->source;
+		p->dport = uh->dest;
 		return TN_PARSE_OK;
 	}
 	return TN_PARSE_OTHER_L4;
@@ -284,7 +287,7 @@ static __always_inline int tn_parse(void *data, void *data_end, struct tn_pkt *p
 		return tn_parse_icmp(&c, p);
 	if (p->proto == IPPROTO_ICMPV6 && p->family == TN_FAMILY_V6)
 		return tn_parse_icmp(&c, p);
-	return tn_parse_ports(&c, p->proto, &p->sport, &p->dport);
+	return tn_parse_ports(&c, p);
 }
 
 #endif /* TENACE_PARSE_H */

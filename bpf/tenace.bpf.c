@@ -23,6 +23,8 @@ const volatile __u32 cfg_table_size = TN_TABLE_SIZE_DEFAULT;
 const volatile __u32 cfg_hash_seed = 0;
 const volatile __u64 cfg_tcp_timeout_ns = TN_TCP_TIMEOUT_DEFAULT * 1000000000ULL;
 const volatile __u64 cfg_udp_timeout_ns = TN_UDP_TIMEOUT_DEFAULT * 1000000000ULL;
+/* new UDP clients tracked per 2^TN_ADMIT_WINDOW_SHIFT ns window per CPU, 0: no limit */
+const volatile __u32 cfg_udp_admit_per_window = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -98,6 +100,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tn_counter);
 } server_stats SEC(".maps");
+
+/* Each CPU's admission budget for new untracked clients (UDP, fragments):
+ * the window it counts in and the entries it admitted there. */
+struct tn_admit {
+	__u64 window;
+	__u64 used;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tn_admit);
+} admit SEC(".maps");
 
 /* The settings this program was loaded with, pinned with the maps so that a
  * later load or a restarted controller agrees with them (not read here). */
@@ -228,10 +244,10 @@ static __always_inline int server_usable(const struct tn_server *s)
 
 /* The key's hash in a frame of its own (new decisions only): inlined, its
  * register spills take the stack room the trace's calls need. */
-static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k)
+static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k, __u32 seed)
 {
 	const __u32 *w = (const __u32 *)k;
-	__u32 h = cfg_hash_seed, i;
+	__u32 h = seed, i;
 
 	/* tn_hash_ct_key's words in a loop: the same value, fewer spills */
 #pragma clang loop unroll(disable)
@@ -239,6 +255,38 @@ static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k)
 		h = tn_mix(h, w[i]);
 	h = tn_mix(h, ((__u32)k->proto << 8) | k->family);
 	return tn_fmix(h ^ 40u);
+}
+
+/*
+ * Whether a new client gets a conntrack entry now. A spoofed source sends one
+ * packet and never answers: for TCP a client is tracked once it shows more
+ * than a SYN (its handshake ACK or any later segment), its SYN steered by the
+ * table alone, which its ACK follows; a datagram (UDP, any fragment) has
+ * nothing to show and takes one of this CPU's budget of new entries per
+ * window. Returns TN_R_CT_NEW (insert), TN_R_CT_DEFERRED or TN_R_CT_REFUSED.
+ */
+static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
+{
+	struct tn_admit *a;
+	__u32 zero = 0;
+	__u64 w;
+
+	if (p->proto == IPPROTO_TCP && !p->fragment)
+		return p->syn ? TN_R_CT_DEFERRED : TN_R_CT_NEW;
+	if (!cfg_udp_admit_per_window)
+		return TN_R_CT_NEW;
+	a = bpf_map_lookup_elem(&admit, &zero);
+	if (!a)
+		return TN_R_CT_NEW;
+	w = now >> TN_ADMIT_WINDOW_SHIFT;
+	if (a->window != w) {
+		a->window = w;
+		a->used = 0;
+	}
+	if (a->used >= cfg_udp_admit_per_window)
+		return TN_R_CT_REFUSED;
+	a->used++;
+	return TN_R_CT_NEW;
 }
 
 /* The decision; every return is the packet's verdict. */
@@ -354,12 +402,14 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	/* a new decision on the current table */
 	if (farm->hdr.nup == 0)
 		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
-	TN_TRACE_SET(run, ct, (__u8)reason);
+	/* roundRobin spreads new clients with a hash of its own seed rather
+	 * than at random: a deferred SYN and the ACK that follows it (on any
+	 * CPU) must agree */
 	if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && !p->icmp_error) {
-		idx = tn_reduce(bpf_get_prandom_u32(), cfg_table_size);
+		idx = tn_reduce(tn_hash_key(&ck, cfg_hash_seed ^ TN_RR_SEED_SALT), cfg_table_size);
 		TN_TRACE_SET(run, why, TN_WHY_ROUNDROBIN);
 	} else {
-		idx = tn_reduce(tn_hash_key(&ck), cfg_table_size);
+		idx = tn_reduce(tn_hash_key(&ck, cfg_hash_seed), cfg_table_size);
 		TN_TRACE_SET(run, why, TN_WHY_TABLE);
 	}
 	if (idx >= cfg_table_size || idx >= TN_TABLE_SIZE_MAX)
@@ -372,24 +422,15 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	if (run->ev && run->ev->why == TN_WHY_TABLE && (srv->flags & TN_SRV_F_BACKUP))
 		run->ev->why = TN_WHY_BACKUP;
-	if (!p->icmp_error) {
+	if (reason == TN_R_CT_NEW && !p->icmp_error)
+		reason = admission(p, now);
+	if (!p->icmp_error && reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
 		nv.last_seen_ns = now;
 		nv.tag = srv->tag;
 		nv.slot = (__u16)slot;
-		if (farm->hdr.balance == TN_BALANCE_ROUNDROBIN && reason == TN_R_CT_NEW &&
-		    bpf_map_update_elem(&conntrack, &ck, &nv, BPF_NOEXIST)) {
-			/* another CPU tracked this client first: follow its choice */
-			cv = bpf_map_lookup_elem(&conntrack, &ck);
-			if (cv && cv->slot < TN_MAX_SERVERS && cv->tag == farm->servers[cv->slot].tag &&
-			    server_usable(&farm->servers[cv->slot])) {
-				slot = cv->slot;
-				srv = &farm->servers[slot];
-				TN_TRACE_SET(run, why, TN_WHY_RACE);
-			}
-		} else {
-			bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
-		}
+		bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
 	}
+	TN_TRACE_SET(run, ct, (__u8)reason);
 	count_reason(run, reason, bytes);
 
 forward:

@@ -33,6 +33,9 @@
 #define TN_CT_SIZE_DEFAULT    1000000  /* conntrack LRU entries */
 #define TN_TCP_TIMEOUT_DEFAULT 300     /* seconds an idle TCP client stays tracked */
 #define TN_UDP_TIMEOUT_DEFAULT 30      /* seconds an idle UDP client stays tracked */
+#define TN_UDP_ADMIT_RATE_DEFAULT 65536 /* new UDP clients tracked per second per CPU (0: no limit) */
+#define TN_ADMIT_WINDOW_SHIFT 24       /* admission budget windows of 2^24 ns (16.8 ms) */
+#define TN_RR_SEED_SALT       0x9e3779b9u /* roundRobin's hash seed: the table's seed xor this */
 #define TN_MAX_VLAN_TAGS      2
 #define TN_MAX_IPV6_EXT       6        /* extension headers walked at most */
 #define TN_NO_SERVER          0xffff   /* table entry: no server */
@@ -67,6 +70,8 @@ enum tn_reason {
 	TN_R_ICMP_TOO_BIG,       /* too big for the tunnel: dropped, the client told its MTU (ICMP) */
 	TN_R_DROP_TOO_BIG,       /* too big for the tunnel, no ICMP possible (an ICMP error itself) */
 	TN_R_PMTU_LEARNED,       /* the fabric's ICMP about a tunnel packet: the MTU to its server lowered */
+	TN_R_CT_DEFERRED,        /* untracked TCP SYN: steered by the table, tracked from its next packet */
+	TN_R_CT_REFUSED,         /* new UDP client over this CPU's admission budget: steered, not tracked */
 	TN_R__COUNT
 };
 

@@ -370,7 +370,7 @@ static void expect_new_then_hit(struct fx *fx, const struct tp_frame *f, uint32_
 static struct tp_spec tcp4(const char *src, const char *dst, uint16_t sport, uint16_t dport)
 {
 	return (struct tp_spec){ .src = src, .dst = dst, .proto = IPPROTO_TCP, .sport = sport, .dport = dport,
-				 .payload = 16, .tcp_flags = 0x02 };
+				 .payload = 16, .tcp_flags = 0x18 }; /* PSH|ACK: past the handshake, tracked */
 }
 
 static struct tp_spec udp(const char *src, const char *dst, uint16_t sport, uint16_t dport)

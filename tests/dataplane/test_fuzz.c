@@ -512,7 +512,8 @@ static void check_counters(struct fz *z, const struct tn_counter *b, const struc
 	drop = d[TN_R_DROP_MALFORMED] + d[TN_R_DROP_FILTERED] + d[TN_R_DROP_NO_SERVER] + d[TN_R_DROP_DISABLED] +
 	       d[TN_R_DROP_NO_FARM] + d[TN_R_DROP_NO_ROUTE];
 	final = pass + drop + d[TN_R_TX] + d[TN_R_REDIRECT] + d[TN_R_ABORTED];
-	ct = d[TN_R_CT_HIT] + d[TN_R_CT_NEW] + d[TN_R_CT_RESCHEDULED] + d[TN_R_CT_EXPIRED];
+	ct = d[TN_R_CT_HIT] + d[TN_R_CT_NEW] + d[TN_R_CT_RESCHEDULED] + d[TN_R_CT_EXPIRED] + d[TN_R_CT_DEFERRED] +
+	     d[TN_R_CT_REFUSED];
 
 	printf("# %llu frames run (+%llu shorter than Ethernet, host parser only): pass %llu, drop %llu, tx %llu, "
 	       "redirect %llu\n", (unsigned long long)t->run, (unsigned long long)t->short_frames,

@@ -126,6 +126,7 @@ struct tn_config {
 	uint32_t ct_size;      /* "conntrack": {"size"} default 1000000 */
 	uint32_t tcp_timeout_s;/* "conntrack": {"tcpTimeout"} default 300 */
 	uint32_t udp_timeout_s;/* "conntrack": {"udpTimeout"} default 30 */
+	uint32_t udp_admit_rate;/* "conntrack": {"udpAdmitRate"}: new UDP clients tracked /s /CPU, default 65536, 0: no limit */
 	struct tn_farm_cfg *farms;
 	size_t nfarms;
 	struct tn_frontend_cfg *frontends;

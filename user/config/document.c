@@ -22,7 +22,7 @@
 static const char *const config_keys[] = {
 	"zone", "interfaces", "hashSeed", "tableSize", "conntrack", "farms", "frontends", "bgp", NULL
 };
-static const char *const conntrack_keys[] = { "size", "tcpTimeout", "udpTimeout", NULL };
+static const char *const conntrack_keys[] = { "size", "tcpTimeout", "udpTimeout", "udpAdmitRate", NULL };
 
 /* ---- settings -------------------------------------------------------------------- */
 
@@ -107,6 +107,9 @@ static void parse_conntrack(struct tn_jctx *x, json_object *v, struct tn_config 
 	f = tn_jfield(v, "udpTimeout");
 	if (f)
 		tn_jwant_u32(x, f, "conntrack.udpTimeout", 1, 86400, &c->udp_timeout_s);
+	f = tn_jfield(v, "udpAdmitRate");
+	if (f)
+		tn_jwant_u32(x, f, "conntrack.udpAdmitRate", 0, 100000000, &c->udp_admit_rate);
 }
 
 static void parse_settings(struct tn_jctx *x, json_object *root, struct tn_config *c)

@@ -19,6 +19,7 @@ static enum family family_of(enum tn_reason r)
 {
 	switch (r) {
 	case TN_R_CT_HIT: case TN_R_CT_NEW: case TN_R_CT_RESCHEDULED: case TN_R_CT_EXPIRED:
+	case TN_R_CT_DEFERRED: case TN_R_CT_REFUSED:
 		return CONNTRACK;
 	case TN_R_FRAGMENT: case TN_R_ICMP_STEERED: case TN_R_ENCAP_IPIP: case TN_R_ENCAP_GUE:
 	case TN_R_PMTU_LEARNED:

@@ -34,6 +34,8 @@ static const char *const reason_names[TN_R__COUNT] = {
 	[TN_R_ICMP_TOO_BIG] = "icmp_too_big",
 	[TN_R_DROP_TOO_BIG] = "drop_too_big",
 	[TN_R_PMTU_LEARNED] = "pmtu_learned",
+	[TN_R_CT_DEFERRED] = "conntrack_deferred",
+	[TN_R_CT_REFUSED] = "conntrack_refused",
 };
 
 const char *tn_reason_name(enum tn_reason r)

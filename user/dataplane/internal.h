@@ -27,7 +27,11 @@ struct tn_dp {
 	/* kernel ids of the maps above once loaded: what identifies this
 	 * instance in a program attached to an interface */
 	uint32_t map_ids[TN_DP_NPINNED];
-	int old_settings_fd;   /* settings of an older layout moved aside during a load, or -1 */
+	/* maps of an older layout moved aside during a load (the settings of
+	 * version 1, counters of fewer reasons), put back if the load fails */
+	int aside_fd[2];
+	const char *aside_name[2];
+	int naside;
 };
 
 /* The name of an interface, or "#N" when it has none (buf: IF_NAMESIZE). */

@@ -23,6 +23,7 @@ void tn_dp_settings_default(struct tn_dp_settings *s)
 	s->tcp_timeout_s = TN_TCP_TIMEOUT_DEFAULT;
 	s->udp_timeout_s = TN_UDP_TIMEOUT_DEFAULT;
 	s->hash_seed = 0;
+	s->udp_admit_rate = TN_UDP_ADMIT_RATE_DEFAULT;
 }
 
 static int validate_settings(const struct tn_dp_settings *s)
@@ -49,7 +50,7 @@ static struct tn_dp *dp_new(const char *pin_dir)
 	if (!dp)
 		return NULL;
 	snprintf(dp->pin_dir, sizeof(dp->pin_dir), "%s", pin_dir ? pin_dir : TN_PIN_DIR_DEFAULT);
-	dp->old_settings_fd = -1;
+	dp->naside = 0;
 	tn_dp_settings_default(&dp->settings);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus <= 0) {
@@ -99,6 +100,10 @@ static int skel_open(struct tn_dp *dp)
 	dp->skel->rodata->cfg_hash_seed = dp->settings.hash_seed;
 	dp->skel->rodata->cfg_tcp_timeout_ns = (__u64)dp->settings.tcp_timeout_s * 1000000000ULL;
 	dp->skel->rodata->cfg_udp_timeout_ns = (__u64)dp->settings.udp_timeout_s * 1000000000ULL;
+	/* the rate per window, rounded up: a non-zero rate never becomes no entry at all */
+	dp->skel->rodata->cfg_udp_admit_per_window =
+		(__u32)(((__u64)dp->settings.udp_admit_rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL +
+			(dp->settings.udp_admit_rate != 0));
 	bpf_map__set_max_entries(dp->skel->maps.conntrack, dp->settings.ct_size);
 	dp->value_size = tn_farm_value_size(dp->settings.table_size);
 	bpf_map__set_value_size(bpf_map__inner_map(dp->skel->maps.farms), dp->value_size);

@@ -282,6 +282,7 @@ int tn_dp_read_pinned_settings(const char *dir, struct tn_dp_settings *out)
 	out->tcp_timeout_s = s.tcp_timeout_s;
 	out->udp_timeout_s = s.udp_timeout_s;
 	out->hash_seed = s.hash_seed;
+	out->udp_admit_rate = TN_UDP_ADMIT_RATE_DEFAULT; /* a load setting, not pinned */
 	return 0;
 }
 
@@ -294,24 +295,55 @@ static bool same_layout(const struct bpf_map_info *in, const struct bpf_map *map
 	       in->map_flags == want_flags;
 }
 
+/* Unpin a map of an older layout, keeping it to put back should the load fail. */
+static int move_aside(struct tn_dp *dp, const char *name, const char *path, int fd)
+{
+	int err;
+
+	if (dp->naside >= (int)(sizeof(dp->aside_fd) / sizeof(dp->aside_fd[0])))
+		return -EEXIST; /* not reached: two maps at most are moved aside */
+	if (unlink(path)) {
+		err = -errno;
+		tn_err("cannot replace the map %s pinned in %s: %s", name, dp->pin_dir, strerror(-err));
+		return err;
+	}
+	dp->aside_fd[dp->naside] = dup(fd);
+	dp->aside_name[dp->naside++] = name;
+	return 0;
+}
+
+/* The reason counters of an older Tenace: the same map with fewer reasons. */
+static bool fewer_reasons(const struct bpf_map_info *in, const struct bpf_map *map)
+{
+	return in->type == bpf_map__type(map) && in->key_size == bpf_map__key_size(map) &&
+	       in->max_entries == bpf_map__max_entries(map) && in->value_size % sizeof(struct tn_counter) == 0 &&
+	       in->value_size < bpf_map__value_size(map);
+}
+
 /*
  * A map pinned at path that this program cannot reuse: the settings of
- * version 1 are moved aside (their values were read already and are written
- * anew after the load); anything else is refused.
+ * version 1 (their values were read already and are written anew after the
+ * load) and reason counters of an older Tenace (which start again from 0)
+ * are moved aside; anything else is refused.
  */
 static int pinned_other_layout(struct tn_dp *dp, const char *name, const char *path, int fd,
 			       const struct bpf_map_info *in, const struct bpf_map *map)
 {
 	struct tn_settings s;
+	int err;
 
 	if (!strcmp(name, "settings") && tn_dp_settings_read_fd(fd, &s) == 0 && s.version == 1) {
-		if (unlink(path)) {
-			tn_err("cannot replace the settings pinned in %s: %s", dp->pin_dir, strerror(errno));
-			return -errno;
-		}
+		if ((err = move_aside(dp, name, path, fd)))
+			return err;
 		tn_info("the settings pinned in %s were recorded by an older Tenace (version 1): "
 			"recording them again as version %d", dp->pin_dir, TN_SETTINGS_VERSION);
-		dp->old_settings_fd = dup(fd);
+		return 0;
+	}
+	if (!strcmp(name, "stats") && fewer_reasons(in, map)) {
+		if ((err = move_aside(dp, name, path, fd)))
+			return err;
+		tn_info("the reason counters pinned in %s count %u reasons, this Tenace %d: they start again "
+			"from 0", dp->pin_dir, in->value_size / (unsigned)sizeof(struct tn_counter), TN_R__COUNT);
 		return 0;
 	}
 	tn_err("the map %s pinned in %s has another layout (type %u, key %u, value %u bytes, %u entries; "
@@ -377,18 +409,19 @@ void tn_dp_pins_restore(struct tn_dp *dp)
 {
 	char path[PATH_MAX];
 
-	if (dp->old_settings_fd < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/settings", dp->pin_dir);
-	unlink(path);
-	if (bpf_obj_pin(dp->old_settings_fd, path))
-		tn_err("cannot put the earlier settings back at %s: %s", path, strerror(errno));
+	for (int i = 0; i < dp->naside; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, dp->aside_name[i]);
+		unlink(path);
+		if (bpf_obj_pin(dp->aside_fd[i], path))
+			tn_err("cannot put the earlier map %s back at %s: %s", dp->aside_name[i], path,
+			       strerror(errno));
+	}
 	tn_dp_pins_commit(dp);
 }
 
 void tn_dp_pins_commit(struct tn_dp *dp)
 {
-	if (dp->old_settings_fd >= 0)
-		close(dp->old_settings_fd);
-	dp->old_settings_fd = -1;
+	for (int i = 0; i < dp->naside; i++)
+		close(dp->aside_fd[i]);
+	dp->naside = 0;
 }
