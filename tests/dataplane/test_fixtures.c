@@ -381,6 +381,49 @@ static struct tp_spec udp(const char *src, const char *dst, uint16_t sport, uint
 
 /* ---- tests: forwarding --------------------------------------------------------------- */
 
+static int count_entry(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+		       const struct tn_ct_value *v)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static size_t ct_entries(struct fx *fx)
+{
+	size_t n = 0;
+
+	assert_int_equal(tn_dp_ct_foreach(fx->dp, count_entry, &n), 0);
+	return n;
+}
+
+/* A client is tracked once it has shown more than a SYN: its SYNs are steered
+ * by the table alone (conntrack_deferred, no entry: a spoofed source costs a
+ * lookup), its handshake ACK makes the entry, and from then on even a SYN of
+ * another connection is a hit. */
+static void test_tcp_tracked_past_its_syn(void **state)
+{
+	struct fx *fx = *state;
+	struct tp_spec s = tcp4("198.51.100.77", VIP4, 41000, 80);
+	const struct tn_server *srv = predict(fx, F_WEB, &s);
+	struct tp_frame syn, ack, syn2;
+
+	s.tcp_flags = 0x02;
+	tp_build(&syn, &s);
+	s.tcp_flags = 0x10;
+	tp_build(&ack, &s);
+	s.sport = 41001;
+	s.tcp_flags = 0x02;
+	tp_build(&syn2, &s);
+	expect_forward(fx, &syn, XDP_TX, srv, R(TN_R_CT_DEFERRED, TN_R_TX), "SYN of a new client");
+	expect_forward(fx, &syn, XDP_TX, srv, R(TN_R_CT_DEFERRED, TN_R_TX), "its SYN again (retransmitted)");
+	assert_int_equal(ct_entries(fx), 0);
+	expect_forward(fx, &ack, XDP_TX, srv, R(TN_R_CT_NEW, TN_R_TX), "its handshake ACK");
+	assert_int_equal(ct_entries(fx), 1);
+	expect_forward(fx, &ack, XDP_TX, srv, R(TN_R_CT_HIT, TN_R_TX), "its next segment");
+	expect_forward(fx, &syn2, XDP_TX, srv, R(TN_R_CT_HIT, TN_R_TX), "the SYN of its next connection");
+	assert_int_equal(ct_entries(fx), 1);
+}
+
 static void test_ipv4_tcp(void **state)
 {
 	struct fx *fx = *state;
@@ -1196,6 +1239,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup(test_##name, clear_conntrack)
 		T(ipv4_tcp),
+		T(tcp_tracked_past_its_syn),
 		T(ipv4_udp),
 		T(ipv4_options),
 		T(ipv4_ethernet_padding),

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Conntrack admission, through BPF_PROG_TEST_RUN on the real program: a
+ * flood of SYNs from spoofed sources inserts nothing and moves no
+ * established client, even across a table change in the middle of it; new
+ * UDP clients beyond a CPU's budget are steered by the table but not tracked.
+ *
+ * Which server got a packet = the last byte of the output frame's destination
+ * MAC (server i has MAC 02:00:00:00:01:i).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+#include "dataplane/dataplane.h"
+#include "tenace.h"
+#include "packets.h"
+
+#define NSERVERS  4
+#define FARM_SLOT 2
+#define VIP       "10.0.0.1"
+#define CT_SIZE   8192      /* the flood is many times this */
+
+static void server_mac(int i, uint8_t mac[6])
+{
+	const uint8_t m[6] = { 0x02, 0x00, 0x00, 0x00, 0x01, (uint8_t)i };
+
+	memcpy(mac, m, 6);
+}
+
+/* One farm of NSERVERS (server 0 of weight w0, the others 1) for proto. */
+static void write_farm(struct tn_dp *dp, uint8_t proto, uint16_t w0)
+{
+	struct tn_dp_server s[NSERVERS];
+	struct tn_dp_farm f = {
+		.farm_id = 9, .proto = proto, .balance = TN_BALANCE_SOURCE,
+		.stickiness = TN_STICKY_SOURCE_IP, .servers = s, .nservers = NSERVERS,
+	};
+
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < NSERVERS; i++) {
+		s[i].server_id = 100 + (uint32_t)i;
+		s[i].family = TN_FAMILY_V4;
+		s[i].addr[0] = 192;
+		s[i].addr[1] = 168;
+		s[i].addr[2] = 7;
+		s[i].addr[3] = (uint8_t)(i + 1);
+		s[i].port = 80;
+		s[i].weight = i == 0 ? w0 : 1;
+		s[i].up = true;
+		server_mac(i, s[i].mac);
+		memset(s[i].src_mac, 0x0e, 6);
+		s[i].ifindex = 1;
+	}
+	assert_int_equal(tn_dp_farm_write(dp, FARM_SLOT, &f, NULL), 0);
+}
+
+static struct tn_dp *open_dp(uint8_t proto, uint32_t udp_admit_rate)
+{
+	struct tn_dp_settings st;
+	struct tn_dp *dp = NULL;
+	struct tn_vip_key k = tp_vip_key(VIP, 80, proto);
+	struct tn_vip v = { .farm_slot = FARM_SLOT, .vip_index = 3 };
+
+	tn_dp_settings_default(&st);
+	st.ct_size = CT_SIZE;
+	st.udp_admit_rate = udp_admit_rate;
+	assert_int_equal(tn_dp_open(&dp, "", &st), 0);
+	assert_int_equal(tn_dp_vips_replace(dp, &k, &v, 1), 0);
+	write_farm(dp, proto, 1);
+	return dp;
+}
+
+static uint64_t reason(struct tn_dp *dp, enum tn_reason r)
+{
+	struct tn_counter c[TN_R__COUNT];
+
+	assert_int_equal(tn_dp_reason_counters(dp, c), 0);
+	return c[r].packets;
+}
+
+static int count_entry(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+		       const struct tn_ct_value *v)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static size_t ct_entries(struct tn_dp *dp)
+{
+	size_t n = 0;
+
+	assert_int_equal(tn_dp_ct_foreach(dp, count_entry, &n), 0);
+	return n;
+}
+
+/* One packet from src (host order); the server index it reached, or -1 if
+ * it was not transmitted to a server. */
+static int send_one(struct tn_dp *dp, uint8_t proto, uint32_t src, uint16_t sport, uint8_t tcp_flags)
+{
+	struct in_addr a = { .s_addr = htonl(src) };
+	char addr[INET_ADDRSTRLEN];
+	struct tp_spec s = { .src = addr, .dst = VIP, .proto = proto, .sport = sport, .dport = 80,
+			     .payload = 8, .tcp_flags = tcp_flags };
+	struct tp_frame f;
+	uint8_t out[TP_FRAME_MAX];
+	uint32_t len = 0;
+	int v;
+
+	inet_ntop(AF_INET, &a, addr, sizeof(addr));
+	tp_build(&f, &s);
+	v = tp_run(tn_dp_prog_fd(dp), 1, f.data, f.len, out, &len);
+	if (v != XDP_TX || len != f.len || out[0] != 0x02 || out[4] != 0x01 || out[5] >= NSERVERS)
+		return -1;
+	return out[5];
+}
+
+#define NCLIENTS   2000
+#define NFLOOD     60000
+#define CLIENT(i)  (0xc6336400u + (uint32_t)(i))  /* 198.51.100.0 + i */
+
+static uint32_t xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/* 10,000 established clients in the issue; NCLIENTS here, a conntrack of
+ * CT_SIZE and NFLOOD spoofed SYNs (7x its capacity: had they been inserted,
+ * every client would have been evicted and the weight change would move a
+ * quarter of them). */
+static void test_syn_flood_moves_nobody(void **state)
+{
+	struct tn_dp *dp = open_dp(IPPROTO_TCP, 0);
+	static int8_t home[NCLIENTS];
+	uint64_t new0, deferred0, hits0;
+	uint32_t rnd = 0x2545f491u;
+	int moved = 0, lost = 0, s;
+
+	for (int i = 0; i < NCLIENTS; i++) {
+		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20000, 0x02);
+		assert_true(s >= 0);
+		assert_int_equal(send_one(dp, IPPROTO_TCP, CLIENT(i), 20000, 0x10), s); /* its ACK follows its SYN */
+		home[i] = (int8_t)s;
+	}
+	assert_int_equal(reason(dp, TN_R_CT_NEW), NCLIENTS);
+	assert_int_equal(reason(dp, TN_R_CT_DEFERRED), NCLIENTS);
+	assert_int_equal(ct_entries(dp), NCLIENTS);
+
+	new0 = reason(dp, TN_R_CT_NEW);
+	deferred0 = reason(dp, TN_R_CT_DEFERRED);
+	for (int i = 0; i < NFLOOD; i++) {
+		uint32_t src = 0x64000000u | (xorshift(&rnd) & 0x00ffffffu); /* 100.0.0.0/8 */
+
+		if (i == NFLOOD / 2)
+			write_farm(dp, IPPROTO_TCP, 3); /* a weight change in the middle of the flood */
+		assert_true(send_one(dp, IPPROTO_TCP, src, (uint16_t)(1024 + i % 60000), 0x02) >= 0);
+	}
+	assert_int_equal(reason(dp, TN_R_CT_DEFERRED) - deferred0, NFLOOD);
+	assert_int_equal(reason(dp, TN_R_CT_NEW) - new0, 0);
+	assert_int_equal(ct_entries(dp), NCLIENTS); /* occupancy before = after */
+
+	hits0 = reason(dp, TN_R_CT_HIT);
+	for (int i = 0; i < NCLIENTS; i++) {
+		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20001, 0x10);
+		if (s < 0)
+			lost++;
+		else if (s != home[i])
+			moved++;
+	}
+	printf("# %d established clients, %d flood SYNs, weight change mid-flood: %d moved, %d lost, "
+	       "%zu conntrack entries after\n", NCLIENTS, NFLOOD, moved, lost, ct_entries(dp));
+	assert_int_equal(moved, 0);
+	assert_int_equal(lost, 0);
+	assert_int_equal(reason(dp, TN_R_CT_HIT) - hits0, NCLIENTS);
+	tn_dp_close(dp);
+}
+
+/* The budget is per CPU and per 2^TN_ADMIT_WINDOW_SHIFT ns window of the
+ * program's clock (CLOCK_MONOTONIC_COARSE): run on one CPU and count the
+ * windows the loop spanned. */
+static uint64_t coarse_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+#define NUDP 3000
+
+static void test_udp_admission_budget(void **state)
+{
+	const uint32_t rate = 6000; /* per second: 101 per 16.8 ms window */
+	const uint64_t per_window = ((uint64_t)rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + 1;
+	struct tn_dp *dp = open_dp(IPPROTO_UDP, rate), *open = open_dp(IPPROTO_UDP, 0);
+	static int8_t first[NUDP];
+	uint64_t t0, t1, windows, admitted, refused;
+	cpu_set_t one, old;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	t0 = coarse_now();
+	for (int i = 0; i < NUDP; i++) {
+		int s = send_one(dp, IPPROTO_UDP, CLIENT(i), 5353, 0);
+
+		assert_true(s >= 0); /* refused or not, every datagram reaches a server */
+		first[i] = (int8_t)s;
+	}
+	t1 = coarse_now();
+	sched_setaffinity(0, sizeof(old), &old);
+	windows = (t1 >> TN_ADMIT_WINDOW_SHIFT) - (t0 >> TN_ADMIT_WINDOW_SHIFT) + 1;
+	admitted = reason(dp, TN_R_CT_NEW);
+	refused = reason(dp, TN_R_CT_REFUSED);
+	printf("# %d new UDP clients over %llu windows of %llu: %llu tracked, %llu refused\n", NUDP,
+	       (unsigned long long)windows, (unsigned long long)per_window, (unsigned long long)admitted,
+	       (unsigned long long)refused);
+	assert_int_equal(admitted + refused, NUDP);
+	assert_true(admitted >= (per_window < NUDP ? per_window : NUDP));
+	assert_true(admitted <= per_window * windows);
+	if (windows * per_window < NUDP)
+		assert_true(refused > 0);
+	assert_int_equal(ct_entries(dp), admitted);
+
+	/* a refused client is steered as the table says: where an unlimited
+	 * data plane with the same table sends it, and there again next time */
+	for (int i = 0; i < NUDP; i++) {
+		assert_int_equal(send_one(open, IPPROTO_UDP, CLIENT(i), 5353, 0), first[i]);
+		assert_int_equal(send_one(dp, IPPROTO_UDP, CLIENT(i), 5353, 0), first[i]);
+	}
+	assert_int_equal(reason(open, TN_R_CT_NEW), NUDP); /* 0: no limit */
+	assert_int_equal(reason(open, TN_R_CT_REFUSED), 0);
+	tn_dp_close(open);
+	tn_dp_close(dp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_flood_moves_nobody),
+		cmocka_unit_test(test_udp_admission_budget),
+	};
+
+	return cmocka_run_group_tests_name("dataplane admission", tests, NULL, NULL);
+}
