@@ -317,7 +317,6 @@ TN_STATIC_ASSERT(sizeof(struct tn_trace_ctl) == 8 + 112 * TN_TRACE_SLOTS, "tn_tr
 #define TN_WHY_TABLE      2  /* the table entry of the flow's hash */
 #define TN_WHY_BACKUP     3  /* the table entry of the flow's hash, a backup server */
 #define TN_WHY_ROUNDROBIN 4  /* a random table entry (roundRobin) */
-#define TN_WHY_RACE       5  /* roundRobin: another CPU tracked the client first, its choice */
 
 #define TN_TE_F_FARM      (1u << 0)  /* farm_id and generation are set */
 #define TN_TE_F_SERVER    (1u << 1)  /* slot and server_id are set */

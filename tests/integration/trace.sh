@@ -1,6 +1,6 @@
 #!/bin/bash
 # tenace trace (issue 13) with real HTTP traffic in the lab, the controller
-# running: a traced client's packets show conntrack new then hit, to the server
+# running: a traced client's packets show conntrack deferred (its SYN), new (its ACK), then hit, to the server
 # that answered it; a denied client's show drop_filtered; --client filters
 # keep other clients out; two traces at once each see only their own client
 # (each its own session bit); --count N stops after N events; the pcap of -w
@@ -103,10 +103,12 @@ wait "$PID_a"
 check_eq "trace A exit status" 0 "$?"
 check_eq "trace A: 8 events" 8 "$(wc -l <"$RUN/a.out")"
 check_eq "trace A: every event from client $A to $LAB_VIP:80" "$A $LAB_VIP 80" "$(events a '"\(.client) \(.vip) \(.vip_port)"' | sort -u)"
-check_eq "trace A: first event conntrack new, to server $SA (table entry)" "new xdp_tx 1 $SA table" \
-	"$(events a '"\(.conntrack) \(.reason) \(.farm) \(.server) \(.why)"' | head -n1)"
-check_eq "trace A: the 7 others conntrack hit, same server (tracked)" "7 hit xdp_tx $SA tracked" \
-	"$(events a '"\(.conntrack) \(.reason) \(.server) \(.why)"' | tail -n +2 | sort | uniq -c | awk '{print $1, $2, $3, $4, $5}')"
+check_eq "trace A: first event (the SYN) conntrack deferred, to server $SA (table entry)" \
+	"deferred xdp_tx 1 $SA table" "$(events a '"\(.conntrack) \(.reason) \(.farm) \(.server) \(.why)"' | head -n1)"
+check_eq "trace A: second event (the handshake ACK) conntrack new, the same server (table entry)" \
+	"new xdp_tx 1 $SA table" "$(events a '"\(.conntrack) \(.reason) \(.farm) \(.server) \(.why)"' | sed -n 2p)"
+check_eq "trace A: the 6 others conntrack hit, same server (tracked)" "6 hit xdp_tx $SA tracked" \
+	"$(events a '"\(.conntrack) \(.reason) \(.server) \(.why)"' | tail -n +3 | sort | uniq -c | awk '{print $1, $2, $3, $4, $5}')"
 gen=$(events a '.generation' | sort -u)
 if [ "$(wc -l <<<"$gen")" -eq 1 ] && [ "$gen" -ge 1 ]; then ok "trace A: one farm generation ($gen)"; else not_ok "trace A: one farm generation (got $gen)"; fi
 
@@ -138,10 +140,12 @@ check_eq "pcap: every packet from $A to $LAB_VIP.80" 16 "$(tcpdump -nr "$RUN/a.p
 trace_start f --vip "$LAB_VIP:80" --client "$(lab_client_addr 3)" --count 4
 SF=$(curl_from 3)
 wait_for 10 bash -c "! kill -0 $PID_f 2>/dev/null"
-re_new="^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct new farm 1 gen [0-9]+ server $SF \(slot [0-9]+, table\)\$"
+re_syn="^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct deferred farm 1 gen [0-9]+ server $SF \(slot [0-9]+, table\)\$"
+re_new="^[0-9:.]+ $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct new farm 1 gen [0-9]+ server $SF \(slot [0-9]+, table\)\$"
 re_hit="^[0-9:.]+ $(lab_client_addr 3):[0-9]+ -> $LAB_VIP:80/tcp xdp_tx ct hit farm 1 gen [0-9]+ server $SF \(slot [0-9]+, tracked\)\$"
-check_eq "text: the first line says new, table entry, server $SF" 1 "$(head -n1 "$RUN/f.out" | grep -cE "$re_new")"
-check_eq "text: the 3 others say hit, tracked, the same server" 3 "$(tail -n +2 "$RUN/f.out" | grep -cE "$re_hit")"
+check_eq "text: the first line (the SYN) says deferred, table entry, server $SF" 1 "$(head -n1 "$RUN/f.out" | grep -cE "$re_syn")"
+check_eq "text: the second (the handshake ACK) says new, table entry, the same server" 1 "$(sed -n 2p "$RUN/f.out" | grep -cE "$re_new")"
+check_eq "text: the 2 others say hit, tracked, the same server" 2 "$(tail -n +3 "$RUN/f.out" | grep -cE "$re_hit")"
 sed 's/^/# /' "$RUN/f.out" "$RUN/f.err"
 
 # ---- a denied client: drop_filtered, --reason filter, text output -----------------------------

@@ -16,6 +16,8 @@ const char *tn_trace_ct_name(uint8_t ct)
 	case TN_R_CT_NEW: return "new";
 	case TN_R_CT_RESCHEDULED: return "rescheduled";
 	case TN_R_CT_EXPIRED: return "expired";
+	case TN_R_CT_DEFERRED: return "deferred";
+	case TN_R_CT_REFUSED: return "refused";
 	}
 	return "-";
 }
@@ -24,7 +26,7 @@ const char *tn_trace_why_name(uint8_t why)
 {
 	static const char *const names[] = {
 		[TN_WHY_NONE] = "-", [TN_WHY_TRACKED] = "tracked", [TN_WHY_TABLE] = "table",
-		[TN_WHY_BACKUP] = "backup", [TN_WHY_ROUNDROBIN] = "round_robin", [TN_WHY_RACE] = "tracked_by_other_cpu",
+		[TN_WHY_BACKUP] = "backup", [TN_WHY_ROUNDROBIN] = "round_robin",
 	};
 
 	return why < sizeof(names) / sizeof(names[0]) ? names[why] : "-";
