@@ -101,6 +101,14 @@ struct {
 	__type(value, struct tn_counter);
 } server_stats SEC(".maps");
 
+/* The VIP address bitmap (struct tn_vip_bits, headers/tenace.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tn_vip_bits);
+} vip_bits SEC(".maps");
+
 /* Each CPU's admission budget for new untracked clients (UDP, fragments):
  * the window it counts in and the entries it admitted there. */
 struct tn_admit {
@@ -190,10 +198,25 @@ static __always_inline int source_refused(const struct tn_vip *vip, const struct
 	return 0;
 }
 
+/* Whether dst may be a VIP address: 0 means surely not (no hash lookup). */
+static __always_inline int maybe_vip(const struct tn_pkt *p)
+{
+	struct tn_vip_bits *b;
+	__u32 zero = 0, bit = tn_vip_bit(p->dst, p->family);
+
+	b = bpf_map_lookup_elem(&vip_bits, &zero);
+	if (!b)
+		return 1;
+	return (b->w[(bit >> 6) & (TN_VIP_BITS_WORDS - 1)] >> (bit & 63)) & 1;
+}
+
 static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 {
 	struct tn_vip_key k = {};
 	struct tn_vip *vip;
+
+	if (!maybe_vip(p))
+		return NULL;
 
 	__builtin_memcpy(k.addr, p->dst, 16);
 	k.proto = p->proto;
@@ -216,6 +239,8 @@ static __always_inline int is_vip_address(struct tn_pkt *p)
 {
 	struct tn_vip_key k = {};
 
+	if (!maybe_vip(p))
+		return 0;
 	__builtin_memcpy(k.addr, p->dst, 16);
 	k.proto = p->proto;
 	k.family = p->family;

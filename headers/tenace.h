@@ -402,6 +402,30 @@ static __attribute__((always_inline)) inline __u32 tn_hash_ct_key(const struct t
 	return tn_fmix(h ^ 40u);
 }
 
+/* The VIP address bitmap: one bit per hash of a destination address, set
+ * for every VIP address, so that a packet to any other address (the most
+ * common packet on a busy NIC) is passed after one array read. */
+#define TN_VIP_BITS        65536u
+#define TN_VIP_BITS_WORDS  (TN_VIP_BITS / 64u)
+struct tn_vip_bits {
+	__u64 w[TN_VIP_BITS_WORDS];
+};
+TN_STATIC_ASSERT(sizeof(struct tn_vip_bits) == TN_VIP_BITS / 8, "tn_vip_bits layout");
+
+static __attribute__((always_inline)) inline __u32 tn_vip_bit(const __u8 *addr, __u8 family)
+{
+	__u32 w[4], h;
+
+	__builtin_memcpy(w, addr, 16);
+	h = tn_mix(0x5eed0001u, w[0]);
+	if (family != TN_FAMILY_V4) {
+		h = tn_mix(h, w[1]);
+		h = tn_mix(h, w[2]);
+		h = tn_mix(h, w[3]);
+	}
+	return tn_fmix(h) & (TN_VIP_BITS - 1);
+}
+
 /* Map a 32-bit hash onto [0, n) without a division. */
 static __attribute__((always_inline)) inline __u32 tn_reduce(__u32 hash, __u32 n)
 {

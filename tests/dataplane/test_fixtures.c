@@ -873,6 +873,88 @@ static void test_icmp_echo_passes(void **state)
 
 /* ---- not ours -------------------------------------------------------------------------------- */
 
+static bool vip_bit_set(struct fx *fx, const char *addr)
+{
+	static struct tn_vip_bits b;
+	uint8_t a[16] = { 0 };
+	__u32 zero = 0, bit;
+
+	tp_addr16(addr, a);
+	bit = tn_vip_bit(a, (uint8_t)tp_family_of(addr));
+	assert_int_equal(bpf_map_lookup_elem(tn_dp_map_fd(fx->dp, "vip_bits"), &zero, &b), 0);
+	return (b.w[bit >> 6] >> (bit & 63)) & 1;
+}
+
+/* The VIP port entries now in the map (without the address entries). */
+static size_t port_vips(struct fx *fx, struct tn_vip_key *keys, struct tn_vip *vals)
+{
+	struct tn_vip_key *k;
+	struct tn_vip *v;
+	size_t n, m = 0;
+
+	assert_int_equal(tn_dp_vips_dump(fx->dp, &k, &v, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (k[i].kind == TN_VIP_KIND_PORT) {
+			keys[m] = k[i];
+			vals[m++] = v[i];
+		}
+	free(k);
+	free(v);
+	return m;
+}
+
+/* A packet to an address that is no VIP is passed on one read of the VIP
+ * address bitmap; one whose bit a VIP shares is passed by the VIP map; the
+ * bitmap follows VIPs added and removed. */
+static void test_vip_bitmap_follows_vips(void **state)
+{
+	static struct tn_vip_key keys[TN_MAX_VIPS + 1];
+	static struct tn_vip vals[TN_MAX_VIPS + 1];
+	struct fx *fx = *state;
+	const char *vips[] = { VIP4, VIP6, VIP4_ANY, VIP4_RMT };
+	uint8_t v4[16] = { 0 }, a[16] = { 0 };
+	char twin[INET_ADDRSTRLEN];
+	struct tp_frame f;
+	struct tp_spec s;
+	size_t n;
+	uint32_t i;
+
+	for (i = 0; i < 4; i++)
+		assert_true(vip_bit_set(fx, vips[i]));
+	/* an address of another network with VIP4's bit */
+	tp_addr16(VIP4, v4);
+	for (i = 0; i < (1u << 24); i++) {
+		tp_put32(a, 0x0a000000u | i);
+		if (tn_vip_bit(a, TN_FAMILY_V4) == tn_vip_bit(v4, TN_FAMILY_V4))
+			break;
+	}
+	assert_true(i < (1u << 24));
+	inet_ntop(AF_INET, a, twin, sizeof(twin));
+	s = tcp4(CLIENT4, twin, 1000, 80);
+	tp_build(&f, &s);
+	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "an address sharing a VIP's bit");
+
+	n = port_vips(fx, keys, vals);
+	keys[n] = tp_vip_key("192.0.2.99", 80, IPPROTO_TCP);
+	for (i = 0; i < n; i++) {
+		struct tn_vip_key web = tp_vip_key(VIP4, 80, IPPROTO_TCP);
+
+		if (!memcmp(&keys[i], &web, sizeof(web)))
+			vals[n] = vals[i]; /* the web farm, as VIP4:80 */
+	}
+	assert_false(vip_bit_set(fx, "192.0.2.99"));
+	assert_int_equal(tn_dp_vips_replace(fx->dp, keys, vals, n + 1), 0);
+	assert_true(vip_bit_set(fx, "192.0.2.99"));
+	s = tcp4(CLIENT4, "192.0.2.99", 1000, 80);
+	tp_build(&f, &s);
+	assert_int_equal(tp_run(fx->prog, 1, f.data, f.len, NULL, NULL), XDP_TX);
+	assert_int_equal(tn_dp_vips_replace(fx->dp, keys, vals, n), 0);
+	assert_false(vip_bit_set(fx, "192.0.2.99"));
+	for (i = 0; i < 4; i++)
+		assert_true(vip_bit_set(fx, vips[i]));
+	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "a VIP removed");
+}
+
 static void test_not_vip_passes(void **state)
 {
 	struct fx *fx = *state;
@@ -1254,6 +1336,7 @@ int main(void)
 		T(icmpv6_packet_too_big),
 		T(icmp_echo_passes),
 		T(not_vip_passes),
+		T(vip_bitmap_follows_vips),
 		T(port_zero_vip),
 		T(filters),
 		T(disabled_and_no_server),

@@ -15,7 +15,7 @@
 struct tenace;
 
 /* Maps that outlive the program: pinned by name under the pin directory. */
-#define TN_DP_NPINNED 14
+#define TN_DP_NPINNED 15
 extern const char *const tn_dp_pinned_maps[TN_DP_NPINNED];
 
 struct tn_dp {
@@ -41,6 +41,9 @@ const char *tn_dp_ifname(int ifindex, char *buf);
 /* Point every pinned map of the skeleton at pin_dir; migrate or refuse
  * pinned maps of another layout. 0 or -errno (logged). */
 int tn_dp_pins_prepare(struct tn_dp *dp);
+/* The VIP address bitmap made again from the VIP map (at each open: pins of
+ * an older Tenace have none). */
+int tn_dp_vip_bits_sync(struct tn_dp *dp);
 /* After a failed load: put back what tn_dp_pins_prepare moved aside. */
 void tn_dp_pins_restore(struct tn_dp *dp);
 /* After a successful load: forget what was moved aside. */

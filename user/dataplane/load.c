@@ -189,7 +189,7 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 	if (!dp)
 		return -ENOMEM;
 	if ((err = choose_settings(dp, want)) || (err = skel_open(dp)) || (err = skel_load(dp)) ||
-	    (err = write_settings(dp)) || (err = remember_map_ids(dp))) {
+	    (err = write_settings(dp)) || (err = tn_dp_vip_bits_sync(dp)) || (err = remember_map_ids(dp))) {
 		tn_dp_close(dp);
 		return err;
 	}

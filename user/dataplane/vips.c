@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * VIPs, source filters and redirect targets: each set is replaced whole,
- * new entries in before stale ones go, so a packet never finds a hole.
+ * new entries in before stale ones go, so a packet never finds a hole. The
+ * VIP address bitmap is widened before VIP entries are written and narrowed
+ * after stale ones go, for the same reason.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,6 +60,46 @@ static size_t vip_entries(const struct tn_vip_key *keys, const struct tn_vip *va
 	return m;
 }
 
+/* Write the bitmap of the addresses of keys[0..n) (with the bits already
+ * there when widen): one update of the whole array value. */
+static int vip_bits_write(struct tn_dp *dp, const struct tn_vip_key *keys, size_t n, bool widen)
+{
+	int fd = bpf_map__fd(dp->skel->maps.vip_bits);
+	struct tn_vip_bits *b = calloc(1, sizeof(*b));
+	__u32 zero = 0, bit;
+	int err = 0;
+
+	if (!b)
+		return -ENOMEM;
+	if (widen && bpf_map_lookup_elem(fd, &zero, b))
+		memset(b, 0xff, sizeof(*b)); /* unreadable: every address may be a VIP, never a hole */
+	for (size_t i = 0; i < n; i++) {
+		bit = tn_vip_bit(keys[i].addr, keys[i].family);
+		b->w[bit >> 6] |= 1ULL << (bit & 63);
+	}
+	if (bpf_map_update_elem(fd, &zero, b, BPF_ANY)) {
+		err = -errno;
+		tn_err("cannot write the VIP address bitmap: %s", strerror(errno));
+	}
+	free(b);
+	return err;
+}
+
+int tn_dp_vip_bits_sync(struct tn_dp *dp)
+{
+	struct tn_vip_key *keys;
+	struct tn_vip *vals;
+	size_t n;
+	int err;
+
+	if ((err = tn_dp_vips_dump(dp, &keys, &vals, &n)))
+		return err;
+	err = vip_bits_write(dp, keys, n, false);
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n)
 {
 	int fd = bpf_map__fd(dp->skel->maps.vips);
@@ -74,6 +116,8 @@ int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const st
 		return -ENOMEM;
 	}
 	m = vip_entries(keys, vals, n, all, allv);
+	if ((err = vip_bits_write(dp, all, m, true)))
+		goto out;
 	for (i = 0; i < m; i++) {
 		if (bpf_map_update_elem(fd, &all[i], &allv[i], BPF_ANY)) {
 			err = -errno;
@@ -92,6 +136,8 @@ int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const st
 		}
 		cur = next;
 	}
+	if (!err)
+		err = vip_bits_write(dp, all, m, false);
 out:
 	free(all);
 	free(allv);
