@@ -73,6 +73,8 @@ void make_servers(struct tn_dp_server *s, int n, uint32_t ifindex, const uint8_t
  * stickiness) behind VIP4:80 and VIP6:80; servers reached through ifindex. */
 int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_t src_mac[6]);
 uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r);
+/* Entries in the conntrack (a walk of the map, expired ones included): 0 or -errno (said). */
+int ct_entries(struct tn_dp *dp, uint64_t *n);
 /* Sum over CPUs of a per-CPU u64 array entry (0 when unreadable). */
 uint64_t percpu_u64_sum(int map_fd, uint32_t key);
 
