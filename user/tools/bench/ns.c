@@ -316,7 +316,7 @@ static void floor_report(struct bench *b, struct ns_ctx *x, int ci, const struct
 }
 
 /* Each tracked case over its floor: a line under the table and JSON fields on both rows. */
-static void floor_ratios(struct bench *b, struct ns_ctx *x, json_object *sec)
+static void floor_ratios(struct ns_ctx *x, json_object *sec)
 {
 	json_object *r = json_object_new_object();
 	const char *sep = "";
@@ -342,7 +342,6 @@ static void floor_ratios(struct bench *b, struct ns_ctx *x, json_object *sec)
 	}
 	printf("%s\n", *sep ? "" : " not measured");
 	JSET(sec, "ratio_to_floor", r);
-	(void)b;
 }
 
 static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
@@ -437,7 +436,7 @@ static int full_setup(struct bench *b, struct ns_ctx *x)
 static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 {
 	const struct ns_case *c = &ns_cases[ci];
-	struct tn_dp *dp = c->full ? x->full : x->dp;
+	struct tn_dp *dp;
 	uint64_t *seq = c->full ? &x->full_seq : &x->fresh_seq;
 	int prog_fd, err;
 	struct ns_runs m;
@@ -480,7 +479,7 @@ int ns_section(struct bench *b)
 	       "feeder", "net ratio", "path taken (Tenace)");
 	for (size_t ci = 0; ci < NS_CASES && !err; ci++)
 		err = ns_case_run(b, &x, (int)ci);
-	floor_ratios(b, &x, sec);
+	floor_ratios(&x, sec);
 out:
 	ns_describe(b, &x, sec);
 	bench_floor__destroy(x.floor);
