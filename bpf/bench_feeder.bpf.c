@@ -12,6 +12,8 @@
  *   client = counter % nclients            (tracked clients)
  *   client = counter                       (fresh_clients: never-seen clients)
  *   source address = template's + client   (IPv4: whole address; IPv6: low 32 bits)
+ *   random_src: source address = 64.0.0.0/2 + a hash of the counter
+ *               (the flood section's spoofed sources: never a bench client's 10/8)
  *
  * bench_sink: XDP_DROP sink for the refresh test: counts IPv4 frames (others
  * pass), remembers
@@ -44,6 +46,7 @@ __u32 base_addr = 0;                 /* host order: first client's last 32 bits 
 __u64 counter = 0;                   /* next packet's sequence number */
 __u32 frame_len = 0;                 /* nonzero: shrink a longer frame back to this first */
 __u32 grow_len = 20;                 /* bench_grow: bytes added in front */
+__u32 random_src = 0;                /* 1: a pseudo-random source per packet (see above) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -51,6 +54,17 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } target SEC(".maps");
+
+/* murmur3's 64-bit finalizer: user/tools/bench/feeder.c computes the same */
+static __always_inline __u32 random_addr(__u64 seq)
+{
+	seq ^= seq >> 33;
+	seq *= 0xff51afd7ed558ccdull;
+	seq ^= seq >> 33;
+	seq *= 0xc4ceb9fe1a85ec53ull;
+	seq ^= seq >> 33;
+	return 0x40000000u | ((__u32)seq & 0x3fffffffu);
+}
 
 SEC("xdp")
 int bench_feeder(struct xdp_md *ctx)
@@ -79,7 +93,7 @@ int bench_feeder(struct xdp_md *ctx)
 	}
 	if (data + off + 4 > data_end)
 		return XDP_ABORTED;
-	addr = bpf_htonl(base_addr + client);
+	addr = bpf_htonl(random_src ? random_addr(seq) : base_addr + client);
 	__builtin_memcpy(data + off, &addr, 4);
 	if (feeder_only)
 		return XDP_TX;

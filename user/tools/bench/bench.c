@@ -24,12 +24,12 @@
 #include "lib/log.h"
 
 enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_CONTROL = 64,
-       SEC_DECAP = 128, SEC_TRACE = 256, SEC_ENCAP = 512, SEC_ALL = 1023 };
+       SEC_DECAP = 128, SEC_TRACE = 256, SEC_ENCAP = 512, SEC_FLOOD = 1024, SEC_ALL = 2047 };
 
 static const struct { const char *name; int bit; } section_names[] = {
 	{ "ns", SEC_NS }, { "e2e", SEC_E2E }, { "refresh", SEC_REFRESH },
 	{ "maglev", SEC_MAGLEV }, { "probe", SEC_PROBE }, { "memory", SEC_MEMORY }, { "control", SEC_CONTROL },
-	{ "decap", SEC_DECAP }, { "trace", SEC_TRACE }, { "encap", SEC_ENCAP },
+	{ "decap", SEC_DECAP }, { "trace", SEC_TRACE }, { "encap", SEC_ENCAP }, { "flood", SEC_FLOOD },
 };
 
 static void usage(FILE *out)
@@ -38,12 +38,15 @@ static void usage(FILE *out)
 		"usage: tenace bench [-s SECTION[,SECTION...]] [-o FILE] [-r RUNS] [--repeat N] [--seconds S] [--quick]\n"
 		"       tenace bench --plot-data FILE DIR\n"
 		"Measure Tenace beside the baseline (swap MACs, XDP_TX) in the same run.\n"
-		"  -s, --section LIST  ns, e2e, refresh, maglev, probe, memory, control, decap, trace (default: all)\n"
+		"  -s, --section LIST  ns, flood, e2e, refresh, maglev, probe, memory, control, decap, trace, encap\n"
+		"                      (default: all)\n"
 		"  -o, --output FILE   JSON results (default build/bench.json; sections not run are kept)\n"
 		"  -r, --runs N        repetitions per figure, the median is reported (default 5)\n"
-		"      --repeat N      BPF_PROG_TEST_RUN repetitions per run (default 1000000)\n"
+		"      --repeat N      BPF_PROG_TEST_RUN repetitions per run (default 1000000; the flood\n"
+		"                      section sends 5 x N SYNs)\n"
 		"      --seconds S     measuring window of an end-to-end run (default 2)\n"
-		"      --quick         3 runs, 200000 repetitions, 1 s windows (a smoke test)\n"
+		"      --quick         3 runs, 200000 repetitions, 1 s windows, a smaller flood conntrack\n"
+		"                      (a smoke test)\n"
 		"      --tenace PATH   the tenace binary whose pktgen generates traffic (default: this one)\n"
 		"      --plot-data     write gnuplot data files from a results file into DIR\n");
 }
@@ -170,8 +173,8 @@ static int parse_sections(const char *arg)
 			if (!strcmp(tok, section_names[i].name))
 				break;
 		if (i == sizeof(section_names) / sizeof(section_names[0])) {
-			fprintf(stderr, "tenace bench: unknown section '%s' (ns, e2e, refresh, maglev, "
-				"probe, memory, control, decap)\n", tok);
+			fprintf(stderr, "tenace bench: unknown section '%s' (ns, flood, e2e, refresh, maglev, "
+				"probe, memory, control, decap, trace, encap)\n", tok);
 			free(list);
 			return -1;
 		}
@@ -216,7 +219,7 @@ static int parse_options(int argc, char **argv, struct bench *b, struct bench_op
 		case 'r': b->reps = atoi(optarg); break;
 		case 'R': b->repeat = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'S': b->seconds = atof(optarg); break;
-		case 'q': b->reps = 3, b->repeat = 200000, b->seconds = 1; break;
+		case 'q': b->reps = 3, b->repeat = 200000, b->seconds = 1, b->quick = true; break;
 		case 'P': o->plot = true; break;
 		case 'T': snprintf(tenace_bin, sizeof(tenace_bin), "%s", optarg); break;
 		case 'h': usage(stdout); return *exit_status = 0, 1;
@@ -230,6 +233,8 @@ static void run_sections(struct bench *b, int sections)
 {
 	if (sections & SEC_NS)
 		ns_section(b);
+	if (sections & SEC_FLOOD)
+		flood_section(b);
 	if (sections & SEC_E2E)
 		e2e_section(b);
 	if (sections & SEC_REFRESH)

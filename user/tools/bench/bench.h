@@ -4,8 +4,10 @@
  * (build/baseline.bpf.o: swap the MACs, XDP_TX) measured in the same run and
  * reported as a ratio, medians of several repetitions. Writes a JSON document
  * (default build/bench.json) and a table on stdout; PASS/MISS beside every
- * target. Sections: ns (ns/packet through BPF_PROG_TEST_RUN), e2e (Mpps over
- * veth), refresh (farm rewrites under load), maglev, probe, memory.
+ * target. Sections: ns (ns/packet through BPF_PROG_TEST_RUN), flood (a SYN
+ * flood from spoofed sources against established clients), e2e (Mpps over
+ * veth), refresh (farm rewrites under load), maglev, probe, memory, control,
+ * decap, trace, encap.
  */
 #ifndef TENACE_BENCH_H
 #define TENACE_BENCH_H

@@ -142,6 +142,8 @@ int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_
 	st.ct_size = ct_size;
 	/* long timeouts: a slow warm-up must not let entries expire mid-run */
 	st.udp_timeout_s = st.tcp_timeout_s = 3600;
+	/* the "new client" rows insert every packet: no per-CPU budget of new UDP clients */
+	st.udp_admit_rate = 0;
 	if ((err = tn_dp_open(dp, "", &st)))
 		return err;
 	make_servers(srv, BENCH_SERVERS, ifindex, src_mac);
@@ -161,6 +163,24 @@ uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r)
 	if (tn_dp_reason_counters(dp, c))
 		return 0;
 	return c[r].packets;
+}
+
+static int ct_count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+			const struct tn_ct_value *v)
+{
+	(void)clk, (void)k, (void)v;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+int ct_entries(struct tn_dp *dp, uint64_t *n)
+{
+	int err;
+
+	*n = 0;
+	if ((err = tn_dp_ct_foreach(dp, ct_count_one, n)))
+		tn_err("bench: cannot walk the conntrack: %s", strerror(-err));
+	return err;
 }
 
 uint64_t percpu_u64_sum(int map_fd, uint32_t key)

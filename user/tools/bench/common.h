@@ -3,7 +3,7 @@
  * Private to user/tools/bench/: what the sections share. common.c: small
  * helpers, the data plane every section configures alike; testbed.c: the
  * veth test bed and the traffic generator of the e2e and refresh sections.
- * One file per section: ns.c, e2e.c, refresh.c, maglev.c, probe.c, memory.c,
+ * One file per section: ns.c, flood.c, e2e.c, refresh.c, maglev.c, probe.c, memory.c,
  * control.c, decap.c, trace.c.
  */
 #ifndef TENACE_BENCH_COMMON_H
@@ -41,6 +41,7 @@ struct bench {
 	double e2e_max_mpps_10k; /* from the e2e section, for the refresh rate */
 	int ingress_ifindex;     /* feeder runs arrive there (0: lo); the encap section's routed netns */
 	bool restore_len;        /* feeder runs undo the previous repetition's encapsulation */
+	bool quick;              /* --quick: smaller tables where a section scales them */
 };
 
 /* ---- common.c ---------------------------------------------------------------- */
@@ -73,6 +74,8 @@ void make_servers(struct tn_dp_server *s, int n, uint32_t ifindex, const uint8_t
  * stickiness) behind VIP4:80 and VIP6:80; servers reached through ifindex. */
 int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_t src_mac[6]);
 uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r);
+/* Entries in the conntrack (a walk of the map, expired ones included): 0 or -errno (said). */
+int ct_entries(struct tn_dp *dp, uint64_t *n);
 /* Sum over CPUs of a per-CPU u64 array entry (0 when unreadable). */
 uint64_t percpu_u64_sum(int map_fd, uint32_t key);
 
@@ -147,9 +150,16 @@ struct run_out {
 
 /* A UDP frame to dst:80 from the client base (IPv4 a.b.c.d, IPv6 fd00:1::/96 + base). */
 void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32_t base);
+#define TCP_FLAG_SYN_ 0x02
+#define TCP_FLAG_ACK_ 0x10
+/* A TCP segment (IPv4, 64 bytes) from port 40000 of client base to dst:80 with these flags. */
+void build_tcp_frame(struct frame *f, const char *dst, uint32_t base, uint8_t flags);
+/* The source address (host order) the feeder writes for packet `seq` with random_src set. */
+uint32_t feeder_random_src(uint64_t seq);
 /* What the feeder puts in front of the program for client number `client`. */
 void frame_for_client(const struct frame *f, uint32_t base, uint32_t client, uint8_t *out);
-/* Point the feeder at a frame and a client set; the counter is left alone. */
+/* Point the feeder at a frame and a client set; the counter is left alone,
+ * random sources are turned off (set b->feed->bss->random_src after it). */
 void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t nclients, bool fresh);
 /* The program the feeder tail-calls; -1: none (the feeder alone). */
 int feeder_target(struct bench *b, int prog_fd);
@@ -159,6 +169,7 @@ int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct r
 /* ---- the sections -------------------------------------------------------------- */
 
 int ns_section(struct bench *b);
+int flood_section(struct bench *b);
 int e2e_section(struct bench *b);
 int refresh_section(struct bench *b);
 int maglev_section(struct bench *b);

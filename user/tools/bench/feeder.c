@@ -70,6 +70,50 @@ void build_frame(struct frame *f, int family, bool vlan, const char *dst, uint32
 	f->hdr_len = (l4 + 8 + 7) & ~7u;
 }
 
+/* A TCP segment (IPv4, 20-byte header, no payload; 64 bytes with the
+ * Ethernet padding) from port 40000 of client `base` to dst:80. */
+void build_tcp_frame(struct frame *f, const char *dst, uint32_t base, uint8_t flags)
+{
+	uint8_t *p = f->b;
+	uint32_t a = htonl(base), l4 = 34;
+	uint16_t c;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(p, LB_MAC, 6);
+	memcpy(p + 6, GEN_MAC, 6);
+	p[12] = 0x08, p[13] = 0x00;
+	f->len = 64;
+	p[14] = 0x45;
+	p[16] = 0, p[17] = 40;       /* total length: IP + TCP, the rest is padding */
+	p[20] = 0x40;                /* DF */
+	p[22] = 64;
+	p[23] = IPPROTO_TCP;
+	memcpy(p + 26, &a, 4);
+	inet_pton(AF_INET, dst, p + 30);
+	c = bench_ip_csum(p + 14, 20);
+	p[24] = c >> 8, p[25] = c & 0xff;
+	f->src_off = 26;
+	p[l4] = 40000 >> 8, p[l4 + 1] = 40000 & 0xff;
+	p[l4 + 2] = 0, p[l4 + 3] = 80;
+	p[l4 + 4] = 0x12, p[l4 + 7] = 0x34;             /* sequence number */
+	if (flags & TCP_FLAG_ACK_)
+		p[l4 + 8] = 0x56, p[l4 + 11] = 0x78;    /* acknowledgment number */
+	p[l4 + 12] = 5 << 4;                            /* data offset */
+	p[l4 + 13] = flags;
+	p[l4 + 14] = 0xfa, p[l4 + 15] = 0xf0;           /* window */
+	f->hdr_len = (l4 + 20 + 7) & ~7u;
+}
+
+uint32_t feeder_random_src(uint64_t seq)
+{
+	seq ^= seq >> 33;
+	seq *= 0xff51afd7ed558ccdull;
+	seq ^= seq >> 33;
+	seq *= 0xc4ceb9fe1a85ec53ull;
+	seq ^= seq >> 33;
+	return 0x40000000u | ((uint32_t)seq & 0x3fffffffu);
+}
+
 /* What the feeder puts in front of the program for client number `client`. */
 void frame_for_client(const struct frame *f, uint32_t base, uint32_t client, uint8_t *out)
 {
@@ -89,6 +133,7 @@ void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t 
 	b->feed->bss->base_addr = base;
 	b->feed->data->nclients = nclients;
 	b->feed->bss->fresh_clients = fresh;
+	b->feed->bss->random_src = 0;
 }
 
 /* The program the feeder tail-calls; -1: none (the feeder alone). */

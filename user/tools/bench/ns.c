@@ -3,7 +3,12 @@
  * Section ns: ns/packet through BPF_PROG_TEST_RUN. The feeder
  * (bpf/bench_feeder.bpf.c) rebuilds each frame and tail-calls the program
  * under test, Tenace or the baseline, so both pay the same overhead
- * (feeder.c).
+ * (feeder.c). The memory floor rows tail-call bench_floor instead
+ * (bpf/bench_floor.bpf.c: one read of a 64-byte line at a pseudo-random index
+ * of an array as large as the conntrack, then the baseline's work): the
+ * tracked rows are also reported against the floor of the same size. The
+ * "table full" row runs on a second data plane whose conntrack was filled
+ * with other clients first, so every insert evicts.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "bench_feeder.skel.h"
 #include "baseline.skel.h"
+#include "bench_floor.skel.h"
 #include "tools/bench/common.h"
 #include "lib/log.h"
 
@@ -29,16 +35,29 @@ struct ns_case {
 	uint32_t expect_ret; /* Tenace's verdict */
 	enum tn_reason expect_reason;
 	double target;       /* ratio target, 0: none */
+	bool floor;          /* bench_floor instead of Tenace: the memory floor of nclients entries */
+	bool full;           /* on the pre-filled data plane (every insert evicts) */
+	const char *floor_of; /* floor rows: the tracked case reported against this floor */
 };
 
+#define NO_REASON TN_R__COUNT
+/* The "table full" row's conntrack, filled with other clients before it runs. */
+#define FULL_CT_SIZE 1000000
+
 static const struct ns_case ns_cases[] = {
-	{ "tracked_1", "tracked, 1 client", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, TN_R_CT_HIT, 3 },
-	{ "tracked_10k", "tracked, 10,000 clients", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
-	{ "tracked_1m", "tracked, 1,000,000 clients", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, TN_R_CT_HIT, 3 },
-	{ "new_client", "new client (lookup + insert)", 4, false, "10.0.0.1", 0x0b000000, 0, true, XDP_TX_, TN_R_CT_NEW, 6 },
-	{ "not_vip", "not a VIP (pass)", 4, false, "10.0.0.2", 0x0a030000, 1, false, XDP_PASS_, TN_R_PASS_NOT_VIP, 0 },
-	{ "ipv6_tracked", "IPv6 tracked, 10,000 clients", 6, false, "fd00::1", 0x00020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
-	{ "vlan_tracked", "VLAN tracked, 10,000 clients", 4, true, "10.0.0.1", 0x0a040000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3 },
+	{ "tracked_1", "tracked, 1 client", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	{ "tracked_10k", "tracked, 10,000 clients", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	{ "floor_10k", "memory floor, 10,000 entries", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, NO_REASON, 0,
+	  true, false, "tracked_10k" },
+	{ "tracked_1m", "tracked, 1,000,000 clients", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	{ "floor_1m", "memory floor, 1,000,000 entries", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, NO_REASON, 0,
+	  true, false, "tracked_1m" },
+	{ "new_client_filling", "new client, table filling", 4, false, "10.0.0.1", 0x0b000000, 0, true, XDP_TX_, TN_R_CT_NEW, 6, false, false, NULL },
+	{ "new_client_full", "new client, table full (evicting)", 4, false, "10.0.0.1", 0x0c000000, 0, true, XDP_TX_,
+	  TN_R_CT_NEW, 6, false, true, NULL },
+	{ "not_vip", "not a VIP (pass)", 4, false, "10.0.0.2", 0x0a030000, 1, false, XDP_PASS_, TN_R_PASS_NOT_VIP, 0, false, false, NULL },
+	{ "ipv6_tracked", "IPv6 tracked, 10,000 clients", 6, false, "fd00::1", 0x00020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	{ "vlan_tracked", "VLAN tracked, 10,000 clients", 4, true, "10.0.0.1", 0x0a040000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
 };
 
 /*
@@ -124,9 +143,10 @@ struct ns_runs {
 	double t[64], bl[64], fe[64], path[64];  /* Tenace, baseline, feeder alone (ns); path share */
 };
 
-/* Correctness first, for both programs, then the warm-up: every tracked
- * client once through Tenace. */
-static int ns_prepare(struct bench *b, const struct ns_case *c, const struct frame *f, int tenace_fd,
+/* Correctness first, for the baseline and the program under test (Tenace, or
+ * the floor: checked as the baseline), then the warm-up: every tracked client
+ * once through it. */
+static int ns_prepare(struct bench *b, const struct ns_case *c, const struct frame *f, int prog_fd,
 		      uint64_t *fresh_seq)
 {
 	int base_fd = bpf_program__fd(b->base->progs.baseline_xdp), err;
@@ -136,8 +156,9 @@ static int ns_prepare(struct bench *b, const struct ns_case *c, const struct fra
 	if ((err = feeder_target(b, base_fd)) ||
 	    (err = ns_verify(b, c, f, "baseline", false, c->fresh ? *fresh_seq + 2 : 7)))
 		return err;
-	if ((err = feeder_target(b, tenace_fd)) ||
-	    (err = ns_verify(b, c, f, "tenace", true, c->fresh ? *fresh_seq + 2 : 7)))
+	if ((err = feeder_target(b, prog_fd)) ||
+	    (err = ns_verify(b, c, f, c->floor ? "memory floor" : "tenace", !c->floor,
+			     c->fresh ? *fresh_seq + 2 : 7)))
 		return err;
 	*fresh_seq += 4;
 	if (!c->fresh && c->nclients > 1) {
@@ -148,15 +169,16 @@ static int ns_prepare(struct bench *b, const struct ns_case *c, const struct fra
 	return 0;
 }
 
-/* The runs of one case: feeder alone, baseline, Tenace, interleaved. */
-static int ns_measure(struct bench *b, struct tn_dp *dp, const struct ns_case *c, const struct frame *f,
-		      uint64_t *fresh_seq, struct ns_runs *m)
+/* The runs of one case: feeder alone, baseline, the program under test,
+ * interleaved; dp (NULL for the floor) counts the path Tenace took. */
+static int ns_measure(struct bench *b, struct tn_dp *dp, int prog_fd, const struct ns_case *c,
+		      const struct frame *f, uint64_t *fresh_seq, struct ns_runs *m)
 {
-	int base_fd = bpf_program__fd(b->base->progs.baseline_xdp), tenace_fd = tn_dp_prog_fd(dp), err;
+	int base_fd = bpf_program__fd(b->base->progs.baseline_xdp), err;
 	struct run_out o;
 
 	for (int r = 0; r < b->reps; r++) {
-		uint64_t before, after;
+		uint64_t before = 0, after = 0;
 
 		if ((err = feeder_target(b, -1)) || (err = feeder_run(b, f, b->repeat, &o)))
 			return err;
@@ -166,36 +188,87 @@ static int ns_measure(struct bench *b, struct tn_dp *dp, const struct ns_case *c
 		m->bl[r] = o.duration;
 		if (c->fresh)
 			b->feed->bss->counter = *fresh_seq;
-		before = reason_packets(dp, c->expect_reason);
-		if ((err = feeder_target(b, tenace_fd)) || (err = feeder_run(b, f, b->repeat, &o)))
+		if (dp)
+			before = reason_packets(dp, c->expect_reason);
+		if ((err = feeder_target(b, prog_fd)) || (err = feeder_run(b, f, b->repeat, &o)))
 			return err;
-		after = reason_packets(dp, c->expect_reason);
+		if (dp)
+			after = reason_packets(dp, c->expect_reason);
 		if (c->fresh)
 			*fresh_seq += b->repeat;
 		m->t[r] = o.duration;
-		m->path[r] = (double)(after - before) / b->repeat;
+		m->path[r] = dp ? (double)(after - before) / b->repeat : NAN;
 	}
 	return 0;
 }
 
-/* The case's row of the table and its JSON object. */
-static void ns_report(struct bench *b, const struct ns_case *c, const struct ns_runs *m, double direct,
-		      json_object *cases)
-{
-	double mt = median(m->t, b->reps), mb = median(m->bl, b->reps), mf = median(m->fe, b->reps);
-	double ratio = mt / mb, net = mb - mf > 0.5 ? (mt - mf) / (mb - mf) : NAN;
-	double path = median(m->path, b->reps);
-	json_object *jc = json_object_new_object();
+#define NS_CASES (sizeof(ns_cases) / sizeof(ns_cases[0]))
 
-	printf("%-30s %7.1f ns %6.1f ns %6.2fx ", c->label, mt, mb, ratio);
+/* The section's state: its data planes, the floor program, what the rows measured. */
+struct ns_ctx {
+	struct tn_dp *dp, *full;         /* the section's data plane; the pre-filled one (lazily) */
+	struct bench_floor *floor;
+	uint32_t ct_size;
+	uint64_t full_entries;           /* entries in the pre-filled conntrack before its row */
+	uint64_t fresh_seq, full_seq;    /* next new client of each */
+	json_object *cases, *floors;
+	json_object *row[NS_CASES];      /* each case's JSON object */
+	double ns[NS_CASES];             /* each case's median ns (the program under test) */
+};
+
+/* The JSON fields every row has: the three medians, their ratios, the runs. */
+static void ns_json_times(json_object *jc, const struct ns_runs *m, int reps, const char *prog_key,
+			  const char *runs_key)
+{
+	double mt = median(m->t, reps), mb = median(m->bl, reps), mf = median(m->fe, reps);
+	double net = mb - mf > 0.5 ? (mt - mf) / (mb - mf) : NAN;
+
+	JSET(jc, prog_key, JD(mt));
+	JSET(jc, "baseline_ns", JD(mb));
+	JSET(jc, "feeder_ns", JD(mf));
+	JSET(jc, "ratio", JD(mt / mb));
+	JSET(jc, "net_ratio", isnan(net) ? NULL : JD(net));
+	JSET(jc, runs_key, jarr(m->t, reps));
+	JSET(jc, "baseline_runs_ns", jarr(m->bl, reps));
+	JSET(jc, "feeder_runs_ns", jarr(m->fe, reps));
+}
+
+/* The first columns of a row: label, program, baseline, ratio, target. */
+static void ns_print_head(struct bench *b, const struct ns_case *c, const struct ns_runs *m)
+{
+	double mt = median(m->t, b->reps), mb = median(m->bl, b->reps), ratio = mt / mb;
+
+	printf("%-34s %7.1f ns %6.1f ns %6.2fx ", c->label, mt, mb, ratio);
 	if (c->target)
 		printf("<=%.0fx %s", c->target, pass_miss(b, ratio <= c->target));
 	else
 		printf("%8s", "-");
+}
+
+/* The feeder and net-ratio columns, then the last one. */
+static void ns_print_tail(struct bench *b, const struct ns_runs *m, const char *last)
+{
+	double mt = median(m->t, b->reps), mb = median(m->bl, b->reps), mf = median(m->fe, b->reps);
+	double net = mb - mf > 0.5 ? (mt - mf) / (mb - mf) : NAN;
+
 	if (isnan(net))
-		printf(" %6.1f ns %9s  %s %.1f%%\n", mf, "-", tn_reason_name(c->expect_reason), 100 * path);
+		printf(" %6.1f ns %9s  %s\n", mf, "-", last);
 	else
-		printf(" %6.1f ns %8.2fx  %s %.1f%%\n", mf, net, tn_reason_name(c->expect_reason), 100 * path);
+		printf(" %6.1f ns %8.2fx  %s\n", mf, net, last);
+}
+
+/* A Tenace case's row of the table and its JSON object. */
+static void ns_report(struct bench *b, struct ns_ctx *x, int ci, const struct ns_runs *m, double direct)
+{
+	const struct ns_case *c = &ns_cases[ci];
+	double mt = median(m->t, b->reps), ratio = mt / median(m->bl, b->reps);
+	double path = median(m->path, b->reps);
+	json_object *jc = json_object_new_object();
+	char last[96];
+
+	ns_print_head(b, c, m);
+	snprintf(last, sizeof(last), "%s %.1f%%", tn_reason_name(c->expect_reason), 100 * path);
+	ns_print_tail(b, m, last);
 	if (path < 0.99) {
 		tn_err("bench: %s: only %.1f%% of Tenace's packets took the %s path",
 		       c->label, 100 * path, tn_reason_name(c->expect_reason));
@@ -204,25 +277,74 @@ static void ns_report(struct bench *b, const struct ns_case *c, const struct ns_
 	JSET(jc, "name", JS(c->name));
 	JSET(jc, "label", JS(c->label));
 	JSET(jc, "clients", c->fresh ? JS("every packet a new client") : JI(c->nclients));
-	JSET(jc, "tenace_ns", JD(mt));
-	JSET(jc, "baseline_ns", JD(mb));
-	JSET(jc, "feeder_ns", JD(mf));
+	ns_json_times(jc, m, b->reps, "tenace_ns", "tenace_runs_ns");
 	JSET(jc, "baseline_without_feeder_ns", JD(direct));
-	JSET(jc, "ratio", JD(ratio));
-	JSET(jc, "net_ratio", isnan(net) ? NULL : JD(net));
 	if (c->target) {
 		JSET(jc, "target_ratio_max", JD(c->target));
 		JSET(jc, "pass", JB(ratio <= c->target));
 	}
 	JSET(jc, "expected_path", JS(tn_reason_name(c->expect_reason)));
 	JSET(jc, "path_fraction", JD(path));
-	JSET(jc, "tenace_runs_ns", jarr(m->t, b->reps));
-	JSET(jc, "baseline_runs_ns", jarr(m->bl, b->reps));
-	JSET(jc, "feeder_runs_ns", jarr(m->fe, b->reps));
-	json_object_array_add(cases, jc);
+	if (c->fresh) {
+		JSET(jc, "conntrack_capacity", JI(c->full ? FULL_CT_SIZE : x->ct_size));
+		JSET(jc, "conntrack_entries_before", c->full ? JI(x->full_entries) : NULL);
+		JSET(jc, "evicting", JB(c->full));
+	}
+	json_object_array_add(x->cases, jc);
+	x->row[ci] = jc;
+	x->ns[ci] = mt;
 }
 
-static void ns_describe(struct bench *b, json_object *sec, json_object *cases, uint32_t ct_size)
+/* A memory floor row: the table's and its JSON object (in "memory_floor"). */
+static void floor_report(struct bench *b, struct ns_ctx *x, int ci, const struct ns_runs *m)
+{
+	const struct ns_case *c = &ns_cases[ci];
+	json_object *jc = json_object_new_object();
+
+	ns_print_head(b, c, m);
+	ns_print_tail(b, m, "(one 64-byte read, then as the baseline)");
+	JSET(jc, "name", JS(c->name));
+	JSET(jc, "label", JS(c->label));
+	JSET(jc, "entries", JI(c->nclients));
+	JSET(jc, "array_entries", JI(x->ct_size));
+	JSET(jc, "value_bytes", JI(64));
+	JSET(jc, "floor_of", JS(c->floor_of));
+	ns_json_times(jc, m, b->reps, "floor_ns", "floor_runs_ns");
+	json_object_array_add(x->floors, jc);
+	x->row[ci] = jc;
+	x->ns[ci] = median(m->t, b->reps);
+}
+
+/* Each tracked case over its floor: a line under the table and JSON fields on both rows. */
+static void floor_ratios(struct ns_ctx *x, json_object *sec)
+{
+	json_object *r = json_object_new_object();
+	const char *sep = "";
+
+	printf("Tenace over the memory floor of the same size:");
+	for (size_t fi = 0; fi < NS_CASES; fi++) {
+		const struct ns_case *f = &ns_cases[fi];
+
+		if (!f->floor || !x->row[fi])
+			continue;
+		for (size_t ti = 0; ti < NS_CASES; ti++) {
+			if (strcmp(ns_cases[ti].name, f->floor_of) || !x->row[ti])
+				continue;
+			printf("%s %s %.2fx (%.1f ns / %.1f ns)", sep, ns_cases[ti].label, x->ns[ti] / x->ns[fi],
+			       x->ns[ti], x->ns[fi]);
+			sep = ";";
+			JSET(x->row[ti], "memory_floor_ns", JD(x->ns[fi]));
+			JSET(x->row[ti], "ratio_to_floor", JD(x->ns[ti] / x->ns[fi]));
+			JSET(x->row[fi], "tenace_ns", JD(x->ns[ti]));
+			JSET(x->row[fi], "tenace_to_floor", JD(x->ns[ti] / x->ns[fi]));
+			JSET(r, ns_cases[ti].name, JD(x->ns[ti] / x->ns[fi]));
+		}
+	}
+	printf("%s\n", *sep ? "" : " not measured");
+	JSET(sec, "ratio_to_floor", r);
+}
+
+static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
 {
 	JSET(sec, "method", JS("BPF_PROG_TEST_RUN of bench_feeder (bpf/bench_feeder.bpf.c), which rebuilds the "
 			       "frame's header from a template, writes the client's source address from a counter "
@@ -234,46 +356,135 @@ static void ns_describe(struct bench *b, json_object *sec, json_object *cases, u
 			       "Each value is the median over runs of the kernel's average ns per repetition; "
 			       "repetitions of Tenace, baseline and feeder alone are interleaved. Verdicts and output "
 			       "bytes of repetition 2 are checked equal to repetition 1's before measuring; "
-			       "path_fraction is the share of Tenace's packets counted under expected_path."));
+			       "path_fraction is the share of Tenace's packets counted under expected_path. "
+			       "new_client_filling runs on the section's conntrack (room for every client); "
+			       "new_client_full on a second data plane whose conntrack was first filled to capacity "
+			       "with other clients (conntrack_entries_before), so every insert evicts. "
+			       "memory_floor: bench_floor (bpf/bench_floor.bpf.c) through the same feeder and clients, "
+			       "checked like the baseline: one read of a 64-byte value of a BPF array of "
+			       "array_entries entries (the conntrack's size) at a pseudo-random permutation of the "
+			       "client over [0, entries), then the baseline's MAC swap and XDP_TX; ratio_to_floor = "
+			       "the tracked case's tenace_ns / the floor's floor_ns."));
 	JSET(sec, "repeat", JI(b->repeat));
 	JSET(sec, "runs", JI(b->reps));
-	JSET(sec, "conntrack_size", JI(ct_size));
+	JSET(sec, "conntrack_size", JI(x->ct_size));
 	JSET(sec, "servers", JI(BENCH_SERVERS));
 	JSET(sec, "frame_bytes", JS("64 (IPv4 UDP), 68 (VLAN), 78 (IPv6)"));
-	JSET(sec, "cases", cases);
+	JSET(sec, "cases", x->cases);
+	JSET(sec, "memory_floor", x->floors);
 	JSET(b->root, "ns_per_packet", sec);
+}
+
+/* bench_floor with an array of `size` 64-byte lines. */
+static int floor_open(struct bench_floor **out, uint32_t size)
+{
+	struct bench_floor *s = bench_floor__open();
+	int err;
+
+	if (!s || bpf_map__set_max_entries(s->maps.floor_lines, size) || bench_floor__load(s)) {
+		err = -errno;
+		tn_err("bench: cannot load the memory floor program (%u entries): %s", size, strerror(errno));
+		bench_floor__destroy(s);
+		return err ? err : -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The floor's index range, its permutation's domain, its client numbering. */
+static void floor_point(struct bench_floor *s, const struct ns_case *c, const struct frame *f)
+{
+	uint32_t k = 0;
+
+	while (k < 32 && (1ull << k) < c->nclients)
+		k++;
+	s->bss->entries = c->nclients;
+	s->bss->mask = (uint32_t)((1ull << k) - 1);
+	s->data->shift = k / 2 + 1;
+	s->bss->base_addr = c->base;
+	s->bss->src_off = f->src_off;
+}
+
+/* The "table full" row's data plane: FULL_CT_SIZE entries, filled with a
+ * quarter more other clients than it holds, so the table is full and every
+ * later insert evicts. */
+static int full_setup(struct bench *b, struct ns_ctx *x)
+{
+	const uint32_t base = 0x0d000000;
+	struct run_out o;
+	struct frame f;
+	int err;
+
+	if ((err = dp_setup(&x->full, FULL_CT_SIZE, 1, LB_MAC)))
+		return err;
+	build_frame(&f, 4, false, VIP4, base);
+	feeder_set(b, &f, base, 1, true);
+	b->feed->bss->counter = 0;
+	if ((err = feeder_target(b, tn_dp_prog_fd(x->full))) ||
+	    (err = feeder_run(b, &f, FULL_CT_SIZE + FULL_CT_SIZE / 4, &o)) ||
+	    (err = ct_entries(x->full, &x->full_entries)))
+		return err;
+	if (o.retval != XDP_TX_ || x->full_entries < FULL_CT_SIZE / 100 * 99) {
+		tn_err("bench: filling a conntrack of %u entries left %llu in it (verdict %u): it is not full",
+		       FULL_CT_SIZE, (unsigned long long)x->full_entries, o.retval);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* One case: set up, check, measure, report. */
+static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
+{
+	const struct ns_case *c = &ns_cases[ci];
+	struct tn_dp *dp;
+	uint64_t *seq = c->full ? &x->full_seq : &x->fresh_seq;
+	int prog_fd, err;
+	struct ns_runs m;
+	struct frame f;
+
+	if (c->full && !x->full && (err = full_setup(b, x)))
+		return err;
+	dp = c->full ? x->full : x->dp;
+	build_frame(&f, c->family, c->vlan, c->dst, c->base);
+	if (c->floor)
+		floor_point(x->floor, c, &f);
+	prog_fd = c->floor ? bpf_program__fd(x->floor->progs.bench_floor) : tn_dp_prog_fd(dp);
+	if ((err = ns_prepare(b, c, &f, prog_fd, seq)) ||
+	    (err = ns_measure(b, c->floor ? NULL : dp, prog_fd, c, &f, seq, &m)))
+		return err;
+	if (c->floor)
+		floor_report(b, x, ci, &m);
+	else
+		ns_report(b, x, ci, &m, baseline_direct(b, &f));
+	return 0;
 }
 
 int ns_section(struct bench *b)
 {
-	struct tn_dp *dp = NULL;
-	json_object *sec = json_object_new_object(), *cases = json_object_new_array();
-	int err = 0, nc = (int)(sizeof(ns_cases) / sizeof(ns_cases[0]));
-	uint64_t fresh_seq = 16;
-	/* enough room for every tracked client and every new one without eviction */
-	uint32_t ct_size = 1000000 + 2 * 10000 + 1 + (uint32_t)b->reps * b->repeat + 1024;
+	struct ns_ctx x = { .fresh_seq = 16, .full_seq = 16 };
+	json_object *sec = json_object_new_object();
+	int err = 0;
 
-	ct_size = ct_size * 5 / 4;
+	x.cases = json_object_new_array();
+	x.floors = json_object_new_array();
+	/* enough room for every tracked client and every new one without eviction */
+	x.ct_size = 1000000 + 2 * 10000 + 1 + (uint32_t)b->reps * b->repeat + 1024;
+	x.ct_size = x.ct_size * 5 / 4;
 	printf("\n== ns/packet through BPF_PROG_TEST_RUN (median of %d runs of %u repetitions; "
 	       "the same feeder precedes both programs) ==\n", b->reps, b->repeat);
-	if ((err = dp_setup(&dp, ct_size, 1 /* lo: test runs arrive there */, LB_MAC)))
+	if ((err = dp_setup(&x.dp, x.ct_size, 1 /* lo: test runs arrive there */, LB_MAC)) ||
+	    (err = floor_open(&x.floor, x.ct_size)))
 		goto out;
-	printf("%-30s %9s %9s %7s %8s %9s %9s  %s\n", "case", "tenace", "baseline", "ratio", "target",
+	printf("%-34s %9s %9s %7s %8s %9s %9s  %s\n", "case", "tenace", "baseline", "ratio", "target",
 	       "feeder", "net ratio", "path taken (Tenace)");
-	for (int ci = 0; ci < nc; ci++) {
-		const struct ns_case *c = &ns_cases[ci];
-		struct ns_runs m;
-		struct frame f;
-
-		build_frame(&f, c->family, c->vlan, c->dst, c->base);
-		if ((err = ns_prepare(b, c, &f, tn_dp_prog_fd(dp), &fresh_seq)) ||
-		    (err = ns_measure(b, dp, c, &f, &fresh_seq, &m)))
-			goto out;
-		ns_report(b, c, &m, baseline_direct(b, &f), cases);
-	}
+	for (size_t ci = 0; ci < NS_CASES && !err; ci++)
+		err = ns_case_run(b, &x, (int)ci);
+	floor_ratios(&x, sec);
 out:
-	ns_describe(b, sec, cases, ct_size);
-	tn_dp_close(dp);
+	ns_describe(b, &x, sec);
+	bench_floor__destroy(x.floor);
+	tn_dp_close(x.full);
+	tn_dp_close(x.dp);
 	if (err)
 		b->failures++;
 	return err;

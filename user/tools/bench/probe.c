@@ -125,8 +125,9 @@ static uint64_t checks_made(struct tn_prober *p, uint32_t n, uint32_t *up)
 /* What one count of targets cost over the window. */
 struct probe_row {
 	uint32_t n, up;
-	uint64_t changes;
+	uint64_t changes, checks;      /* checks made in the window */
 	double pct, upct, checks_per_s;
+	double us_per_check, user_us_per_check; /* the prober thread's CPU (user + kernel; user) per check */
 };
 
 /* One interval to spread the first checks, then the window measured. */
@@ -154,10 +155,13 @@ static int probe_measure(struct tn_probe_target *tg, double window, struct probe
 		tn_prober_run_once(p, 50);
 	c1 = thread_cpu_now(&u1);
 	t1 = now_s();
-	row->checks_per_s = (checks_made(p, row->n, &row->up) - checks0) / (t1 - t0);
+	row->checks = checks_made(p, row->n, &row->up) - checks0;
+	row->checks_per_s = row->checks / (t1 - t0);
 	tn_prober_free(p);
 	row->pct = 100 * (c1 - c0) / (t1 - t0);
 	row->upct = 100 * (u1 - u0) / (t1 - t0);
+	row->us_per_check = row->checks ? 1e6 * (c1 - c0) / row->checks : 0;
+	row->user_us_per_check = row->checks ? 1e6 * (u1 - u0) / row->checks : 0;
 	return 0;
 }
 
@@ -165,13 +169,18 @@ static void probe_report(struct bench *b, const struct probe_row *r, json_object
 {
 	json_object *row = json_object_new_object();
 
-	printf("%-8u %8.1f%% %8.1f%% %8.1f%% %12.0f %12u %10llu\n", r->n, r->pct, r->upct, r->pct - r->upct,
-	       r->checks_per_s, r->up, (unsigned long long)r->changes);
+	printf("%-8u %8.1f%% %8.1f%% %8.1f%% %12.0f %9.1f us %9.1f us %10u %8llu\n", r->n, r->pct, r->upct,
+	       r->pct - r->upct, r->checks_per_s, r->us_per_check, r->user_us_per_check, r->up,
+	       (unsigned long long)r->changes);
 	JSET(row, "servers", JI(r->n));
 	JSET(row, "cpu_percent_of_one_core", JD(r->pct));
 	JSET(row, "user_cpu_percent", JD(r->upct));
 	JSET(row, "kernel_cpu_percent", JD(r->pct - r->upct));
 	JSET(row, "checks_per_s", JD(r->checks_per_s));
+	JSET(row, "checks_in_window", JI(r->checks));
+	JSET(row, "cpu_us_per_check", JD(r->us_per_check));
+	JSET(row, "user_cpu_us_per_check", JD(r->user_us_per_check));
+	JSET(row, "kernel_cpu_us_per_check", JD(r->us_per_check - r->user_us_per_check));
 	JSET(row, "up_at_end", JI(r->up));
 	JSET(row, "state_changes", JI(r->changes));
 	if (r->n == 10000) {
@@ -207,7 +216,8 @@ int probe_section(struct bench *b)
 	}
 	if ((err = listener_start(&l)))
 		goto out;
-	printf("%-8s %9s %9s %9s %12s %12s %10s\n", "servers", "CPU", "user", "kernel", "checks/s", "up at end", "changes");
+	printf("%-8s %9s %9s %9s %12s %12s %12s %10s %8s\n", "servers", "CPU", "user", "kernel", "checks/s",
+	       "CPU/check", "user/check", "up at end", "changes");
 	for (size_t ci = 0; ci < 2; ci++) {
 		struct probe_row row = { .n = counts[ci] };
 
@@ -222,7 +232,9 @@ out:
 	JSET(sec, "method", JS("tn_prober (user/probe.c) with TCP checks every 1 s (timeout 1 s) against one listener "
 			       "on INADDR_ANY reached at distinct 127.x addresses, accepted and closed by another "
 			       "thread. CPU = getrusage(RUSAGE_THREAD) of the thread running tn_prober_run_once over "
-			       "the window (user + system), after 1.5 s to spread the first checks."));
+			       "the window (user + system), after 1.5 s to spread the first checks. cpu_us_per_check = "
+			       "that CPU time / checks_in_window (the checks the engine counted over the window), "
+			       "user_cpu_us_per_check its user-space part."));
 	JSET(sec, "window_s", JD(window));
 	JSET(sec, "rows", rows);
 	JSET(b->root, "probe", sec);
