@@ -91,18 +91,11 @@ static uint64_t reason(struct tn_dp *dp, enum tn_reason r)
 	return c[r].packets;
 }
 
-static int count_entry(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
-		       const struct tn_ct_value *v)
-{
-	(*(size_t *)arg)++;
-	return 0;
-}
-
 static size_t ct_entries(struct tn_dp *dp)
 {
-	size_t n = 0;
+	uint64_t n = 0;
 
-	assert_int_equal(tn_dp_ct_foreach(dp, count_entry, &n), 0);
+	assert_int_equal(tn_dp_ct_count(dp, &n), 0);
 	return n;
 }
 

@@ -87,3 +87,17 @@ int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
 	rc = walk_batches(fd, &clk, fn, arg);
 	return rc == 1 ? walk_keys(fd, &clk, fn, arg) : rc;
 }
+
+static int count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+		     const struct tn_ct_value *v)
+{
+	(void)clk, (void)k, (void)v;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+int tn_dp_ct_count(struct tn_dp *dp, uint64_t *n)
+{
+	*n = 0;
+	return tn_dp_ct_foreach(dp, count_one, n);
+}

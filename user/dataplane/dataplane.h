@@ -186,6 +186,8 @@ struct tn_ct_clock {
 typedef int (*tn_ct_fn)(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
 			const struct tn_ct_value *v);
 int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg);
+/* Entries in the conntrack, expired ones included (a walk): 0 or -errno. */
+int tn_dp_ct_count(struct tn_dp *dp, uint64_t *n);
 /* An entry the data plane would find expired for a packet of proto. */
 bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, uint8_t proto);
 

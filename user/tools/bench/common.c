@@ -165,20 +165,11 @@ uint64_t reason_packets(struct tn_dp *dp, enum tn_reason r)
 	return c[r].packets;
 }
 
-static int ct_count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
-			const struct tn_ct_value *v)
-{
-	(void)clk, (void)k, (void)v;
-	(*(uint64_t *)arg)++;
-	return 0;
-}
-
 int ct_entries(struct tn_dp *dp, uint64_t *n)
 {
 	int err;
 
-	*n = 0;
-	if ((err = tn_dp_ct_foreach(dp, ct_count_one, n)))
+	if ((err = tn_dp_ct_count(dp, n)))
 		tn_err("bench: cannot walk the conntrack: %s", strerror(-err));
 	return err;
 }
