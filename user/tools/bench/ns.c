@@ -16,6 +16,7 @@
 #include "bench_feeder.skel.h"
 #include "baseline.skel.h"
 #include "tools/bench/common.h"
+#include "tools/bench/katran.h"
 #include "lib/log.h"
 
 struct ns_case {
@@ -270,8 +271,10 @@ int ns_section(struct bench *b)
 		    (err = ns_measure(b, dp, c, &f, &fresh_seq, &m)))
 			goto out;
 		ns_report(b, c, &m, baseline_direct(b, &f), cases);
+		katran_ns_row(b, c->name, &f, c->base, c->nclients, c->fresh, cases);
 	}
 out:
+	katran_ns_finish(b, err ? NULL : sec);
 	ns_describe(b, sec, cases, ct_size);
 	tn_dp_close(dp);
 	if (err)
