@@ -416,7 +416,8 @@ static bool kt_row_kind(const char *name, enum kt_mode *m, double *target)
 {
 	static const struct { const char *name; enum kt_mode m; double target; } rows[] = {
 		{ "tracked_1", KT_TRACKED, 0.6 }, { "tracked_10k", KT_TRACKED, 0.6 },
-		{ "tracked_1m", KT_TRACKED, 0.7 }, { "new_client", KT_NEW, 0.4 }, { "not_vip", KT_PASS, 1.0 },
+		{ "tracked_1m", KT_TRACKED, 0.7 }, { "new_client", KT_NEW, 0.4 },
+		{ "new_client_filling", KT_NEW, 0.4 }, { "not_vip", KT_PASS, 1.0 },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
@@ -494,7 +495,7 @@ static void kt_alone_evicting(struct bench *b)
 	build_frame(&f, 4, false, VIP4, base);
 	feeder_set(b, &f, base, 1, true);
 	printf("%-30s %s\n", "new client, LRU full (evict)", "(Tenace: no such row in this section)");
-	JSET(jc, "name", JS("new_client_evicting"));
+	JSET(jc, "name", JS("new_client_full"));
 	JSET(jc, "label", JS("new client (table full, evicting)"));
 	if (kt_row(b, &f, base, 1, KT_EVICT, &r)) {
 		b->failures++;
