@@ -438,9 +438,9 @@ static void kt_report(struct bench *b, json_object *jc, enum kt_mode m, double t
 	bool path = kt_path_ok(m, miss);
 
 	if (isnan(ratio))
-		printf("  %-28s %7.1f ns %28s", "katran", k, "(no Tenace row to compare)");
+		printf("  %-32s %7.1f ns %28s", "katran", k, "(no Tenace row to compare)");
 	else
-		printf("  %-28s %7.1f ns  tenace/katran %5.2fx <=%.1fx %s", "katran", k, ratio, target,
+		printf("  %-32s %7.1f ns  tenace/katran %5.2fx <=%.1fx %s", "katran", k, ratio, target,
 		       pass_miss(b, ratio <= target));
 	printf("  katran path: %s, LRU miss %.1f%%\n", kt_mode_label(m), isnan(miss) ? 0.0 : 100 * miss);
 	if (!path) {
@@ -469,7 +469,7 @@ void katran_ns_row(struct bench *b, const char *name, const struct frame *f, uin
 	kt.evict_seen |= m == KT_EVICT;
 	JSET(jc, "target", JD(target));
 	if (!katran_obj) {
-		printf("  %-28s not given (--katran PATH)\n", "katran");
+		printf("  %-32s not given (--katran PATH)\n", "katran");
 		JSET(jc, "katran_ns", NULL);
 		JSET(jc, "tenace_over_katran", NULL);
 		return;
@@ -494,7 +494,7 @@ static void kt_alone_evicting(struct bench *b)
 
 	build_frame(&f, 4, false, VIP4, base);
 	feeder_set(b, &f, base, 1, true);
-	printf("%-30s %s\n", "new client, LRU full (evict)", "(Tenace: no such row in this section)");
+	printf("%-34s %s\n", "new client, LRU full (evict)", "(Tenace: no such row in this section)");
 	JSET(jc, "name", JS("new_client_full"));
 	JSET(jc, "label", JS("new client (table full, evicting)"));
 	if (kt_row(b, &f, base, 1, KT_EVICT, &r)) {
