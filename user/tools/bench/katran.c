@@ -12,6 +12,8 @@
  *                per-core LRU; the first one is also the inner-map prototype)
  * The bench is pinned to one CPU while Katran is open: Katran's LRU is per
  * CPU, so a client is found again only on the CPU that inserted it.
+ * The e2e section attaches the same set-up to the veth test bed's balancer
+ * interface after Tenace's windows of each row (katran_e2e_row).
  */
 #include <errno.h>
 #include <math.h>
@@ -515,6 +517,7 @@ static void kt_close(void)
 		if (kt.lru_fd[c] >= 0)
 			close(kt.lru_fd[c]);
 	kt.obj = NULL, kt.pinned = false, kt.ncpus = 0;
+	kt.tried = kt.failed = false;   /* a later section opens it afresh */
 }
 
 void katran_ns_finish(struct bench *b, json_object *sec)
@@ -544,4 +547,107 @@ void katran_ns_finish(struct bench *b, json_object *sec)
 	}
 	JSET(sec, "katran", k);
 	kt_close();
+}
+
+/* One window of Katran on the veth test bed: Mpps the sink counted, LRU miss share. */
+static int kt_e2e_window(struct bench *b, const struct testbed *t, int sink_fd, uint32_t n, uint32_t base,
+			 double *mpps, double *miss)
+{
+	uint64_t c0, c1, p0, m0, p1, m1;
+	double t0, t1;
+	struct pg g;
+	int err;
+
+	if ((err = pg_start(&g, t, base, n, b->seconds + 0.6, 0, 0)))
+		return err;
+	sleep_s(0.3);
+	c0 = percpu_u64_sum(sink_fd, 0);
+	kt_lru_counters(&p0, &m0);
+	t0 = now_s();
+	sleep_s(b->seconds);
+	c1 = percpu_u64_sum(sink_fd, 0);
+	kt_lru_counters(&p1, &m1);
+	t1 = now_s();
+	if ((err = pg_wait(&g)))
+		return err;
+	*mpps = (double)(c1 - c0) / (t1 - t0) / 1e6;
+	*miss = p1 > p0 ? (double)(m1 - m0) / (double)(p1 - p0) : NAN;
+	return 0;
+}
+
+/* Katran attached, every client once at a rate it keeps up with, then the windows. */
+static int kt_e2e_runs(struct bench *b, const struct testbed *t, int sink_fd, uint32_t n, uint32_t base,
+		       double *mpps, double *miss)
+{
+	struct pg g;
+	int err;
+
+	if ((err = xdp_put(-1, t->lb_ifindex, kt.prog_fd)) ||
+	    (err = pg_start(&g, t, base, n, 0, n, 300000)) || (err = pg_wait(&g)))
+		return err;
+	for (int r = 0; r < b->reps; r++)
+		if ((err = kt_e2e_window(b, t, sink_fd, n, base, &mpps[r], &miss[r])))
+			return err;
+	return 0;
+}
+
+void katran_e2e_row(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients, uint32_t base,
+		    json_object *rows)
+{
+	size_t nr = json_object_array_length(rows);
+	json_object *jr = nr ? json_object_array_get_idx(rows, nr - 1) : NULL, *v;
+	double mpps[64], miss[64], k, m, tm, ratio, target = nclients >= 1000000 ? 1.3 : NAN;
+
+	if (!jr)
+		return;
+	JSET(jr, "target", isnan(target) ? NULL : JD(target));
+	if (!katran_obj) {
+		printf("  %-7s not given (--katran PATH)\n", "katran");
+		JSET(jr, "katran_mpps", NULL);
+		JSET(jr, "tenace_over_katran", NULL);
+		return;
+	}
+	if (kt_open(b) || kt_e2e_runs(b, t, sink_fd, nclients, base, mpps, miss)) {
+		if (!kt.failed)
+			b->failures++;
+		JSET(jr, "katran_mpps", NULL);
+		JSET(jr, "tenace_over_katran", NULL);
+		return;
+	}
+	k = median(mpps, b->reps), m = median(miss, b->reps);
+	tm = json_object_object_get_ex(jr, "tenace_mpps", &v) ? json_object_get_double(v) : NAN;
+	ratio = tm / k;
+	printf("  %-7s %6.3f Mpps  tenace/katran %5.2fx ", "katran", k, ratio);
+	if (isnan(target))
+		printf("%12s", "-");
+	else
+		printf(">=%.1fx %s", target, pass_miss(b, ratio >= target));
+	printf("  katran LRU miss %.1f%%\n", isnan(m) ? 0.0 : 100 * m);
+	if (isnan(m) || m > 0.01) {
+		tn_err("bench: katran: its tracked clients were not found in its LRU (miss %.1f%%)", 100 * m);
+		b->failures++;
+	}
+	JSET(jr, "katran_mpps", JD(k));
+	JSET(jr, "tenace_over_katran", JD(ratio));
+	JSET(jr, "katran_pass", isnan(target) ? NULL : JB(ratio >= target));
+	JSET(jr, "katran_lru_miss_fraction", isnan(m) ? NULL : JD(m));
+	JSET(jr, "katran_runs_mpps", jarr(mpps, b->reps));
+}
+
+void katran_e2e_finish(struct bench *b, json_object *sec)
+{
+	json_object *k = json_object_new_object();
+
+	JSET(k, "given", JB(katran_obj != NULL));
+	if (katran_obj) {
+		JSET(k, "object", JS(katran_obj));
+		JSET(k, "method", JS("Katran (set up as in the ns section) attached natively to tnb-lb in place of "
+				     "Tenace, after Tenace's windows of the same row; every client once at 0.3 Mpps "
+				     "first, then the same windows; tenace_over_katran = tenace_mpps / katran_mpps, "
+				     "target >= 1.3 at 1,000,000 clients"));
+		JSET(k, "lru_entries_per_cpu", JI(KT_LRU_SIZE));
+	}
+	JSET(sec, "katran", k);
+	kt_close();
+	(void)b;
 }

@@ -33,4 +33,15 @@ void katran_ns_row(struct bench *b, const char *name, const struct frame *f, uin
  * (sec NULL: the section failed, only close). */
 void katran_ns_finish(struct bench *b, json_object *sec);
 
+struct testbed;
+
+/* After Tenace's e2e row (the last of `rows`): Katran attached to the test
+ * bed's balancer interface instead, the same windows; katran_mpps,
+ * tenace_over_katran and target (>= 1.3 at 1,000,000 clients) in the row. */
+void katran_e2e_row(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients, uint32_t base,
+		    json_object *rows);
+
+/* End of the e2e section: Katran's method under sec's "katran", then close it. */
+void katran_e2e_finish(struct bench *b, json_object *sec);
+
 #endif /* TENACE_BENCH_KATRAN_H */
