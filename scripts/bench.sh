@@ -5,6 +5,7 @@
 #   scripts/bench.sh -s ns,maglev    some sections (others kept in build/bench.json)
 #   scripts/bench.sh -s fleet        BGP convergence of three nodes (scripts/bench_fleet.sh)
 #   scripts/bench.sh --quick         fewer, shorter runs
+#   KATRAN_OBJ=PATH scripts/bench.sh Katran's balancer.bpf.o timed beside Tenace (--katran)
 # Any other option goes to `tenace bench` (see `build/tenace bench --help`).
 set -u
 cd "$(dirname "$0")/.."
@@ -43,6 +44,8 @@ while [ $# -gt 0 ]; do
 	*) args+=("$1"); shift ;;
 	esac
 done
+
+if [ -n "${KATRAN_OBJ:-}" ]; then args+=(--katran "$KATRAN_OBJ"); fi
 
 # the table is also kept in build/bench.txt: the README quotes it verbatim
 mkdir -p build

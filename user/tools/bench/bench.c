@@ -21,6 +21,7 @@
 #include "baseline.skel.h"
 #include "tools/bench/bench.h"
 #include "tools/bench/common.h"
+#include "tools/bench/katran.h"
 #include "lib/log.h"
 
 enum { SEC_NS = 1, SEC_E2E = 2, SEC_REFRESH = 4, SEC_MAGLEV = 8, SEC_PROBE = 16, SEC_MEMORY = 32, SEC_CONTROL = 64,
@@ -48,6 +49,7 @@ static void usage(FILE *out)
 		"      --quick         3 runs, 200000 repetitions, 1 s windows, a smaller flood conntrack\n"
 		"                      (a smoke test)\n"
 		"      --tenace PATH   the tenace binary whose pktgen generates traffic (default: this one)\n"
+		"      --katran PATH   Katran's balancer.bpf.o, timed beside Tenace in the ns section\n"
 		"      --plot-data     write gnuplot data files from a results file into DIR\n");
 }
 
@@ -202,6 +204,7 @@ static int parse_options(int argc, char **argv, struct bench *b, struct bench_op
 		{ "quick", no_argument, NULL, 'q' },
 		{ "plot-data", no_argument, NULL, 'P' },
 		{ "tenace", required_argument, NULL, 'T' },
+		{ "katran", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -222,6 +225,7 @@ static int parse_options(int argc, char **argv, struct bench *b, struct bench_op
 		case 'q': b->reps = 3, b->repeat = 200000, b->seconds = 1, b->quick = true; break;
 		case 'P': o->plot = true; break;
 		case 'T': snprintf(tenace_bin, sizeof(tenace_bin), "%s", optarg); break;
+		case 'K': katran_obj = optarg; break;
 		case 'h': usage(stdout); return *exit_status = 0, 1;
 		default: usage(stderr); return *exit_status = 2, 1;
 		}

@@ -7,6 +7,7 @@
 #include "baseline.skel.h"
 #include "helpers.skel.h"
 #include "tools/bench/common.h"
+#include "tools/bench/katran.h"
 #include "lib/log.h"
 
 /* One row: a number of clients, their first address. */
@@ -161,8 +162,10 @@ int e2e_section(struct bench *b)
 		if ((err = e2e_measure(b, &e, &cases[ci], &m)))
 			goto out;
 		e2e_report(b, &cases[ci], &m, rows);
+		katran_e2e_row(b, &e.t, e.sink_fd, cases[ci].nclients, cases[ci].base, rows);
 	}
 out:
+	katran_e2e_finish(b, sec);
 	e2e_describe(b, sec, rows);
 	net_cleanup();
 	tn_dp_close(e.dp);

@@ -22,6 +22,7 @@
 #include "baseline.skel.h"
 #include "bench_floor.skel.h"
 #include "tools/bench/common.h"
+#include "tools/bench/katran.h"
 #include "lib/log.h"
 
 struct ns_case {
@@ -456,6 +457,8 @@ static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 		floor_report(b, x, ci, &m);
 	else
 		ns_report(b, x, ci, &m, baseline_direct(b, &f));
+	if (!c->floor)
+		katran_ns_row(b, c->name, &f, c->base, c->nclients, c->fresh, x->cases);
 	return 0;
 }
 
@@ -481,6 +484,7 @@ int ns_section(struct bench *b)
 		err = ns_case_run(b, &x, (int)ci);
 	floor_ratios(&x, sec);
 out:
+	katran_ns_finish(b, err ? NULL : sec);
 	ns_describe(b, &x, sec);
 	bench_floor__destroy(x.floor);
 	tn_dp_close(x.full);
