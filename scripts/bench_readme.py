@@ -106,6 +106,21 @@ if "flood" in d and "moved" in d["flood"]:
   {format(fd["occupancy_after"], ",")} after; {fd["moved"]} established clients moved, {100 * fd["delivered_share"]:.1f} % of their
   packets reached their own server."""
 
+kt_rows = [c for c in ns["cases"] if c.get("katran_ns") is not None and c.get("tenace_over_katran") is not None]
+if kt_rows:
+    kt_e2e = [r for r in e2e if r.get("katran_mpps") is not None]
+    ns_txt = "; ".join("%s %.0f ns against %.0f ns, %.2fx (target ≤ %.1fx, %s)" % (
+        c["label"], c["tenace_ns"], c["katran_ns"], c["tenace_over_katran"], c["target"],
+        verdict(c["tenace_over_katran"] <= c["target"])) for c in kt_rows)
+    e_txt = "; ".join("%s client%s %.2f against %.2f Mpps, %.2fx%s" % (
+        format(r["clients"], ","), "" if r["clients"] == 1 else "s", r["tenace_mpps"],
+        r["katran_mpps"], r["tenace_over_katran"],
+        "" if r.get("target") is None else " (target ≥ %.1fx, %s)" % (r["target"], verdict(r["tenace_over_katran"] >= r["target"])))
+        for r in kt_e2e)
+    section += f"""
+- **Beside Katran (`KATRAN_OBJ=PATH make bench`), same run, same feeder.** Tenace against
+  Katran's own `balancer.bpf.o`: {ns_txt}.""" + (f""" End to end on the veth at one core: {e_txt}.""" if e_txt else "")
+
 if "fleet" in d:
     fl = {r["name"]: r for r in d["fleet"]["rows"]}
     fast = [fl[k] for k in ("drain", "resume", "sigterm", "all_servers_down", "servers_back")]
