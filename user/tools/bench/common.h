@@ -165,6 +165,10 @@ void feeder_set(struct bench *b, const struct frame *f, uint32_t base, uint32_t 
 int feeder_target(struct bench *b, int prog_fd);
 /* One test run of `repeat` repetitions (b->ingress_ifindex, b->restore_len apply). */
 int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct run_out *o);
+/* The runs a case is checked with before it is timed: client seq alone twice
+ * (o[0], o[1]), then clients seq-1 and seq with repeat=2 (o[2], whose output
+ * is repetition 2's): 0 or -errno. */
+int feeder_run_checks(struct bench *b, const struct frame *f, uint64_t seq, struct run_out o[3]);
 
 /* ---- the sections -------------------------------------------------------------- */
 

@@ -180,3 +180,17 @@ int feeder_run(struct bench *b, const struct frame *f, uint32_t repeat, struct r
 	o->len = opts.data_size_out;
 	return 0;
 }
+
+int feeder_run_checks(struct bench *b, const struct frame *f, uint64_t seq, struct run_out o[3])
+{
+	int err;
+
+	b->feed->bss->counter = seq;
+	if ((err = feeder_run(b, f, 1, &o[0])))
+		return err;
+	b->feed->bss->counter = seq;
+	if ((err = feeder_run(b, f, 1, &o[1])))
+		return err;
+	b->feed->bss->counter = seq - 1;
+	return feeder_run(b, f, 2, &o[2]);
+}

@@ -302,14 +302,7 @@ static int kt_verify(struct bench *b, const struct frame *f, uint32_t base, uint
 	uint32_t client = m == KT_NEW || m == KT_EVICT ? (uint32_t)seq : (uint32_t)(seq % n);
 	int err;
 
-	b->feed->bss->counter = seq;
-	if ((err = feeder_run(b, f, 1, &o[0])))
-		return err;
-	b->feed->bss->counter = seq;
-	if ((err = feeder_run(b, f, 1, &o[1])))
-		return err;
-	b->feed->bss->counter = seq - 1;
-	if ((err = feeder_run(b, f, 2, &o[2])))
+	if ((err = feeder_run_checks(b, f, seq, o)))
 		return err;
 	frame_for_client(f, base, client, want);
 	for (int i = 0; i < 3; i++) {

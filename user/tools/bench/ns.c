@@ -77,14 +77,7 @@ static int ns_verify(struct bench *b, const struct ns_case *c, const struct fram
 	uint32_t want_ret = tenace ? c->expect_ret : XDP_TX_;
 	int i, err;
 
-	b->feed->bss->counter = seq;
-	if ((err = feeder_run(b, f, 1, &o[0])))
-		return err;
-	b->feed->bss->counter = seq;
-	if ((err = feeder_run(b, f, 1, &o[1])))
-		return err;
-	b->feed->bss->counter = seq - 1;
-	if ((err = feeder_run(b, f, 2, &o[2])))
+	if ((err = feeder_run_checks(b, f, seq, o)))
 		return err;
 	frame_for_client(f, c->base, client, want);
 	for (i = 0; i < 3; i++) {
