@@ -26,7 +26,8 @@ int memory_section(struct bench *b)
 {
 	static const char *const names[] = {
 		"vips", "farms", "conntrack", "filter_allow", "filter_deny", "tx_ports", "stats",
-		"vip_stats", "server_stats", "settings",
+		"vip_stats", "server_stats", "settings", "vip_bits", "admit", "pmtu", "encap_sources",
+		"trace_ctl", "trace_scratch",
 	};
 	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
 	struct tn_dp *dp = NULL;
