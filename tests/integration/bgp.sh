@@ -175,8 +175,10 @@ fleet_ns n1 bird -c "$OPS/bird.conf" -s "$OPS/bird.ctl" -P "$OPS/bird.pid" 2>>"$
 set_bgp ".bgp = {\"announce\": \"healthy\", \"bird\": {\"socket\": \"$OPS/bird.ctl\", \"include\": \"$OPS/tenace-routes.conf\"}}"
 fleet_node_start 1
 check "an operator's BIRD: the VIP announced through it" wait_for 30 v4_is "$(fleet_node_addr 1)"
-check_eq "status: the operator's BIRD, its session" "operator up4=Established" \
-	"$(nj node | jq -r '"\(.bgp.bird.mode) \(.bgp.sessions | map("\(.protocol)=\(.state)") | join(" "))"')"
+# the controller reads BIRD's sessions every few seconds: its status may lag the router by one read
+ops_session() { nj node | jq -r '"\(.bgp.bird.mode) \(.bgp.sessions | map("\(.protocol)=\(.state)") | join(" "))"'; }
+for _ in $(seq 1 20); do [ "$(ops_session)" = "operator up4=Established" ] && break; sleep 0.5; done
+check_eq "status: the operator's BIRD, its session" "operator up4=Established" "$(ops_session)"
 check "the routes file holds the route" grep -q "route $FLEET_VIP/32 blackhole;" "$OPS/tenace-routes.conf"
 check "no BIRD of Tenace's own was started" bash -c "! test -S $D/bird.ctl || ! birdc -s $D/bird.ctl show status >/dev/null 2>&1"
 fleet_tn 1 node drain >/dev/null
