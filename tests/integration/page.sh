@@ -130,8 +130,13 @@ lab_ns cli bash -c "while :; do for i in 1 2 3 4; do curl -s -o /dev/null --max-
 	--interface $LAB_NET.1.\$i http://$LAB_VIP/ & done; wait; sleep 0.05; done" &
 LOAD_PID=$!
 wait_for 30 bash -c "[ \"\$('$TN_BIN' --socket '$SOCK' -j stats | jq '.vips[0].pps')\" != 0 ]"
-browser "$D/" 8 >"$RUN/dom1.html"
-vpps=$(pps_of "$RUN/dom1.html" "data-vip=\"$LAB_VIP:80\"")
+# the page's rate needs two of the controller's samples, and chromium's virtual
+# time can run ahead of them on a busy machine: at most three page loads
+for _ in 1 2 3; do
+	browser "$D/" 8 >"$RUN/dom1.html"
+	vpps=$(pps_of "$RUN/dom1.html" "data-vip=\"$LAB_VIP:80\"")
+	awk -v x="${vpps:-0}" 'BEGIN { exit !(x > 0) }' && break
+done
 check "with traffic the page's VIP rate is above 0 ($vpps packets/s)" awk -v x="${vpps:-0}" 'BEGIN { exit !(x > 0) }'
 sum=0
 for s in 1 2 3; do
