@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,25 @@
 
 extern char **environ;
 
+/* The path of `name` in PATH (executable), or false. Looked up before
+ * spawning so that a missing BIRD makes no child at all. */
+static bool find_in_path(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	for (p = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; *p; p = end) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		if (end > p && snprintf(out, len, "%.*s/%s", (int)(end - p), p, name) < (int)len &&
+		    access(out, X_OK) == 0)
+			return true;
+		if (*end == ':')
+			end++;
+	}
+	return false;
+}
+
 int tn_bird_start(struct tn_bird_proc *p, const struct tn_bird_paths *paths, char *err, size_t errlen)
 {
 	char *argv[] = { "bird", "-f", "-c", (char *)paths->conf, "-s", (char *)paths->socket,
@@ -28,9 +48,14 @@ int tn_bird_start(struct tn_bird_proc *p, const struct tn_bird_paths *paths, cha
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, defaults;
+	char exe[4096];
 	pid_t pid;
 	int e;
 
+	if (!find_in_path("bird", exe, sizeof(exe))) {
+		snprintf(err, errlen, "cannot start BIRD: no `bird` in PATH (Debian package bird2)");
+		return -ENOENT;
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawnattr_init(&at);
@@ -44,14 +69,11 @@ int tn_bird_start(struct tn_bird_proc *p, const struct tn_bird_paths *paths, cha
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &defaults);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	e = posix_spawnp(&pid, "bird", &fa, &at, argv, environ);
+	e = posix_spawn(&pid, exe, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	if (e) {
-		if (e == ENOENT)
-			snprintf(err, errlen, "cannot start BIRD: no `bird` in PATH (Debian package bird2)");
-		else
-			snprintf(err, errlen, "cannot start BIRD (bird -c %s): %s", paths->conf, strerror(e));
+		snprintf(err, errlen, "cannot start BIRD (%s -c %s): %s", exe, paths->conf, strerror(e));
 		return -e;
 	}
 	p->pid = pid;
