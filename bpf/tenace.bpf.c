@@ -447,13 +447,15 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	if (run->ev && run->ev->why == TN_WHY_TABLE && (srv->flags & TN_SRV_F_BACKUP))
 		run->ev->why = TN_WHY_BACKUP;
-	if (reason == TN_R_CT_NEW && !p->icmp_error)
-		reason = admission(p, now);
-	if (!p->icmp_error && reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
-		nv.last_seen_ns = now;
-		nv.tag = srv->tag;
-		nv.slot = (__u16)slot;
-		bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+	if (!p->icmp_error) {
+		if (reason == TN_R_CT_NEW)
+			reason = admission(p, now);
+		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
+			nv.last_seen_ns = now;
+			nv.tag = srv->tag;
+			nv.slot = (__u16)slot;
+			bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+		}
 	}
 	TN_TRACE_SET(run, ct, (__u8)reason);
 	count_reason(run, reason, bytes);
