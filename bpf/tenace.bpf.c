@@ -25,6 +25,10 @@ const volatile __u64 cfg_tcp_timeout_ns = TN_TCP_TIMEOUT_DEFAULT * 1000000000ULL
 const volatile __u64 cfg_udp_timeout_ns = TN_UDP_TIMEOUT_DEFAULT * 1000000000ULL;
 /* new UDP clients tracked per 2^TN_ADMIT_WINDOW_SHIFT ns window per CPU, 0: no limit */
 const volatile __u32 cfg_udp_admit_per_window = 0;
+/* CLOCK_MONOTONIC_COARSE ns as jiffies * cfg_ns_per_jiffy + cfg_jiffies_offset_ns
+ * (user/dataplane/clock.c); 0: not known, the coarse clock is read instead */
+const volatile __u64 cfg_ns_per_jiffy = 0;
+const volatile __u64 cfg_jiffies_offset_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -267,6 +271,15 @@ static __always_inline int server_usable(const struct tn_server *s)
 	return (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP);
 }
 
+/* The conntrack's clock (CLOCK_MONOTONIC_COARSE ns): bpf_jiffies64() is
+ * inlined by the verifier, bpf_ktime_get_coarse_ns() is a call. */
+static __always_inline __u64 ct_now(void)
+{
+	if (cfg_ns_per_jiffy)
+		return bpf_jiffies64() * cfg_ns_per_jiffy + cfg_jiffies_offset_ns;
+	return bpf_ktime_get_coarse_ns();
+}
+
 /* The key's hash in a frame of its own (new decisions only): inlined, its
  * register spills take the stack room the trace's calls need. */
 static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k, __u32 seed)
@@ -386,7 +399,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		}
 	}
 
-	now = bpf_ktime_get_coarse_ns();
+	now = ct_now();
 	reason = TN_R_CT_NEW;
 	cv = bpf_map_lookup_elem(&conntrack, &ck);
 	if (cv) {

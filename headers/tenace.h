@@ -224,7 +224,7 @@ struct tn_ct_key {
 TN_STATIC_ASSERT(sizeof(struct tn_ct_key) == 40, "tn_ct_key layout");
 
 struct tn_ct_value {
-	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(), touched at most every TN_CT_TOUCH_NS */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC_COARSE ns (from jiffies, dataplane/clock.c), touched at most every TN_CT_TOUCH_NS */
 	__u32 tag;          /* server identity when chosen */
 	__u16 slot;         /* server slot when chosen */
 	__u16 _pad;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
@@ -563,6 +564,65 @@ static void test_busy_client_not_expired(void **state)
 	tn_dp_close(dp);
 }
 
+/* 9c. The data plane counts time in jiffies (inlined, user/dataplane/clock.c)
+ * but stores CLOCK_MONOTONIC_COARSE ns, the clock user space judges expiry
+ * with: a new client's timestamp lies between the coarse clock read just
+ * before its packet and just after, give or take one jiffy. */
+struct stamp_of {
+	uint32_t src;
+	uint64_t ns;
+	int found;
+};
+
+static int find_stamp(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+		      const struct tn_ct_value *v)
+{
+	struct stamp_of *s = arg;
+
+	(void)clk;
+	if (k->family == TN_FAMILY_V4 && !memcmp(k->src, &(uint32_t){ htonl(s->src) }, 4)) {
+		s->ns = v->last_seen_ns;
+		s->found++;
+	}
+	return 0;
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void test_conntrack_time_is_the_coarse_clock(void **state)
+{
+	struct tn_dp *dp = open_dp(0, 0);
+	struct timespec res;
+	struct cfg c;
+
+	clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+	cfg_init(&c, 3, TN_STICKY_SOURCE_IP);
+	write_farm(dp, &c);
+	for (uint32_t i = 0; i < 20; i++) {
+		struct stamp_of s = { .src = 0x18900001 + i };
+		uint64_t before, after, slack = (uint64_t)res.tv_nsec + 1000000;
+
+		before = coarse_ns();
+		assert_true(pick(dp, s.src, 4000) >= 0);
+		after = coarse_ns();
+		assert_int_equal(tn_dp_ct_foreach(dp, find_stamp, &s), 0);
+		assert_int_equal(s.found, 1);
+		if (s.ns + slack < before || s.ns > after + slack)
+			fail_msg("client %u: conntrack timestamp %llu ns, the coarse clock read %llu before its "
+				 "packet and %llu after (a jiffy is %ld ns): the data plane's clock is not "
+				 "CLOCK_MONOTONIC_COARSE", i, (unsigned long long)s.ns, (unsigned long long)before,
+				 (unsigned long long)after, res.tv_nsec);
+		usleep(3000);
+	}
+	tn_dp_close(dp);
+}
+
 /* 10. roundrobin spreads new clients, then keeps each on its server. */
 static void test_roundrobin(void **state)
 {
@@ -737,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_stickiness_modes),
 		cmocka_unit_test(test_conntrack_timeout),
 		cmocka_unit_test(test_busy_client_not_expired),
+		cmocka_unit_test(test_conntrack_time_is_the_coarse_clock),
 		cmocka_unit_test(test_roundrobin),
 		cmocka_unit_test(test_first),
 		cmocka_unit_test(test_idle_client_keeps_its_server),

@@ -81,7 +81,7 @@ int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
 	int fd = bpf_map__fd(dp->skel->maps.conntrack), rc;
 	struct timespec ts;
 
-	/* bpf_ktime_get_coarse_ns() is CLOCK_MONOTONIC_COARSE */
+	/* the data plane stores CLOCK_MONOTONIC_COARSE ns (clock.c) */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	clk.now_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 	rc = walk_batches(fd, &clk, fn, arg);

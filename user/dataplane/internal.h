@@ -37,6 +37,14 @@ struct tn_dp {
 /* The name of an interface, or "#N" when it has none (buf: IF_NAMESIZE). */
 const char *tn_dp_ifname(int ifindex, char *buf);
 
+/* The packet path's clock (clock.c): CLOCK_MONOTONIC_COARSE ns as
+ * jiffies * ns_per_jiffy + offset_ns; ns_per_jiffy 0 when unknown. */
+struct tn_dp_clock {
+	uint64_t ns_per_jiffy, offset_ns;
+};
+/* 0, or -errno (warned; c left zero: the program reads the coarse clock). */
+int tn_dp_clock_probe(struct tn_dp_clock *c);
+
 /* Pin directories (pins.c), the steps of tn_dp_open that touch bpffs. */
 /* Point every pinned map of the skeleton at pin_dir; migrate or refuse
  * pinned maps of another layout. 0 or -errno (logged). */

@@ -89,6 +89,8 @@ static int choose_settings(struct tn_dp *dp, const struct tn_dp_settings *want)
 /* The skeleton, opened and given the settings (not loaded yet). */
 static int skel_open(struct tn_dp *dp)
 {
+	struct tn_dp_clock clk;
+
 	dp->skel = tenace__open();
 	if (!dp->skel) {
 		int err = -errno;
@@ -104,6 +106,10 @@ static int skel_open(struct tn_dp *dp)
 	dp->skel->rodata->cfg_udp_admit_per_window =
 		(__u32)(((__u64)dp->settings.udp_admit_rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL +
 			(dp->settings.udp_admit_rate != 0));
+	if (tn_dp_clock_probe(&clk) == 0) {
+		dp->skel->rodata->cfg_ns_per_jiffy = clk.ns_per_jiffy;
+		dp->skel->rodata->cfg_jiffies_offset_ns = clk.offset_ns;
+	}
 	bpf_map__set_max_entries(dp->skel->maps.conntrack, dp->settings.ct_size);
 	dp->value_size = tn_farm_value_size(dp->settings.table_size);
 	bpf_map__set_value_size(bpf_map__inner_map(dp->skel->maps.farms), dp->value_size);
