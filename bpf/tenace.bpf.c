@@ -37,6 +37,22 @@ struct {
 	__type(value, struct tn_vip);
 } vips SEC(".maps");
 
+/* The VIP directory (struct tn_vip_dir, headers/tenace.h): slot 0 holds the
+ * current one, swapped whole by user space; no directory yet: the VIP map. */
+struct vip_dir_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct tn_vip_dir));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__array(values, struct vip_dir_inner);
+} vip_dir SEC(".maps");
+
 struct farm_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -214,6 +230,32 @@ static __always_inline int maybe_vip(const struct tn_pkt *p)
 	return (b->w[(bit >> 6) & (TN_VIP_BITS_WORDS - 1)] >> (bit & 63)) & 1;
 }
 
+/* The VIP entry of k: from the directory's slot (inlined array reads), or
+ * from the VIP map where the slot is shared or there is no directory. */
+static __always_inline struct tn_vip *vip_lookup(const struct tn_vip_key *k)
+{
+	struct tn_vip_slot *sl;
+	struct tn_vip_dir *d;
+	__u32 zero = 0;
+	void *inner;
+	const __u64 *a, *b;
+
+	inner = bpf_map_lookup_elem(&vip_dir, &zero);
+	if (!inner)
+		return bpf_map_lookup_elem(&vips, k);
+	d = bpf_map_lookup_elem(inner, &zero);
+	if (!d)
+		return bpf_map_lookup_elem(&vips, k);
+	sl = &d->s[tn_vip_slot(k) & (TN_VIP_DIR_SIZE - 1)];
+	if (sl->state == TN_VIP_SLOT_SHARED)
+		return bpf_map_lookup_elem(&vips, k);
+	a = (const __u64 *)&sl->key;
+	b = (const __u64 *)k;
+	if (sl->state == TN_VIP_SLOT_USED && a[0] == b[0] && a[1] == b[1] && a[2] == b[2])
+		return &sl->vip;
+	return NULL;
+}
+
 static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 {
 	struct tn_vip_key k = {};
@@ -229,14 +271,14 @@ static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 		/* fragments (even the first) follow the address entry so that
 		 * every fragment of a datagram is steered alike */
 		k.kind = TN_VIP_KIND_ADDRESS;
-		return bpf_map_lookup_elem(&vips, &k);
+		return vip_lookup(&k);
 	}
 	k.port = p->dport;
-	vip = bpf_map_lookup_elem(&vips, &k);
+	vip = vip_lookup(&k);
 	if (vip)
 		return vip;
 	k.port = 0;
-	return bpf_map_lookup_elem(&vips, &k);
+	return vip_lookup(&k);
 }
 
 static __always_inline int is_vip_address(struct tn_pkt *p)
@@ -254,11 +296,11 @@ static __always_inline int is_vip_address(struct tn_pkt *p)
 	     p->proto == IPPROTO_DSTOPTS || p->proto == IPPROTO_FRAGMENT)) {
 		/* broken extension-header chain: the real protocol is unknown */
 		k.proto = IPPROTO_TCP;
-		if (bpf_map_lookup_elem(&vips, &k))
+		if (vip_lookup(&k))
 			return 1;
 		k.proto = IPPROTO_UDP;
 	}
-	return bpf_map_lookup_elem(&vips, &k) != NULL;
+	return vip_lookup(&k) != NULL;
 }
 
 static __always_inline __u64 timeout_ns(__u8 proto)

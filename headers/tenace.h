@@ -426,6 +426,41 @@ static __attribute__((always_inline)) inline __u32 tn_vip_bit(const __u8 *addr, 
 	return tn_fmix(h) & (TN_VIP_BITS - 1);
 }
 
+/* The VIP directory: the VIP map's entries in a direct-mapped array, so that
+ * a packet finds its VIP with inlined array reads (no hash-map call, no jhash):
+ * slot tn_vip_slot(key) holds that key and its value, or says no key maps
+ * there, or that several do (then the VIP map itself is asked). User space
+ * builds a whole new directory and swaps it in (an array of maps), so a
+ * packet sees the old set or the new one, never a slot half written. */
+#define TN_VIP_DIR_SIZE     8192u    /* a power of two, twice TN_MAX_VIPS */
+#define TN_VIP_SLOT_EMPTY   0u
+#define TN_VIP_SLOT_USED    1u
+#define TN_VIP_SLOT_SHARED  2u       /* several keys: ask the VIP map */
+struct tn_vip_slot {
+	struct tn_vip_key key;
+	struct tn_vip vip;
+	__u32 state;        /* TN_VIP_SLOT_* */
+	__u32 _pad;
+};
+TN_STATIC_ASSERT(sizeof(struct tn_vip_slot) == 48, "tn_vip_slot layout");
+struct tn_vip_dir {
+	struct tn_vip_slot s[TN_VIP_DIR_SIZE];
+};
+
+static __attribute__((always_inline)) inline __u32 tn_vip_slot(const struct tn_vip_key *k)
+{
+	__u32 w[6], h = 0x5eed0002u;
+
+	__builtin_memcpy(w, k, sizeof(w));
+	h = tn_mix(h, w[0]);
+	h = tn_mix(h, w[1]);
+	h = tn_mix(h, w[2]);
+	h = tn_mix(h, w[3]);
+	h = tn_mix(h, w[4]);
+	h = tn_mix(h, w[5]);
+	return tn_fmix(h) & (TN_VIP_DIR_SIZE - 1);
+}
+
 /* Map a 32-bit hash onto [0, n) without a division. */
 static __attribute__((always_inline)) inline __u32 tn_reduce(__u32 hash, __u32 n)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <cmocka.h>
 #include "dataplane/dataplane.h"
@@ -896,6 +897,8 @@ static size_t port_vips(struct fx *fx, struct tn_vip_key *keys, struct tn_vip *v
 	return m;
 }
 
+static size_t dir_check(struct fx *fx);
+
 /* A packet to an address that is no VIP is passed on one read of the VIP
  * address bitmap; one whose bit a VIP shares is passed by the VIP map; the
  * bitmap follows VIPs added and removed. */
@@ -946,6 +949,97 @@ static void test_vip_bitmap_follows_vips(void **state)
 	for (i = 0; i < 4; i++)
 		assert_true(vip_bit_set(fx, vips[i]));
 	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "a VIP removed");
+	dir_check(fx);
+}
+
+/* The VIP directory the data plane reads (headers/tenace.h): every entry of
+ * the VIP map is in its slot, key and value, or its slot says shared; no slot
+ * holds a key the VIP map has not. Returns the shared slots. */
+static size_t dir_check(struct fx *fx)
+{
+	static struct tn_vip_dir d;
+	struct tn_vip_key *keys;
+	struct tn_vip *vals;
+	uint32_t zero = 0, id;
+	size_t n, shared = 0, used = 0;
+	int fd;
+
+	assert_int_equal(bpf_map_lookup_elem(tn_dp_map_fd(fx->dp, "vip_dir"), &zero, &id), 0);
+	fd = bpf_map_get_fd_by_id(id);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &d), 0);
+	close(fd);
+	assert_int_equal(tn_dp_vips_dump(fx->dp, &keys, &vals, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct tn_vip_slot *sl = &d.s[tn_vip_slot(&keys[i])];
+
+		if (sl->state == TN_VIP_SLOT_SHARED)
+			continue;
+		if (sl->state != TN_VIP_SLOT_USED || memcmp(&sl->key, &keys[i], sizeof(keys[i])) ||
+		    memcmp(&sl->vip, &vals[i], sizeof(vals[i])))
+			fail_msg("VIP entry %zu of %zu (port %u, farm slot %u) is not in its directory slot %u "
+				 "(state %u)", i, n, ntohs(keys[i].port), vals[i].farm_slot, tn_vip_slot(&keys[i]),
+				 sl->state);
+	}
+	for (uint32_t j = 0; j < TN_VIP_DIR_SIZE; j++) {
+		shared += d.s[j].state == TN_VIP_SLOT_SHARED;
+		used += d.s[j].state == TN_VIP_SLOT_USED;
+	}
+	assert_true(used + 2 * shared <= n);
+	free(keys);
+	free(vals);
+	return shared;
+}
+
+/* Two VIP keys of one directory slot: the slot sends both to the VIP map,
+ * each reaches its own farm, and the slot is a plain one again when one goes. */
+static void test_vip_directory_shared_slot(void **state)
+{
+	static struct tn_vip_key keys[TN_MAX_VIPS + 1];
+	static struct tn_vip vals[TN_MAX_VIPS + 1];
+	struct fx *fx = *state;
+	struct tn_vip_key web = tp_vip_key(VIP4, 80, IPPROTO_TCP), twin;
+	struct tn_vip down = { 0 };
+	struct tp_frame f;
+	struct tp_spec s;
+	size_t n, i;
+	uint32_t port;
+
+	assert_int_equal(dir_check(fx), 0);
+	for (port = 1; port < 65536; port++) {
+		twin = tp_vip_key(VIP4, (uint16_t)port, IPPROTO_TCP);
+		if (port != 80 && tn_vip_slot(&twin) == tn_vip_slot(&web))
+			break;
+	}
+	assert_true(port < 65536);
+	n = port_vips(fx, keys, vals);
+	for (i = 0; i < n; i++) {
+		struct tn_vip_key dk = tp_vip_key(VIP4_DOWN, 80, IPPROTO_TCP);
+
+		if (!memcmp(&keys[i], &dk, sizeof(dk)))
+			down = vals[i];
+	}
+	assert_int_equal(down.farm_slot, F_DOWN);
+	keys[n] = twin;
+	vals[n] = down;
+	assert_int_equal(tn_dp_vips_replace(fx->dp, keys, vals, n + 1), 0);
+	assert_true(dir_check(fx) >= 1);
+	s = tcp4("198.51.100.61", VIP4, 1000, (uint16_t)port);
+	tp_build(&f, &s);
+	expect_drop(fx, f.data, f.len, R(TN_R_DROP_NO_SERVER), "the VIP sharing VIP4:80's directory slot");
+	s = tcp4("198.51.100.61", VIP4, 1000, 80);
+	tp_build(&f, &s);
+	expect_forward(fx, &f, XDP_TX, predict(fx, F_WEB, &s), R(TN_R_CT_NEW, TN_R_TX),
+		       "VIP4:80, its directory slot shared");
+	assert_int_equal(tn_dp_vips_replace(fx->dp, keys, vals, n), 0);
+	assert_int_equal(dir_check(fx), 0);
+	s = tcp4("198.51.100.61", VIP4, 1000, (uint16_t)port);
+	tp_build(&f, &s);
+	expect_pass_frame(fx, &f, TN_R_PASS_NOT_VIP, "the VIP of the shared slot, removed");
+	s = tcp4("198.51.100.62", VIP4, 1000, 80);
+	tp_build(&f, &s);
+	expect_forward(fx, &f, XDP_TX, predict(fx, F_WEB, &s), R(TN_R_CT_NEW, TN_R_TX),
+		       "VIP4:80 alone in its slot again");
 }
 
 static void test_not_vip_passes(void **state)
@@ -1330,6 +1424,7 @@ int main(void)
 		T(icmp_echo_passes),
 		T(not_vip_passes),
 		T(vip_bitmap_follows_vips),
+		T(vip_directory_shared_slot),
 		T(port_zero_vip),
 		T(filters),
 		T(disabled_and_no_server),

@@ -3,11 +3,13 @@
  * VIPs, source filters and redirect targets: each set is replaced whole,
  * new entries in before stale ones go, so a packet never finds a hole. The
  * VIP address bitmap is widened before VIP entries are written and narrowed
- * after stale ones go, for the same reason.
+ * after stale ones go, for the same reason; the VIP directory of the new set
+ * is swapped in between (after the new entries, before the stale ones go).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -85,6 +87,43 @@ static int vip_bits_write(struct tn_dp *dp, const struct tn_vip_key *keys, size_
 	return err;
 }
 
+/* A whole new VIP directory of keys[0..n) swapped into the data plane in
+ * one update (struct tn_vip_dir, headers/tenace.h). */
+static int vip_dir_write(struct tn_dp *dp, const struct tn_vip_key *keys, const struct tn_vip *vals, size_t n)
+{
+	struct tn_vip_dir *d = calloc(1, sizeof(*d));
+	__u32 zero = 0;
+	int inner, err = 0;
+
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct tn_vip_slot *sl = &d->s[tn_vip_slot(&keys[i])];
+
+		if (sl->state == TN_VIP_SLOT_EMPTY) {
+			sl->key = keys[i];
+			sl->vip = vals[i];
+			sl->state = TN_VIP_SLOT_USED;
+		} else {
+			memset(sl, 0, sizeof(*sl));
+			sl->state = TN_VIP_SLOT_SHARED;
+		}
+	}
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tn_vip_dir", sizeof(__u32), sizeof(*d), 1, NULL);
+	if (inner < 0) {
+		err = -errno;
+		tn_err("cannot create the VIP directory map: %s", strerror(errno));
+	} else if (bpf_map_update_elem(inner, &zero, d, BPF_ANY) ||
+		   bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vip_dir), &zero, &inner, BPF_ANY)) {
+		err = -errno;
+		tn_err("cannot swap the VIP directory in: %s", strerror(errno));
+	}
+	if (inner >= 0)
+		close(inner);
+	free(d);
+	return err;
+}
+
 int tn_dp_vip_bits_sync(struct tn_dp *dp)
 {
 	struct tn_vip_key *keys;
@@ -95,6 +134,8 @@ int tn_dp_vip_bits_sync(struct tn_dp *dp)
 	if ((err = tn_dp_vips_dump(dp, &keys, &vals, &n)))
 		return err;
 	err = vip_bits_write(dp, keys, n, false);
+	if (!err)
+		err = vip_dir_write(dp, keys, vals, n);
 	free(keys);
 	free(vals);
 	return err;
@@ -125,6 +166,9 @@ int tn_dp_vips_replace(struct tn_dp *dp, const struct tn_vip_key *keys, const st
 			goto out;
 		}
 	}
+	/* the directory of the new set: no stale key answers from it any more */
+	if ((err = vip_dir_write(dp, all, allv, m)))
+		goto out;
 	/* then remove what the new set no longer has */
 	more = bpf_map_get_next_key(fd, NULL, &cur) == 0;
 	while (more) {

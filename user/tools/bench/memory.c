@@ -26,7 +26,7 @@ int memory_section(struct bench *b)
 {
 	static const char *const names[] = {
 		"vips", "farms", "conntrack", "filter_allow", "filter_deny", "tx_ports", "stats",
-		"vip_stats", "server_stats", "settings", "vip_bits", "admit", "pmtu", "encap_sources",
+		"vip_stats", "server_stats", "settings", "vip_bits", "vip_dir", "admit", "pmtu", "encap_sources",
 		"trace_ctl", "trace_scratch",
 	};
 	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
@@ -52,6 +52,13 @@ int memory_section(struct bench *b)
 		close(inner);
 		JSET(maps, "farm (inner map, per farm)", JI(v));
 		printf("%-14s %10.2f MiB (per farm)\n", "farm table", v / 1048576.0);
+		total += v > 0 ? v : 0;
+	}
+	if (!bpf_map_lookup_elem(tn_dp_map_fd(dp, "vip_dir"), &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
+		v = fd_memlock(inner);
+		close(inner);
+		JSET(maps, "vip directory (inner map)", JI(v));
+		printf("%-14s %10.2f MiB\n", "vip directory", v / 1048576.0);
 		total += v > 0 ? v : 0;
 	}
 	printf("%-14s %10.2f MiB with one farm\n", "total", total / 1048576.0);
