@@ -50,6 +50,9 @@ static void usage(FILE *out)
 		"                      (a smoke test)\n"
 		"      --tenace PATH   the tenace binary whose pktgen generates traffic (default: this one)\n"
 		"      --katran PATH   Katran's balancer.bpf.o, timed beside Tenace in the ns section\n"
+		"      --cases LIST    only these rows of the ns section (names as in its JSON: tracked_1,\n"
+		"                      tracked_10k, floor_10k, tracked_1m, floor_1m, new_client_filling,\n"
+		"                      new_client_full, not_vip, ipv6_tracked, vlan_tracked)\n"
 		"      --plot-data     write gnuplot data files from a results file into DIR\n");
 }
 
@@ -205,6 +208,7 @@ static int parse_options(int argc, char **argv, struct bench *b, struct bench_op
 		{ "plot-data", no_argument, NULL, 'P' },
 		{ "tenace", required_argument, NULL, 'T' },
 		{ "katran", required_argument, NULL, 'K' },
+		{ "cases", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -226,6 +230,7 @@ static int parse_options(int argc, char **argv, struct bench *b, struct bench_op
 		case 'P': o->plot = true; break;
 		case 'T': snprintf(tenace_bin, sizeof(tenace_bin), "%s", optarg); break;
 		case 'K': katran_obj = optarg; break;
+		case 'C': b->cases = optarg; break;
 		case 'h': usage(stdout); return *exit_status = 0, 1;
 		default: usage(stderr); return *exit_status = 2, 1;
 		}

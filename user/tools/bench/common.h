@@ -42,6 +42,7 @@ struct bench {
 	int ingress_ifindex;     /* feeder runs arrive there (0: lo); the encap section's routed netns */
 	bool restore_len;        /* feeder runs undo the previous repetition's encapsulation */
 	bool quick;              /* --quick: smaller tables where a section scales them */
+	const char *cases;       /* --cases: the ns rows to run (comma-separated names), NULL: all */
 };
 
 /* ---- common.c ---------------------------------------------------------------- */

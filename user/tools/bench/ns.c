@@ -426,6 +426,17 @@ static int full_setup(struct bench *b, struct ns_ctx *x)
 	return 0;
 }
 
+/* Whether --cases (a comma-separated list of names) asks for this row. */
+static bool case_wanted(const struct bench *b, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = b->cases; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+		if (strcspn(p, ",") == n && !strncmp(p, name, n))
+			return true;
+	return !b->cases;
+}
+
 /* One case: set up, check, measure, report. */
 static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 {
@@ -466,6 +477,21 @@ int ns_section(struct bench *b)
 	/* enough room for every tracked client and every new one without eviction */
 	x.ct_size = 1000000 + 2 * 10000 + 1 + (uint32_t)b->reps * b->repeat + 1024;
 	x.ct_size = x.ct_size * 5 / 4;
+	for (const char *p = b->cases; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		size_t ci, n = strcspn(p, ",");
+
+		for (ci = 0; ci < NS_CASES; ci++)
+			if (strlen(ns_cases[ci].name) == n && !strncmp(p, ns_cases[ci].name, n))
+				break;
+		if (ci == NS_CASES) {
+			tn_err("bench: --cases: no ns row is named '%.*s'", (int)n, p);
+			b->failures++;
+			json_object_put(sec);
+			json_object_put(x.cases);
+			json_object_put(x.floors);
+			return -EINVAL;
+		}
+	}
 	printf("\n== ns/packet through BPF_PROG_TEST_RUN (median of %d runs of %u repetitions; "
 	       "the same feeder precedes both programs) ==\n", b->reps, b->repeat);
 	if ((err = dp_setup(&x.dp, x.ct_size, 1 /* lo: test runs arrive there */, LB_MAC)) ||
@@ -474,7 +500,8 @@ int ns_section(struct bench *b)
 	printf("%-34s %9s %9s %7s %8s %9s %9s  %s\n", "case", "tenace", "baseline", "ratio", "target",
 	       "feeder", "net ratio", "path taken (Tenace)");
 	for (size_t ci = 0; ci < NS_CASES && !err; ci++)
-		err = ns_case_run(b, &x, (int)ci);
+		if (case_wanted(b, ns_cases[ci].name))
+			err = ns_case_run(b, &x, (int)ci);
 	floor_ratios(&x, sec);
 out:
 	katran_ns_finish(b, err ? NULL : sec);
