@@ -452,12 +452,8 @@ static __attribute__((always_inline)) inline __u32 tn_vip_slot(const struct tn_v
 	__u32 w[6], h = 0x5eed0002u;
 
 	__builtin_memcpy(w, k, sizeof(w));
-	h = tn_mix(h, w[0]);
-	h = tn_mix(h, w[1]);
-	h = tn_mix(h, w[2]);
-	h = tn_mix(h, w[3]);
-	h = tn_mix(h, w[4]);
-	h = tn_mix(h, w[5]);
+	for (int i = 0; i < 6; i++)
+		h = tn_mix(h, w[i]);
 	return tn_fmix(h) & (TN_VIP_DIR_SIZE - 1);
 }
 

@@ -22,6 +22,24 @@ static long long fd_memlock(int fd)
 	return v;
 }
 
+/* The memlock of the inner map in slot 0 of the map-in-map outer, reported
+ * under key (JSON) and label (table); 0 when there is none. */
+static long long inner_memlock(struct tn_dp *dp, const char *outer, json_object *maps, const char *key,
+			       const char *label, const char *note)
+{
+	__u32 zero = 0, id;
+	long long v;
+	int inner;
+
+	if (bpf_map_lookup_elem(tn_dp_map_fd(dp, outer), &zero, &id) || (inner = bpf_map_get_fd_by_id(id)) < 0)
+		return 0;
+	v = fd_memlock(inner);
+	close(inner);
+	JSET(maps, key, JI(v));
+	printf("%-14s %10.2f MiB%s\n", label, v / 1048576.0, note);
+	return v > 0 ? v : 0;
+}
+
 int memory_section(struct bench *b)
 {
 	static const char *const names[] = {
@@ -32,8 +50,7 @@ int memory_section(struct bench *b)
 	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
 	struct tn_dp *dp = NULL;
 	long long total = 0, v;
-	__u32 zero = 0, id;
-	int err, inner;
+	int err;
 	char line[256];
 	long rss_kb = -1;
 	FILE *f;
@@ -47,20 +64,8 @@ int memory_section(struct bench *b)
 		printf("%-14s %10.2f MiB\n", names[i], v / 1048576.0);
 		total += v > 0 ? v : 0;
 	}
-	if (!bpf_map_lookup_elem(tn_dp_map_fd(dp, "farms"), &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
-		v = fd_memlock(inner);
-		close(inner);
-		JSET(maps, "farm (inner map, per farm)", JI(v));
-		printf("%-14s %10.2f MiB (per farm)\n", "farm table", v / 1048576.0);
-		total += v > 0 ? v : 0;
-	}
-	if (!bpf_map_lookup_elem(tn_dp_map_fd(dp, "vip_dir"), &zero, &id) && (inner = bpf_map_get_fd_by_id(id)) >= 0) {
-		v = fd_memlock(inner);
-		close(inner);
-		JSET(maps, "vip directory (inner map)", JI(v));
-		printf("%-14s %10.2f MiB\n", "vip directory", v / 1048576.0);
-		total += v > 0 ? v : 0;
-	}
+	total += inner_memlock(dp, "farms", maps, "farm (inner map, per farm)", "farm table", " (per farm)");
+	total += inner_memlock(dp, "vip_dir", maps, "vip directory (inner map)", "vip directory", "");
 	printf("%-14s %10.2f MiB with one farm\n", "total", total / 1048576.0);
 	f = fopen("/proc/self/status", "r");
 	while (f && fgets(line, sizeof(line), f))
