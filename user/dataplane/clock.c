@@ -37,8 +37,10 @@ static int jiffy_ns(uint64_t *out)
 
 int tn_dp_clock_probe(struct tn_dp_clock *c)
 {
-	uint8_t frame[64] = { 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame), .repeat = 1);
+	uint8_t frame[64] = { 0 }, out[64];
+	/* data_out given: valgrind checks the buffer the kernel may write */
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
 	struct clock_probe *skel;
 	uint64_t per;
 	int err;
