@@ -62,8 +62,17 @@ counter() { tn -j stats | jq -r --arg r "$1" '.reasons[$r].packets'; }
 # the stats are sampled by the controller's tick (once a second): wait for a sample past N
 counter_above() { [ "$(counter "$1")" -gt "$2" ]; }
 decap_counter() { lab_netns "r$1" "$TN_BIN" decap --status -j --pin-dir "/sys/fs/bpf/$LAB_P-r$1" | jq -r --arg c "$2" '.[0].counters[$c].packets'; }
-farm_up() { [ "$(tn -j status | jq -r --argjson f "$1" '.farms[] | select(.farmId == $f and .type == "tcp") | .serversUp')" = 3 ]; }
-all_up() { for f in 1 2 3 4 5; do farm_up "$f" || return 1; done; [ "$(tn -j status | jq '[.farms[] | select(.type == "udp") | .serversUp] | .[0]')" = 3 ]; }
+# up by a probe: a server counts as up before its first check (a new config serves at once), and a
+# first check that fails takes it out of the table again; a load started then sees the table change
+# under its first SYNs (steered by the table alone), so wait for every server's checks too
+checked_up() { jq -e --arg t "$1" --argjson f "$2" '.farms[] | select(.farmId == $f and .type == $t) |
+	.serversUp == 3 and all(.servers[]; (.checks // 0) > 0 and .state == "up")' >/dev/null; }
+all_up() {
+	local s f
+	s=$(tn -j status) || return 1
+	for f in 1 2 3 4 5; do checked_up tcp "$f" <<<"$s" || return 1; done
+	checked_up udp 6 <<<"$s"
+}
 state_is() { [ "$(srv "$1" "$2" .state)" = "$3" ]; }
 
 ctl_start() {
@@ -90,6 +99,7 @@ load_start() { # NAME [wrk]
 		ip netns exec "$LAB_P-cli" wrk -t1 -c4 -d600s --timeout 3s -s "$RUN/pace.lua" "http://10.99.100.3:80/" >"$d/wrk.out" 2>&1 &
 		WRK_PID=$!
 	fi
+	LOAD_T0=$EPOCHREALTIME
 	sleep 1.5
 }
 load_stop() {
@@ -118,6 +128,10 @@ check_load() { # LABEL: every request answered, every client by one server, per 
 			ok "$1, $n: $req requests from $(nclients "$(vip_of "$spec")") clients, 0 failed, each client on one server, $spread servers used"
 		else
 			not_ok "$1, $n: 0 failed of $req, 0 clients on several servers (got $moved), 2+ servers (got $spread); failed $fails"
+			# which client failed and when (seconds after the loads started): a start-up
+			# loss, a burst or a steady leak read differently
+			awk -v t0="$LOAD_T0" '$3 == "fail" {n = FILENAME; sub(".*/", "", n); printf "# %s failed at +%.2fs after %.2fs\n", n, $1 - t0, $2 - $1}' \
+				"$LOAD_DIR/$n"-* | sort -t+ -k2 -n | head -8
 		fi
 	done
 	if [ -f "$LOAD_DIR/wrk.out" ]; then

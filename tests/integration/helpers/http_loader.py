@@ -44,7 +44,9 @@ async def client(path, stop, period, host, port, source):
             t0 = time.time()
             try:
                 r = await asyncio.wait_for(one_request(host, port, source), TIMEOUT)
-            except (OSError, asyncio.TimeoutError):
+            except (OSError, asyncio.TimeoutError) as e:
+                # why, on stderr (the test's log): refused, reset, unreachable or timed out
+                print("%s: %.6f %r" % (os.path.basename(path), t0, e), file=sys.stderr, flush=True)
                 r = None
             out.write("%.6f %.6f %s\n" % (t0, time.time(), r or "fail"))
             await asyncio.sleep(period)
