@@ -7,7 +7,7 @@ const POLL_MS = 1000;
 const HISTORY = 60;            // samples per chart
 const ENDPOINTS = ['status', 'stats', 'pendingChanges', 'tasks', 'transitions'];
 
-// key -> {packets, bytes, time, rates: [pps...]}
+// key -> {time, pps, bps, rates: [pps...]}: the controller's rates, per sample
 const series = new Map();
 let lastSampleTime = null;
 let timer = null;
@@ -50,25 +50,22 @@ function stateClass(s) {
 	return s === 'up' || s === 'done' ? 'ok' : s === 'down' || s === 'unresolved' || s === 'error' ? 'bad' : 'warn';
 }
 
-// One sample of a counter: the rate since the previous sample, from the
-// controller's sample times (its interval when consecutive).
-function sample(key, packets, bytes, t, interval) {
+// One sample of a counter: the rate the controller measured over its last
+// sample interval (from its own counters and clock, so it is right from the
+// first poll, whatever the page's timers do), kept once per sample time for
+// the chart.
+function sample(key, pps, bps, t) {
 	let s = series.get(key);
 	if (!s) {
-		s = { packets, bytes, time: t, pps: 0, bps: 0, rates: [] };
+		s = { time: null, pps: 0, bps: 0, rates: [] };
 		series.set(key, s);
-		return s;
 	}
 	if (t === s.time) return s;
-	let dt = (Date.parse(t) - Date.parse(s.time)) / 1000;
-	if (interval > 0 && dt <= 1.5 * interval + 1) dt = interval;
-	if (dt > 0 && packets >= s.packets) {
-		s.pps = (packets - s.packets) / dt;
-		s.bps = 8 * (bytes - s.bytes) / dt;
-		s.rates.push(s.pps);
-		if (s.rates.length > HISTORY) s.rates.shift();
-	}
-	s.packets = packets; s.bytes = bytes; s.time = t;
+	s.pps = pps || 0;
+	s.bps = bps || 0;
+	s.rates.push(s.pps);
+	if (s.rates.length > HISTORY) s.rates.shift();
+	s.time = t;
 	return s;
 }
 
@@ -103,9 +100,9 @@ function rateCells(s) {
 }
 
 function drawVips(stats) {
-	const t = stats.time, iv = stats.interval;
+	const t = stats.time;
 	const rows = (stats.vips || []).map(v => {
-		const s = sample('vip/' + v.type + '/' + v.index, v.packets, v.bytes, t, iv);
+		const s = sample('vip/' + v.type + '/' + v.index, v.pps, v.bps, t);
 		const tr = row([td(v.type), td(v.vip), td(v.port), td(v.frontendId), ...rateCells(s)]);
 		tr.dataset.vip = v.vip + ':' + v.port;
 		tr.dataset.pps = s.pps.toFixed(1);
@@ -115,7 +112,7 @@ function drawVips(stats) {
 }
 
 function farmTable(farm, stats) {
-	const t = stats.time, iv = stats.interval;
+	const t = stats.time;
 	const table = el('table');
 	table.appendChild(el('thead')).appendChild(row(['server', 'address', 'state', 'health', 'weight', 'since',
 		'last error', 'packets/s', 'bits/s', 'rate (last 60 samples)'].map(h => el('th', h))));
@@ -124,7 +121,7 @@ function farmTable(farm, stats) {
 		const key = farm.type + '/' + farm.farmId + '/' + sv.serverId;
 		const st = (stats.servers || []).find(x => x.type === farm.type && x.farmId === farm.farmId &&
 							  x.serverId === sv.serverId);
-		const s = st ? sample('srv/' + key, st.packets, st.bytes, t, iv) : null;
+		const s = st ? sample('srv/' + key, st.pps, st.bps, t) : null;
 		const addr = sv.address.includes(':') ? '[' + sv.address + ']:' + sv.port : sv.address + ':' + sv.port;
 		const tr = row([td(sv.serverId + (sv.backup ? ' (backup)' : '')), td(addr), td(sv.state, stateClass(sv.state)),
 			td(sv.health, stateClass(sv.health)), td(sv.weight, 'num'), td(since(sv.since)),
