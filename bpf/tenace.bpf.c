@@ -77,6 +77,15 @@ struct {
 	__type(value, struct tn_ct_value);
 } conntrack SEC(".maps");
 
+/* IPv4 clients of sourceIp farms: 64-byte elements (headers/tenace.h), the
+ * same capacity, the same LRU shared by all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TN_CT_SIZE_DEFAULT);
+	__type(key, struct tn_ct4_key);
+	__type(value, struct tn_ct4_value);
+} conntrack4 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, TN_MAX_FILTERS);
@@ -369,6 +378,32 @@ static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
 	return TN_R_CT_NEW;
 }
 
+/* The general stickiness key: the client's address, or its whole flow. */
+static __always_inline void ct_key_fill(struct tn_ct_key *ck, const struct tn_pkt *p, const struct tn_farm *farm,
+					__u32 farm_slot)
+{
+	ck->farm_slot = (__u16)farm_slot;
+	ck->family = p->family;
+	__builtin_memcpy(ck->src, p->src, 16);
+	if (farm->hdr.stickiness != TN_STICKY_SOURCE_IP) {
+		__builtin_memcpy(ck->dst, p->dst, 16);
+		ck->proto = p->proto;
+		if (!p->fragment) {
+			ck->sport = p->sport;
+			ck->dport = p->dport;
+		}
+	}
+}
+
+/* A tracked client seen again: its entry's time, in whichever conntrack. */
+static __always_inline void ct_touch(struct tn_ct4_value *c4, struct tn_ct_value *cv, __u64 now)
+{
+	if (c4)
+		c4->seen = (__u32)(now >> TN_CT4_TIME_SHIFT);
+	else if (cv)
+		cv->last_seen_ns = now;
+}
+
 /* The decision; every return is the packet's verdict. */
 static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, struct tn_pkt *p)
 {
@@ -376,7 +411,19 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
 	struct tn_ct_key ck = {};
-	struct tn_ct_value *cv, nv = {};
+	/* the new entry's value, or conntrack4's key and value: one stack slot */
+	union {
+		struct tn_ct_value nv;
+		struct {
+			struct tn_ct4_key k;
+			struct tn_ct4_value v;
+		} c4;
+	} u = {};
+	struct tn_ct_value *cv = NULL;
+	struct tn_ct4_value *c4 = NULL;
+	__u32 ctag = 0;
+	__s64 age = 0;
+	int v4, found = 0;
 	struct tn_farm *farm;
 	struct tn_server *srv;
 	struct tn_vip *vip;
@@ -428,28 +475,36 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		run->ev->flags |= TN_TE_F_FARM;
 	}
 
-	/* the stickiness key: the client's address, or its whole flow */
-	ck.farm_slot = (__u16)farm_slot;
-	ck.family = p->family;
-	__builtin_memcpy(ck.src, p->src, 16);
-	if (farm->hdr.stickiness != TN_STICKY_SOURCE_IP) {
-		__builtin_memcpy(ck.dst, p->dst, 16);
-		ck.proto = p->proto;
-		if (!p->fragment) {
-			ck.sport = p->sport;
-			ck.dport = p->dport;
-		}
-	}
-
+	/* the stickiness key: an IPv4 client's address in conntrack4, any other
+	 * (an IPv6 address, a whole flow) in conntrack */
+	v4 = p->family == TN_FAMILY_V4 && farm->hdr.stickiness == TN_STICKY_SOURCE_IP;
 	now = ct_now();
 	reason = TN_R_CT_NEW;
-	cv = bpf_map_lookup_elem(&conntrack, &ck);
-	if (cv) {
-		slot = cv->slot;
+	if (v4) {
+		__builtin_memcpy(&u.c4.k.src, p->src, 4);
+		u.c4.k.farm_slot = (__u16)farm_slot;
+		c4 = bpf_map_lookup_elem(&conntrack4, &u.c4.k);
+		if (c4) {
+			found = 1;
+			slot = c4->id & ((1u << TN_CT4_SLOT_BITS) - 1);
+			ctag = c4->id >> TN_CT4_SLOT_BITS;
+			age = (__s64)(__s32)((__u32)(now >> TN_CT4_TIME_SHIFT) - c4->seen) * (1LL << TN_CT4_TIME_SHIFT);
+		}
+	} else {
+		ct_key_fill(&ck, p, farm, farm_slot);
+		cv = bpf_map_lookup_elem(&conntrack, &ck);
+		if (cv) {
+			found = 1;
+			slot = cv->slot;
+			ctag = cv->tag;
+			age = (__s64)(now - cv->last_seen_ns);
+		}
+	}
+	if (found) {
 		/* the timestamp may lag by up to TN_CT_TOUCH_NS: a flow whose
 		 * gaps stay under the timeout must never expire */
 		/* signed: another CPU may have stored a timestamp a tick newer than ours */
-		if ((__s64)(now - cv->last_seen_ns) > (__s64)(timeout_ns(p->proto) + TN_CT_TOUCH_NS)) {
+		if (age > (__s64)(timeout_ns(p->proto) + TN_CT_TOUCH_NS)) {
 			/* idle past its timeout: kept while its server still takes
 			 * new clients (an idle open connection keeps its server in
 			 * every balance mode), re-decided once it left the table
@@ -457,8 +512,8 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			reason = TN_R_CT_EXPIRED;
 			if (slot < TN_MAX_SERVERS) {
 				srv = &farm->servers[slot];
-				if (srv->tag == cv->tag && server_usable(srv) && (srv->flags & TN_SRV_F_IN_TABLE)) {
-					cv->last_seen_ns = now;
+				if (tn_ct_tag_eq(srv->tag, ctag) && server_usable(srv) && (srv->flags & TN_SRV_F_IN_TABLE)) {
+					ct_touch(c4, cv, now);
 					count_reason(run, TN_R_CT_EXPIRED, bytes);
 					TN_TRACE_SET(run, ct, TN_R_CT_EXPIRED);
 					TN_TRACE_SET(run, why, TN_WHY_TRACKED);
@@ -467,9 +522,9 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			}
 		} else if (slot < TN_MAX_SERVERS) {
 			srv = &farm->servers[slot];
-			if (srv->tag == cv->tag && server_usable(srv)) {
-				if ((__s64)(now - cv->last_seen_ns) > (__s64)TN_CT_TOUCH_NS)
-					cv->last_seen_ns = now;
+			if (tn_ct_tag_eq(srv->tag, ctag) && server_usable(srv)) {
+				if (age > (__s64)TN_CT_TOUCH_NS)
+					ct_touch(c4, cv, now);
 				count_reason(run, TN_R_CT_HIT, bytes);
 				TN_TRACE_SET(run, ct, TN_R_CT_HIT);
 				TN_TRACE_SET(run, why, TN_WHY_TRACKED);
@@ -479,7 +534,9 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		}
 	}
 
-	/* a new decision on the current table */
+	/* a new decision on the current table (hashed from the general key) */
+	if (v4)
+		ct_key_fill(&ck, p, farm, farm_slot);
 	if (farm->hdr.nup == 0)
 		return verdict(run, TN_R_DROP_NO_SERVER, bytes, XDP_DROP);
 	/* roundRobin spreads new clients with a hash of its own seed rather
@@ -506,10 +563,16 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		if (reason == TN_R_CT_NEW)
 			reason = admission(p, now);
 		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
-			nv.last_seen_ns = now;
-			nv.tag = srv->tag;
-			nv.slot = (__u16)slot;
-			bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
+			if (v4) {
+				u.c4.v.seen = (__u32)(now >> TN_CT4_TIME_SHIFT);
+				u.c4.v.id = tn_ct4_id(slot, srv->tag);
+				bpf_map_update_elem(&conntrack4, &u.c4.k, &u.c4.v, BPF_ANY);
+			} else {
+				u.nv.last_seen_ns = now;
+				u.nv.tag = srv->tag;
+				u.nv.slot = (__u16)slot;
+				bpf_map_update_elem(&conntrack, &ck, &u.nv, BPF_ANY);
+			}
 		}
 	}
 	TN_TRACE_SET(run, ct, (__u8)reason);

@@ -185,11 +185,8 @@ static int teardown(void **state)
 static int reset(void **state)
 {
 	struct fx *fx = *state;
-	int fd = tn_dp_map_fd(fx->dp, "conntrack");
-	struct tn_ct_key k;
 
-	while (fd >= 0 && bpf_map_get_next_key(fd, NULL, &k) == 0)
-		bpf_map_delete_elem(fd, &k);
+	assert_int_equal(tn_dp_ct_clear(fx->dp), 0);
 	assert_int_equal(tn_dp_pmtu_clear(fx->dp), 0);
 	return 0;
 }

@@ -192,12 +192,8 @@ static int setup(void **state)
 static int clear_conntrack(void **state)
 {
 	struct fx *fx = *state;
-	int fd = tn_dp_map_fd(fx->dp, "conntrack");
-	struct tn_ct_key k;
 
-	assert_true(fd >= 0);
-	while (bpf_map_get_next_key(fd, NULL, &k) == 0)
-		assert_int_equal(bpf_map_delete_elem(fd, &k), 0);
+	assert_int_equal(tn_dp_ct_clear(fx->dp), 0);
 	return 0;
 }
 

@@ -242,7 +242,7 @@ const struct seen_iface *observed_iface(struct tn_ctl *ctl, const char *name);
  * idle past its timeout, only while that server is still in the table. */
 static inline bool ct_keeps(const struct tn_server *s, const struct tn_ct_value *v, bool idle)
 {
-	return s && s->tag == v->tag && (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP) &&
+	return s && tn_ct_tag_eq(s->tag, v->tag) && (s->flags & (TN_SRV_F_USED | TN_SRV_F_UP)) == (TN_SRV_F_USED | TN_SRV_F_UP) &&
 	       (!idle || (s->flags & TN_SRV_F_IN_TABLE));
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* Walking the conntrack map from user space (a refresh preview counts the
- * tracked clients a change would move), judged by the data plane's clock. */
+/* Walking the conntrack maps from user space (a refresh preview counts the
+ * tracked clients a change would move), judged by the data plane's clock:
+ * conntrack4's entries (IPv4 sourceIp) shown as the general map's. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -20,29 +21,54 @@ bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, u
 	return (int64_t)(clk->now_ns - v->last_seen_ns) > (int64_t)(timeout + TN_CT_TOUCH_NS);
 }
 
-/* One entry at a time: for kernels without batch lookups on this map. */
-static int walk_keys(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+/* One of the two conntracks (headers/tenace.h): the general one, and
+ * conntrack4 whose entries are shown as general ones. */
+struct ct_table {
+	int fd;
+	bool v4;
+	size_t key_size, value_size;
+};
+
+static int emit(const struct ct_table *t, const struct tn_ct_clock *clk, const void *key, const void *val,
+		tn_ct_fn fn, void *arg)
 {
-	struct tn_ct_key k, next;
+	struct tn_ct_key k;
 	struct tn_ct_value v;
+
+	if (!t->v4)
+		return fn(arg, clk, key, val);
+	tn_ct4_unpack(key, val, clk->now_ns, &k, &v);
+	return fn(arg, clk, &k, &v);
+}
+
+/* One entry at a time: for kernels without batch lookups on this map. */
+static int walk_keys(const struct ct_table *t, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+{
+	union {
+		struct tn_ct_key g;
+		struct tn_ct4_key v4;
+	} k, next;
+	union {
+		struct tn_ct_value g;
+		struct tn_ct4_value v4;
+	} v;
 	void *prev = NULL;
 	int rc;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	while (!bpf_map_get_next_key(t->fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
+		if (bpf_map_lookup_elem(t->fd, &k, &v))
 			continue; /* gone meanwhile (LRU) */
-		if ((rc = fn(arg, clk, &k, &v)))
+		if ((rc = emit(t, clk, &k, &v, fn, arg)))
 			return rc;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static int walk_batches(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+static int walk_batches(const struct ct_table *t, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
 {
-	struct tn_ct_key *keys = calloc(CT_BATCH, sizeof(*keys));
-	struct tn_ct_value *vals = calloc(CT_BATCH, sizeof(*vals));
+	char *keys = calloc(CT_BATCH, t->key_size), *vals = calloc(CT_BATCH, t->value_size);
 	__u64 in = 0, out = 0;
 	bool first = true, last = false;
 	int rc = 0;
@@ -55,7 +81,7 @@ static int walk_batches(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void
 	while (!rc && !last) {
 		__u32 n = CT_BATCH;
 
-		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL)) {
+		if (bpf_map_lookup_batch(t->fd, first ? NULL : &in, &out, keys, vals, &n, NULL)) {
 			if (errno != ENOENT) {
 				rc = first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP) ? 1 : -errno;
 				break;
@@ -65,11 +91,19 @@ static int walk_batches(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void
 		first = false;
 		in = out;
 		for (__u32 i = 0; i < n && !rc; i++)
-			rc = fn(arg, clk, &keys[i], &vals[i]);
+			rc = emit(t, clk, keys + i * t->key_size, vals + i * t->value_size, fn, arg);
 	}
 	free(keys);
 	free(vals);
 	return rc;
+}
+
+static void ct_tables(struct tn_dp *dp, struct ct_table t[2])
+{
+	t[0] = (struct ct_table){ bpf_map__fd(dp->skel->maps.conntrack4), true, sizeof(struct tn_ct4_key),
+				  sizeof(struct tn_ct4_value) };
+	t[1] = (struct ct_table){ bpf_map__fd(dp->skel->maps.conntrack), false, sizeof(struct tn_ct_key),
+				  sizeof(struct tn_ct_value) };
 }
 
 int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
@@ -78,14 +112,36 @@ int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
 		.tcp_timeout_ns = dp->settings.tcp_timeout_s * 1000000000ULL,
 		.udp_timeout_ns = dp->settings.udp_timeout_s * 1000000000ULL,
 	};
-	int fd = bpf_map__fd(dp->skel->maps.conntrack), rc;
+	struct ct_table t[2];
 	struct timespec ts;
+	int rc = 0;
 
+	ct_tables(dp, t);
 	/* the data plane stores CLOCK_MONOTONIC_COARSE ns (clock.c) */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	clk.now_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	rc = walk_batches(fd, &clk, fn, arg);
-	return rc == 1 ? walk_keys(fd, &clk, fn, arg) : rc;
+	for (int i = 0; i < 2 && !rc; i++) {
+		rc = walk_batches(&t[i], &clk, fn, arg);
+		if (rc == 1)
+			rc = walk_keys(&t[i], &clk, fn, arg);
+	}
+	return rc;
+}
+
+int tn_dp_ct_clear(struct tn_dp *dp)
+{
+	union {
+		struct tn_ct_key g;
+		struct tn_ct4_key v4;
+	} k;
+	struct ct_table t[2];
+
+	ct_tables(dp, t);
+	for (int i = 0; i < 2; i++)
+		while (!bpf_map_get_next_key(t[i].fd, NULL, &k))
+			if (bpf_map_delete_elem(t[i].fd, &k) && errno != ENOENT)
+				return -errno;
+	return errno == ENOENT ? 0 : -errno;
 }
 
 static int count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,

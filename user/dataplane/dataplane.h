@@ -178,8 +178,9 @@ int tn_dp_vip_counter(struct tn_dp *dp, uint32_t vip_index, struct tn_counter *o
 int tn_dp_server_counter(struct tn_dp *dp, uint32_t farm_slot, uint32_t slot, struct tn_counter *out);
 const char *tn_reason_name(enum tn_reason r);  /* "drop_no_server", ... */
 
-/* Conntrack as the data plane judges it: its clock (bpf_ktime_get_coarse_ns)
- * and timeouts, then every entry to fn (non-zero stops the walk). 0 or -errno. */
+/* Conntrack as the data plane judges it: its clock (CLOCK_MONOTONIC_COARSE)
+ * and timeouts, then every entry to fn (non-zero stops the walk; an IPv4
+ * sourceIp entry comes with its tag's low TN_CT_TAG_BITS). 0 or -errno. */
 struct tn_ct_clock {
 	uint64_t now_ns, tcp_timeout_ns, udp_timeout_ns;
 };
@@ -188,6 +189,8 @@ typedef int (*tn_ct_fn)(void *arg, const struct tn_ct_clock *clk, const struct t
 int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg);
 /* Entries in the conntrack, expired ones included (a walk): 0 or -errno. */
 int tn_dp_ct_count(struct tn_dp *dp, uint64_t *n);
+/* Every entry deleted (both maps): 0 or -errno. */
+int tn_dp_ct_clear(struct tn_dp *dp);
 /* An entry the data plane would find expired for a packet of proto. */
 bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, uint8_t proto);
 

@@ -279,8 +279,9 @@ static void assign_incarnations(const struct farm_scratch *s, size_t n, uint32_t
 			out[i] = o->tag;
 			continue;
 		}
-		/* never 0, never the number the slot's previous server had (a farm written before incarnations) */
-		while (!next || (o && (o->flags & TN_SRV_F_USED) && o->tag == next))
+		/* never 0, never the number the slot's previous server had (a farm written before
+		 * incarnations), not even in the low bits a conntrack entry keeps (tn_ct_tag_eq) */
+		while (!next || (o && (o->flags & TN_SRV_F_USED) && tn_ct_tag_eq(o->tag, next)))
 			next++;
 		out[i] = next++;
 	}

@@ -15,7 +15,7 @@
 struct tenace;
 
 /* Maps that outlive the program: pinned by name under the pin directory. */
-#define TN_DP_NPINNED 16
+#define TN_DP_NPINNED 17
 extern const char *const tn_dp_pinned_maps[TN_DP_NPINNED];
 
 struct tn_dp {

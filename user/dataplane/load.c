@@ -111,6 +111,7 @@ static int skel_open(struct tn_dp *dp)
 		dp->skel->rodata->cfg_jiffies_offset_ns = clk.offset_ns;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.conntrack, dp->settings.ct_size);
+	bpf_map__set_max_entries(dp->skel->maps.conntrack4, dp->settings.ct_size);
 	dp->value_size = tn_farm_value_size(dp->settings.table_size);
 	bpf_map__set_value_size(bpf_map__inner_map(dp->skel->maps.farms), dp->value_size);
 	return 0;

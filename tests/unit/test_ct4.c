@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * conntrack4's packed entries (headers/tenace.h) as user space reads them:
+ * the key, the server's slot and tag bits, and the time placed from the
+ * 32-bit stamp, across its wrap too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "tenace.h"
+
+#define UNIT (1ULL << TN_CT4_TIME_SHIFT)
+
+static void unpack(uint64_t now_ns, uint32_t seen, struct tn_ct_key *k, struct tn_ct_value *v)
+{
+	struct tn_ct4_key k4 = { .src = 0x0100000a, .farm_slot = 7 };
+	struct tn_ct4_value v4 = { .seen = seen, .id = tn_ct4_id(1023, 0xabcdef12u) };
+
+	tn_ct4_unpack(&k4, &v4, now_ns, k, v);
+}
+
+static void key_slot_and_tag(void **state)
+{
+	struct tn_ct_key k, want = { .src = { 10, 0, 0, 1 }, .farm_slot = 7, .family = TN_FAMILY_V4 };
+	struct tn_ct_value v;
+
+	(void)state;
+	unpack(1000 * UNIT, 990, &k, &v);
+	assert_memory_equal(&k, &want, sizeof(k));
+	assert_int_equal(v.slot, 1023);
+	/* the low bits of the tag only, and they compare equal to the full tag */
+	assert_int_equal(v.tag, 0xabcdef12u & TN_CT_TAG_MASK);
+	assert_true(tn_ct_tag_eq(v.tag, 0xabcdef12u));
+	assert_false(tn_ct_tag_eq(v.tag, 0xabcdef13u));
+	assert_int_equal(v.last_seen_ns, 990 * UNIT);
+}
+
+/* A stamp taken before the 32-bit units wrapped, read after: still 20 units ago. */
+static void time_across_the_wrap(void **state)
+{
+	uint64_t now = ((1ULL << 32) + 5) * UNIT + 123;
+	struct tn_ct_key k;
+	struct tn_ct_value v;
+
+	(void)state;
+	unpack(now, (uint32_t)-15, &k, &v);
+	assert_int_equal(v.last_seen_ns, ((1ULL << 32) - 15) * UNIT);
+	assert_true(now - v.last_seen_ns >= 20 * UNIT && now - v.last_seen_ns < 21 * UNIT);
+	/* a stamp a unit newer than the reader's clock (another CPU) is not ages old */
+	unpack(now, 6, &k, &v);
+	assert_int_equal(v.last_seen_ns, ((1ULL << 32) + 6) * UNIT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(key_slot_and_tag),
+		cmocka_unit_test(time_across_the_wrap),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
