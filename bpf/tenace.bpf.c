@@ -382,6 +382,7 @@ static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
 static __always_inline void ct_key_fill(struct tn_ct_key *ck, const struct tn_pkt *p, const struct tn_farm *farm,
 					__u32 farm_slot)
 {
+	__builtin_memset(ck, 0, sizeof(*ck));
 	ck->farm_slot = (__u16)farm_slot;
 	ck->family = p->family;
 	__builtin_memcpy(ck->src, p->src, 16);
@@ -399,7 +400,7 @@ static __always_inline void ct_key_fill(struct tn_ct_key *ck, const struct tn_pk
 static __always_inline void ct_touch(struct tn_ct4_value *c4, struct tn_ct_value *cv, __u64 now)
 {
 	if (c4)
-		c4->seen = (__u32)(now >> TN_CT4_TIME_SHIFT);
+		c4->seen = tn_ct4_stamp(now);
 	else if (cv)
 		cv->last_seen_ns = now;
 }
@@ -410,7 +411,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct tn_ct_key ck = {};
+	struct tn_ct_key ck; /* zeroed and filled where needed (ct_key_fill) */
 	/* the new entry's value, or conntrack4's key and value: one stack slot */
 	union {
 		struct tn_ct_value nv;
@@ -486,9 +487,9 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		c4 = bpf_map_lookup_elem(&conntrack4, &u.c4.k);
 		if (c4) {
 			found = 1;
-			slot = c4->id & ((1u << TN_CT4_SLOT_BITS) - 1);
-			ctag = c4->id >> TN_CT4_SLOT_BITS;
-			age = (__s64)(__s32)((__u32)(now >> TN_CT4_TIME_SHIFT) - c4->seen) * (1LL << TN_CT4_TIME_SHIFT);
+			slot = tn_ct4_slot(c4->id);
+			ctag = tn_ct4_tag(c4->id);
+			age = (__s64)tn_ct4_age(now, c4->seen) * (1LL << TN_CT4_TIME_SHIFT);
 		}
 	} else {
 		ct_key_fill(&ck, p, farm, farm_slot);
@@ -564,7 +565,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			reason = admission(p, now);
 		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
 			if (v4) {
-				u.c4.v.seen = (__u32)(now >> TN_CT4_TIME_SHIFT);
+				u.c4.v.seen = tn_ct4_stamp(now);
 				u.c4.v.id = tn_ct4_id(slot, srv->tag);
 				bpf_map_update_elem(&conntrack4, &u.c4.k, &u.c4.v, BPF_ANY);
 			} else {

@@ -272,22 +272,41 @@ static __attribute__((always_inline)) inline __u32 tn_ct4_id(__u32 slot, __u32 t
 	return slot | (tag & TN_CT_TAG_MASK) << TN_CT4_SLOT_BITS;
 }
 
+static __attribute__((always_inline)) inline __u32 tn_ct4_slot(__u32 id)
+{
+	return id & ((1u << TN_CT4_SLOT_BITS) - 1);
+}
+
+static __attribute__((always_inline)) inline __u32 tn_ct4_tag(__u32 id)
+{
+	return id >> TN_CT4_SLOT_BITS;
+}
+
+/* The stamp of a moment (CLOCK_MONOTONIC_COARSE ns). */
+static __attribute__((always_inline)) inline __u32 tn_ct4_stamp(__u64 now_ns)
+{
+	return (__u32)(now_ns >> TN_CT4_TIME_SHIFT);
+}
+
+/* Stamp units since seen, wrap-safe (negative: another CPU stamped a unit later). */
+static __attribute__((always_inline)) inline __s32 tn_ct4_age(__u64 now_ns, __u32 seen)
+{
+	return (__s32)(tn_ct4_stamp(now_ns) - seen);
+}
+
 /* A conntrack4 entry as the general one (what user space walks and judges),
  * its time placed by the clock now_ns (wrap-safe). */
 static __attribute__((always_inline)) inline void tn_ct4_unpack(const struct tn_ct4_key *k4,
 								const struct tn_ct4_value *v4, __u64 now_ns,
 								struct tn_ct_key *k, struct tn_ct_value *v)
 {
-	__u32 now = (__u32)(now_ns >> TN_CT4_TIME_SHIFT);
-	__s32 age = (__s32)(now - v4->seen);
-
 	__builtin_memset(k, 0, sizeof(*k));
 	__builtin_memcpy(k->src, &k4->src, 4);
 	k->farm_slot = k4->farm_slot;
 	k->family = TN_FAMILY_V4;
-	v->last_seen_ns = ((now_ns >> TN_CT4_TIME_SHIFT) - (__s64)age) << TN_CT4_TIME_SHIFT;
-	v->tag = v4->id >> TN_CT4_SLOT_BITS;
-	v->slot = (__u16)(v4->id & ((1u << TN_CT4_SLOT_BITS) - 1));
+	v->last_seen_ns = ((now_ns >> TN_CT4_TIME_SHIFT) - (__s64)tn_ct4_age(now_ns, v4->seen)) << TN_CT4_TIME_SHIFT;
+	v->tag = tn_ct4_tag(v4->id);
+	v->slot = (__u16)tn_ct4_slot(v4->id);
 	v->_pad = 0;
 }
 
