@@ -23,8 +23,10 @@ const volatile __u32 cfg_table_size = TN_TABLE_SIZE_DEFAULT;
 const volatile __u32 cfg_hash_seed = 0;
 const volatile __u64 cfg_tcp_timeout_ns = TN_TCP_TIMEOUT_DEFAULT * 1000000000ULL;
 const volatile __u64 cfg_udp_timeout_ns = TN_UDP_TIMEOUT_DEFAULT * 1000000000ULL;
-/* new UDP clients tracked per 2^TN_ADMIT_WINDOW_SHIFT ns window per CPU, 0: no limit */
+/* new clients tracked per 2^TN_ADMIT_WINDOW_SHIFT ns window per CPU, 0: no
+ * limit: datagrams (UDP, fragments), and TCP clients past their SYN */
 const volatile __u32 cfg_udp_admit_per_window = 0;
+const volatile __u32 cfg_tcp_admit_per_window = 0;
 /* CLOCK_MONOTONIC_COARSE ns as jiffies * cfg_ns_per_jiffy + cfg_jiffies_offset_ns
  * (user/dataplane/clock.c); 0: not known, the coarse clock is read instead */
 const volatile __u64 cfg_ns_per_jiffy = 0;
@@ -138,11 +140,13 @@ struct {
 	__type(value, struct tn_vip_bits);
 } vip_bits SEC(".maps");
 
-/* Each CPU's admission budget for new untracked clients (UDP, fragments):
- * the window it counts in and the entries it admitted there. */
+/* Each CPU's admission budgets for new clients: the window they count in
+ * and the entries admitted there, datagrams and TCP apart (16 bytes, as the
+ * single count of earlier builds: a pinned map is reused as it is). */
 struct tn_admit {
 	__u64 window;
-	__u64 used;
+	__u32 udp;
+	__u32 tcp;
 };
 
 struct {
@@ -351,18 +355,23 @@ static __attribute__((noinline)) __u32 tn_hash_key(const struct tn_ct_key *k, __
  * packet and never answers: for TCP a client is tracked once it shows more
  * than a SYN (its handshake ACK or any later segment), its SYN steered by the
  * table alone, which its ACK follows; a datagram (UDP, any fragment) has
- * nothing to show and takes one of this CPU's budget of new entries per
- * window. Returns TN_R_CT_NEW (insert), TN_R_CT_DEFERRED or TN_R_CT_REFUSED.
+ * nothing to show. Both take one of this CPU's budgets of new entries per
+ * window (TCP's against a flood of spoofed ACKs, which a balancer that never
+ * sees the servers' replies cannot tell from handshakes); over it, the packet
+ * is steered by the table alone. Returns TN_R_CT_NEW (insert),
+ * TN_R_CT_DEFERRED or TN_R_CT_REFUSED.
  */
 static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
 {
 	struct tn_admit *a;
-	__u32 zero = 0;
+	__u32 zero = 0, budget, *used;
 	__u64 w;
+	int tcp = p->proto == IPPROTO_TCP && !p->fragment;
 
-	if (p->proto == IPPROTO_TCP && !p->fragment)
-		return p->syn ? TN_R_CT_DEFERRED : TN_R_CT_NEW;
-	if (!cfg_udp_admit_per_window)
+	if (tcp && p->syn)
+		return TN_R_CT_DEFERRED;
+	budget = tcp ? cfg_tcp_admit_per_window : cfg_udp_admit_per_window;
+	if (!budget)
 		return TN_R_CT_NEW;
 	a = bpf_map_lookup_elem(&admit, &zero);
 	if (!a)
@@ -370,11 +379,13 @@ static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
 	w = now >> TN_ADMIT_WINDOW_SHIFT;
 	if (a->window != w) {
 		a->window = w;
-		a->used = 0;
+		a->udp = 0;
+		a->tcp = 0;
 	}
-	if (a->used >= cfg_udp_admit_per_window)
+	used = tcp ? &a->tcp : &a->udp;
+	if (*used >= budget)
 		return TN_R_CT_REFUSED;
-	a->used++;
+	(*used)++;
 	return TN_R_CT_NEW;
 }
 

@@ -34,6 +34,7 @@
 #define TN_TCP_TIMEOUT_DEFAULT 300     /* seconds an idle TCP client stays tracked */
 #define TN_UDP_TIMEOUT_DEFAULT 30      /* seconds an idle UDP client stays tracked */
 #define TN_UDP_ADMIT_RATE_DEFAULT 65536 /* new UDP clients tracked per second per CPU (0: no limit) */
+#define TN_TCP_ADMIT_RATE_DEFAULT 65536 /* new TCP clients (past their SYN) tracked per second per CPU (0: no limit) */
 #define TN_ADMIT_WINDOW_SHIFT 24       /* admission budget windows of 2^24 ns (16.8 ms) */
 #define TN_RR_SEED_SALT       0x9e3779b9u /* roundRobin's hash seed: the table's seed xor this */
 #define TN_MAX_VLAN_TAGS      2

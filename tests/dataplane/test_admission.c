@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
 #include <bpf/bpf.h>
@@ -67,7 +68,8 @@ static void write_farm(struct tn_dp *dp, uint8_t proto, uint16_t w0)
 	assert_int_equal(tn_dp_farm_write(dp, FARM_SLOT, &f, NULL), 0);
 }
 
-static struct tn_dp *open_dp(uint8_t proto, uint32_t udp_admit_rate)
+/* rate: both budgets of new clients (datagrams, TCP past its SYN), 0: none */
+static struct tn_dp *open_dp(uint8_t proto, uint32_t rate)
 {
 	struct tn_dp_settings st;
 	struct tn_dp *dp = NULL;
@@ -76,7 +78,8 @@ static struct tn_dp *open_dp(uint8_t proto, uint32_t udp_admit_rate)
 
 	tn_dp_settings_default(&st);
 	st.ct_size = CT_SIZE;
-	st.udp_admit_rate = udp_admit_rate;
+	st.udp_admit_rate = rate;
+	st.tcp_admit_rate = rate;
 	assert_int_equal(tn_dp_open(&dp, "", &st), 0);
 	assert_int_equal(tn_dp_vips_replace(dp, &k, &v, 1), 0);
 	write_farm(dp, proto, 1);
@@ -243,11 +246,101 @@ static void test_udp_admission_budget(void **state)
 	tn_dp_close(dp);
 }
 
+/* Wait for the next admission window of the program's clock. */
+static void next_window(void)
+{
+	uint64_t w = coarse_now() >> TN_ADMIT_WINDOW_SHIFT;
+
+	while ((coarse_now() >> TN_ADMIT_WINDOW_SHIFT) == w)
+		usleep(1000);
+}
+
+/*
+ * A flood of spoofed ACKs: the balancer never sees the servers' replies, so
+ * an ACK from an unknown source may be a handshake. Each CPU tracks at most
+ * its TCP budget of them per window; the others are steered by the table
+ * alone. With the budget, the flood (7x the conntrack) inserts a bounded
+ * number of entries, evicts no established client, and a weight change in
+ * the middle of it moves none of them.
+ */
+static void test_ack_flood_budget(void **state)
+{
+	const uint32_t rate = 4000; /* per second: 68 per 16.8 ms window */
+	const uint64_t per_window = ((uint64_t)rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + 1;
+	struct tn_dp *dp = open_dp(IPPROTO_TCP, rate);
+	static int8_t home[NCLIENTS];
+	uint64_t t0, t1, windows, new0, refused0, admitted, refused;
+	int moved = 0, lost = 0, s;
+	cpu_set_t one, old;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+
+	/* the established clients, 20 a window of this clock (the program's
+	 * windows may straddle two of them, 40 stays within the budget): SYN,
+	 * ACK, data */
+	for (int i = 0; i < NCLIENTS; i++) {
+		if (i % 20 == 0)
+			next_window();
+		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20000, 0x02);
+		assert_true(s >= 0);
+		assert_int_equal(send_one(dp, IPPROTO_TCP, CLIENT(i), 20000, 0x10), s);
+		assert_int_equal(send_one(dp, IPPROTO_TCP, CLIENT(i), 20000, 0x18), s);
+		home[i] = (int8_t)s;
+	}
+	assert_int_equal(reason(dp, TN_R_CT_NEW), NCLIENTS);
+	assert_int_equal(reason(dp, TN_R_CT_REFUSED), 0);
+	assert_int_equal(ct_entries(dp), NCLIENTS);
+
+	new0 = reason(dp, TN_R_CT_NEW);
+	refused0 = reason(dp, TN_R_CT_REFUSED);
+	t0 = coarse_now();
+	for (int i = 0; i < NFLOOD; i++) {
+		uint32_t src = 0x64000000u + (uint32_t)i * 251u; /* distinct sources in 100.0.0.0/8 */
+
+		if (i == NFLOOD / 2)
+			write_farm(dp, IPPROTO_TCP, 3);
+		assert_true(send_one(dp, IPPROTO_TCP, src, (uint16_t)(1024 + i % 60000), 0x10) >= 0);
+	}
+	t1 = coarse_now();
+	sched_setaffinity(0, sizeof(old), &old);
+	windows = (t1 >> TN_ADMIT_WINDOW_SHIFT) - (t0 >> TN_ADMIT_WINDOW_SHIFT) + 1;
+	admitted = reason(dp, TN_R_CT_NEW) - new0;
+	refused = reason(dp, TN_R_CT_REFUSED) - refused0;
+	printf("# %d spoofed ACKs (distinct sources) over %llu windows of %llu: %llu tracked, %llu steered untracked, "
+	       "%zu conntrack entries of %d\n", NFLOOD, (unsigned long long)windows,
+	       (unsigned long long)per_window, (unsigned long long)admitted, (unsigned long long)refused,
+	       ct_entries(dp), CT_SIZE);
+	assert_int_equal(admitted + refused, NFLOOD); /* every one steered, none dropped */
+	assert_true(admitted <= per_window * windows);
+	if (windows * per_window < NFLOOD)
+		assert_true(refused > 0);
+	/* the flood would have to last (CT_SIZE - NCLIENTS) / 68 windows (91,
+	 * 1.5 s) to reach the established clients */
+	assert_true(NCLIENTS + admitted <= CT_SIZE);
+	assert_int_equal(ct_entries(dp), NCLIENTS + admitted);
+
+	for (int i = 0; i < NCLIENTS; i++) {
+		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20001, 0x10);
+		if (s < 0)
+			lost++;
+		else if (s != home[i])
+			moved++;
+	}
+	printf("# %d established clients after it: %d moved, %d lost\n", NCLIENTS, moved, lost);
+	assert_int_equal(moved, 0);
+	assert_int_equal(lost, 0);
+	tn_dp_close(dp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_flood_moves_nobody),
 		cmocka_unit_test(test_udp_admission_budget),
+		cmocka_unit_test(test_ack_flood_budget),
 	};
 
 	return cmocka_run_group_tests_name("dataplane admission", tests, NULL, NULL);

@@ -116,7 +116,9 @@ static struct tn_dp *open_dp(uint32_t udp_timeout_s, uint32_t seed)
 	tn_dp_settings_default(&st);
 	st.ct_size = 1u << 18;
 	st.hash_seed = seed;
-	st.udp_admit_rate = 0; /* these properties track every client at once (the budget: test_udp_admission_budget) */
+	/* these properties track every client at once (the budgets: test_admission) */
+	st.udp_admit_rate = 0;
+	st.tcp_admit_rate = 0;
 	if (udp_timeout_s)
 		st.udp_timeout_s = udp_timeout_s;
 	assert_int_equal(tn_dp_open(&dp, "", &st), 0);

@@ -130,6 +130,7 @@ static void test_document_defaults(void **state)
 	assert_int_equal(c.tcp_timeout_s, 300);
 	assert_int_equal(c.udp_timeout_s, 30);
 	assert_int_equal(c.udp_admit_rate, TN_UDP_ADMIT_RATE_DEFAULT);
+	assert_int_equal(c.tcp_admit_rate, TN_TCP_ADMIT_RATE_DEFAULT);
 	assert_int_equal(c.nfarms, 0);
 	assert_int_equal(c.nfrontends, 0);
 	tn_config_free(&c);
@@ -244,6 +245,10 @@ static const struct doc_case document_cases[] = {
 	  "conntrack.udpAdmitRate: must be 0..100000000, got 100000001" },
 	{ "{" IFACES ",'conntrack':{'udpAdmitRate':-1}}",
 	  "conntrack.udpAdmitRate: must be 0..100000000, got -1" },
+	{ "{" IFACES ",'conntrack':{'tcpAdmitRate':100000001}}",
+	  "conntrack.tcpAdmitRate: must be 0..100000000, got 100000001" },
+	{ "{" IFACES ",'conntrack':{'tcpAdmitRate':'fast'}}",
+	  "conntrack.tcpAdmitRate: must be an integer 0..100000000, got \"fast\"" },
 	{ "{" IFACES ",'conntrack':{'ttl':3}}", "conntrack.ttl: unknown field" },
 	{ "{" IFACES ",'conntrack':[]}", "conntrack: must be an object, got an array" },
 	{ "{" IFACES ",'farms':{}}", "farms: must be an array, got an object" },
@@ -875,7 +880,7 @@ static void test_syntax_errors(void **state)
 
 static const char *full_doc =
 	"{'zone':'rbx','interfaces':['eth0','eth1'],'hashSeed':42,'tableSize':1021,"
-	"'conntrack':{'size':2048,'tcpTimeout':600,'udpTimeout':10,'udpAdmitRate':0},"
+	"'conntrack':{'size':2048,'tcpTimeout':600,'udpTimeout':10,'udpAdmitRate':0,'tcpAdmitRate':7},"
 	"'farms':[{'farmId':3,'type':'tcp','displayName':'web','port':8080,'balance':'roundrobin',"
 	"'stickiness':'sourceIp','zone':'rbx','probe':{'type':'http','port':8081,'interval':0.3,"
 	"'timeout':0.25,'rise':4,'fall':5,'method':'HEAD','url':'/health','forceSsl':true,"
@@ -935,7 +940,7 @@ static void test_round_trip_defaults(void **state)
 	assert_string_equal(t1, "{\n  \"zone\": \"default\",\n  \"interfaces\": [\n    \"eth0\"\n  ],\n"
 			    "  \"hashSeed\": 0,\n  \"tableSize\": 65537,\n  \"conntrack\": {\n"
 			    "    \"size\": 1000000,\n    \"tcpTimeout\": 300,\n    \"udpTimeout\": 30,\n"
-			    "    \"udpAdmitRate\": 65536\n"
+			    "    \"udpAdmitRate\": 65536,\n    \"tcpAdmitRate\": 65536\n"
 			    "  },\n  \"farms\": [\n  ],\n  \"frontends\": [\n  ]\n}");
 	parse_ok(t1, &b);
 	t2 = to_text(&b);

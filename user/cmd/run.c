@@ -285,6 +285,9 @@ static void warn_settings(struct daemon *d, const struct tn_config *cfg)
 	if (cfg->udp_admit_rate != s->udp_admit_rate)
 		tn_warn("conntrack.udpAdmitRate %u takes effect at the next start; running with %u",
 			cfg->udp_admit_rate, s->udp_admit_rate);
+	if (cfg->tcp_admit_rate != s->tcp_admit_rate)
+		tn_warn("conntrack.tcpAdmitRate %u takes effect at the next start; running with %u",
+			cfg->tcp_admit_rate, s->tcp_admit_rate);
 }
 
 /* SIGHUP. The staging lock is held from reading the file to staging it, so
@@ -508,7 +511,7 @@ static int open_controller(struct daemon *d, bool *pins_exist)
 	struct tn_dp_settings want = {
 		.table_size = d->cfg.table_size, .ct_size = d->cfg.ct_size, .tcp_timeout_s = d->cfg.tcp_timeout_s,
 		.udp_timeout_s = d->cfg.udp_timeout_s, .hash_seed = d->cfg.hash_seed,
-		.udp_admit_rate = d->cfg.udp_admit_rate,
+		.udp_admit_rate = d->cfg.udp_admit_rate, .tcp_admit_rate = d->cfg.tcp_admit_rate,
 	};
 	struct tn_dp_settings pinned;
 	struct tn_ctl_backend be;

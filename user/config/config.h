@@ -127,6 +127,7 @@ struct tn_config {
 	uint32_t tcp_timeout_s;/* "conntrack": {"tcpTimeout"} default 300 */
 	uint32_t udp_timeout_s;/* "conntrack": {"udpTimeout"} default 30 */
 	uint32_t udp_admit_rate;/* "conntrack": {"udpAdmitRate"}: new UDP clients tracked /s /CPU, default 65536, 0: no limit */
+	uint32_t tcp_admit_rate;/* "conntrack": {"tcpAdmitRate"}: new TCP clients (past the SYN) tracked /s /CPU, default 65536 */
 	struct tn_farm_cfg *farms;
 	size_t nfarms;
 	struct tn_frontend_cfg *frontends;

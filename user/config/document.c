@@ -22,7 +22,7 @@
 static const char *const config_keys[] = {
 	"zone", "interfaces", "hashSeed", "tableSize", "conntrack", "farms", "frontends", "bgp", NULL
 };
-static const char *const conntrack_keys[] = { "size", "tcpTimeout", "udpTimeout", "udpAdmitRate", NULL };
+static const char *const conntrack_keys[] = { "size", "tcpTimeout", "udpTimeout", "udpAdmitRate", "tcpAdmitRate", NULL };
 
 /* ---- settings -------------------------------------------------------------------- */
 
@@ -110,6 +110,9 @@ static void parse_conntrack(struct tn_jctx *x, json_object *v, struct tn_config 
 	f = tn_jfield(v, "udpAdmitRate");
 	if (f)
 		tn_jwant_u32(x, f, "conntrack.udpAdmitRate", 0, 100000000, &c->udp_admit_rate);
+	f = tn_jfield(v, "tcpAdmitRate");
+	if (f)
+		tn_jwant_u32(x, f, "conntrack.tcpAdmitRate", 0, 100000000, &c->tcp_admit_rate);
 }
 
 static void parse_settings(struct tn_jctx *x, json_object *root, struct tn_config *c)

@@ -156,6 +156,7 @@ json_object *tn_config_to_json(const struct tn_config *c)
 	json_object_object_add(ct, "tcpTimeout", json_object_new_int64(c->tcp_timeout_s));
 	json_object_object_add(ct, "udpTimeout", json_object_new_int64(c->udp_timeout_s));
 	json_object_object_add(ct, "udpAdmitRate", json_object_new_int64(c->udp_admit_rate));
+	json_object_object_add(ct, "tcpAdmitRate", json_object_new_int64(c->tcp_admit_rate));
 	json_object_object_add(o, "conntrack", ct);
 	arr = json_object_new_array();
 	for (i = 0; i < c->nfarms; i++)

@@ -48,6 +48,7 @@ int tn_config_init(struct tn_config *c)
 	c->tcp_timeout_s = TN_TCP_TIMEOUT_DEFAULT;
 	c->udp_timeout_s = TN_UDP_TIMEOUT_DEFAULT;
 	c->udp_admit_rate = TN_UDP_ADMIT_RATE_DEFAULT;
+	c->tcp_admit_rate = TN_TCP_ADMIT_RATE_DEFAULT;
 	return 0;
 }
 
@@ -325,7 +326,8 @@ bool tn_config_equal(const struct tn_config *a, const struct tn_config *b)
 	if (!str_eq(a->zone, b->zone) || a->ninterfaces != b->ninterfaces ||
 	    a->hash_seed != b->hash_seed || a->table_size != b->table_size ||
 	    a->ct_size != b->ct_size || a->tcp_timeout_s != b->tcp_timeout_s ||
-	    a->udp_timeout_s != b->udp_timeout_s || a->udp_admit_rate != b->udp_admit_rate || a->nfarms != b->nfarms ||
+	    a->udp_timeout_s != b->udp_timeout_s || a->udp_admit_rate != b->udp_admit_rate ||
+	    a->tcp_admit_rate != b->tcp_admit_rate || a->nfarms != b->nfarms ||
 	    a->nfrontends != b->nfrontends || !tn_config_bgp_equal(a, b))
 		return false;
 	for (i = 0; i < a->ninterfaces; i++)

@@ -30,6 +30,7 @@ struct tn_dp_settings {
 	uint32_t udp_timeout_s;
 	uint32_t hash_seed;
 	uint32_t udp_admit_rate; /* new UDP clients tracked per second per CPU, 0: no limit (not pinned) */
+	uint32_t tcp_admit_rate; /* new TCP clients past their SYN, the same (not pinned) */
 };
 
 /* Defaults: TN_TABLE_SIZE_DEFAULT, TN_CT_SIZE_DEFAULT, ... */

@@ -283,7 +283,8 @@ int tn_dp_read_pinned_settings(const char *dir, struct tn_dp_settings *out)
 	out->tcp_timeout_s = s.tcp_timeout_s;
 	out->udp_timeout_s = s.udp_timeout_s;
 	out->hash_seed = s.hash_seed;
-	out->udp_admit_rate = TN_UDP_ADMIT_RATE_DEFAULT; /* a load setting, not pinned */
+	out->udp_admit_rate = TN_UDP_ADMIT_RATE_DEFAULT; /* load settings, not pinned */
+	out->tcp_admit_rate = TN_TCP_ADMIT_RATE_DEFAULT;
 	return 0;
 }
 

@@ -142,8 +142,9 @@ int dp_setup(struct tn_dp **dp, uint32_t ct_size, uint32_t ifindex, const uint8_
 	st.ct_size = ct_size;
 	/* long timeouts: a slow warm-up must not let entries expire mid-run */
 	st.udp_timeout_s = st.tcp_timeout_s = 3600;
-	/* the "new client" rows insert every packet: no per-CPU budget of new UDP clients */
+	/* the "new client" rows insert every packet: no per-CPU budget of new clients */
 	st.udp_admit_rate = 0;
+	st.tcp_admit_rate = 0;
 	if ((err = tn_dp_open(dp, "", &st)))
 		return err;
 	make_servers(srv, BENCH_SERVERS, ifindex, src_mac);
