@@ -106,6 +106,17 @@ if "flood" in d and "moved" in d["flood"]:
   {format(fd["occupancy_after"], ",")} after; {fd["moved"]} established clients moved, {100 * fd["delivered_share"]:.1f} % of their
   packets reached their own server."""
 
+if "ack_flood" in d and "moved" in d["ack_flood"]:
+    af = d["ack_flood"]
+    section += f"""
+- **ACK flood (target: no established client moved, the TCP budget held — {verdict(af["pass"])}).** The same
+  on a data plane at the default `conntrack.tcpAdmitRate` ({format(af["tcp_admit_rate_per_cpu"], ",")} per second per CPU) and
+  conntrack size ({format(af["conntrack_capacity"], ",")}): {format(af["flood_acks_sent"], ",")} ACKs from random spoofed sources at
+  {af["flood_mpps"]:.2f} Mpps ({af["flood_ns_per_ack"]:.0f} ns per ACK, {af["flood_to_tracked_ratio"]:.2f}x a tracked packet) over {af["flood_wall_s"]:.2f} s:
+  {format(af["conntrack_new_during_flood"], ",")} tracked (the budget allowed at most {format(af["admitted_bound"], ",")}), {format(af["conntrack_refused_during_flood"], ",")}
+  steered by the table untracked (`conntrack_refused`); occupancy {format(af["occupancy_before"], ",")} before,
+  {format(af["occupancy_after"], ",")} after; {af["moved"]} established clients moved, {100 * af["delivered_share"]:.1f} % reached their own server."""
+
 kt_rows = [c for c in ns["cases"] if c.get("katran_ns") is not None and c.get("tenace_over_katran") is not None]
 if kt_rows:
     kt_e2e = [r for r in e2e if r.get("katran_mpps") is not None]

@@ -55,6 +55,14 @@ check_eq "flood: the weight change moved Maglev entries, no established client m
 check "flood: a rate and ns per SYN against a tracked packet" \
 	jq -e '.flood | .flood_mpps > 0 and .flood_ns_per_syn > 0 and .tracked_ns > 0 and .tracked_path_fraction >= 0.99' \
 	"$TMP/bench.json"
+check_eq "ACK flood: 100,000 ACKs sent, each tracked within the budget or steered untracked" "100000 true" \
+	"$(j '.ack_flood | "\(.flood_acks_sent) \(.conntrack_new_during_flood + .conntrack_refused_during_flood <= .flood_acks_sent)"')"
+check "ACK flood: the TCP budget held (inserted at most its share of the flood's windows), the rest refused" \
+	jq -e '.ack_flood | .conntrack_new_during_flood <= .admitted_bound
+	       and (.conntrack_refused_during_flood > 0 or .admitted_bound >= .flood_acks_sent)
+	       and .occupancy_after == .occupancy_before + .conntrack_new_during_flood' "$TMP/bench.json"
+check_eq "ACK flood: the weight change moved Maglev entries, no established client moved or lost" "true 0 0 1" \
+	"$(j '.ack_flood | "\(.table_entries_changed > 0) \(.moved) \(.lost) \(.delivered_share)"')"
 check "decap: measured" jq -e '.decap | length > 0' "$TMP/bench.json"
 check "the bench's routed namespace is gone afterwards" bash -c "! ip netns list | grep -qw tnbench-routed-$pid"
 

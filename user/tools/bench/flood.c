@@ -18,9 +18,17 @@
  * LRU over the flood's never-used ones even without admission (a flood of
  * inserting segments in their place moved about 5 % of the clients, the
  * share of the table the weight change moved; with the tracked run first, 1).
+ *
+ * Then the same on a second data plane at the default TCP admission budget
+ * and conntrack size, with ACKs in place of the SYNs: a spoofed ACK cannot be
+ * told from a handshake, so each CPU tracks at most its budget of them per
+ * window (the established clients' handshakes paced within it) and steers
+ * the rest by the table (conntrack_refused).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,6 +45,7 @@
 #define FLOOD_WEIGHT_TO 50              /* from 100 */
 
 struct flood {
+	bool ack;                       /* spoofed ACKs (at the TCP budget) in place of SYNs */
 	struct tn_dp *dp;
 	struct tn_dp_server srv[BENCH_SERVERS];
 	uint32_t ct_size;
@@ -44,6 +53,7 @@ struct flood {
 	uint8_t own[FLOOD_CLIENTS];     /* each client's server (index) */
 	uint64_t ct_before, ct_after;   /* conntrack entries around the flood */
 	uint64_t deferred, inserted;    /* conntrack_deferred, conntrack_new during it */
+	uint64_t refused;               /* conntrack_refused during it (over the budget) */
 	uint32_t table_changed;         /* Maglev entries the weight change moved */
 	double wall_s, kernel_ns;       /* the flood's runs: wall time, kernel ns per SYN */
 	double tracked_ns[64], tracked_path;
@@ -71,7 +81,9 @@ static int flood_dp(struct flood *fl)
 	tn_dp_settings_default(&st);
 	st.ct_size = fl->ct_size;
 	st.udp_timeout_s = st.tcp_timeout_s = 3600;
-	st.udp_admit_rate = 0; /* TCP only: the admission of a SYN is not a budget */
+	st.udp_admit_rate = 0;
+	/* the admission of a SYN is not a budget; the ACK flood runs at the default one */
+	st.tcp_admit_rate = fl->ack ? TN_TCP_ADMIT_RATE_DEFAULT : 0;
 	if ((err = tn_dp_open(&fl->dp, "", &st)))
 		return err;
 	make_servers(fl->srv, BENCH_SERVERS, 1, LB_MAC);
@@ -107,6 +119,25 @@ static int client_send(struct bench *b, const struct frame *f, uint32_t i)
 	return out_server(f, in, &o);
 }
 
+/* Wait for the next admission window of the program's clock (CLOCK_MONOTONIC_COARSE). */
+static void next_window(void)
+{
+	struct timespec ts;
+	uint64_t w, t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	w = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) >> TN_ADMIT_WINDOW_SHIFT;
+	do {
+		usleep(1000);
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		t = ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) >> TN_ADMIT_WINDOW_SHIFT;
+	} while (t == w);
+}
+
+/* Handshake ACKs per window of this clock under a TCP budget: a window of the
+ * program's may straddle two, and 2 x 400 stays under the default's 1,100. */
+#define FLOOD_ACKS_PER_WINDOW 400
+
 /* Every client's SYN (deferred), then its ACK (tracked, same server). */
 static int flood_handshakes(struct bench *b, struct flood *fl)
 {
@@ -126,8 +157,11 @@ static int flood_handshakes(struct bench *b, struct flood *fl)
 		fl->own[i] = (uint8_t)(s < 0 ? 0 : s);
 	}
 	feeder_set(b, &ack, FLOOD_CLIENT_BASE, FLOOD_CLIENTS, false);
-	for (i = 0; i < FLOOD_CLIENTS; i++)
+	for (i = 0; i < FLOOD_CLIENTS; i++) {
+		if (fl->ack && i % FLOOD_ACKS_PER_WINDOW == 0)
+			next_window();
 		bad += client_send(b, &ack, i) != fl->own[i];
+	}
 	if ((s = ct_entries(fl->dp, &n)))
 		return s;
 	if (bad || reason_packets(fl->dp, TN_R_CT_DEFERRED) - def0 != FLOOD_CLIENTS ||
@@ -208,22 +242,23 @@ static int flood_reweigh(struct flood *fl)
 	return err;
 }
 
-/* The flood: `syns` random-source SYNs in FLOOD_BATCHES runs, the weight change halfway. */
+/* The flood: `syns` random-source SYNs (or ACKs) in FLOOD_BATCHES runs, the weight change halfway. */
 static int flood_run(struct bench *b, struct flood *fl)
 {
 	uint32_t batch = (uint32_t)(fl->syns / FLOOD_BATCHES);
-	uint64_t def0, new0;
+	uint64_t def0, new0, ref0;
 	struct run_out o;
 	struct frame syn;
 	int err;
 
-	build_tcp_frame(&syn, VIP4, 0, TCP_FLAG_SYN_);
+	build_tcp_frame(&syn, VIP4, 0, fl->ack ? TCP_FLAG_ACK_ : TCP_FLAG_SYN_);
 	feeder_set(b, &syn, 0, 1, true);
 	b->feed->bss->random_src = 1;
 	if ((err = flood_verify(b, &syn)) || (err = ct_entries(fl->dp, &fl->ct_before)))
 		return err;
 	def0 = reason_packets(fl->dp, TN_R_CT_DEFERRED);
 	new0 = reason_packets(fl->dp, TN_R_CT_NEW);
+	ref0 = reason_packets(fl->dp, TN_R_CT_REFUSED);
 	b->feed->bss->counter = 1000;
 	fl->syns = 0;
 	for (int i = 0; i < FLOOD_BATCHES; i++) {
@@ -242,6 +277,7 @@ static int flood_run(struct bench *b, struct flood *fl)
 	fl->kernel_ns /= (double)fl->syns;
 	fl->deferred = reason_packets(fl->dp, TN_R_CT_DEFERRED) - def0;
 	fl->inserted = reason_packets(fl->dp, TN_R_CT_NEW) - new0;
+	fl->refused = reason_packets(fl->dp, TN_R_CT_REFUSED) - ref0;
 	return ct_entries(fl->dp, &fl->ct_after);
 }
 
@@ -264,31 +300,59 @@ static void flood_after(struct bench *b, struct flood *fl)
 	}
 }
 
+/* The most entries the TCP budget lets the flood insert: its per-window share
+ * over the windows its runs can span (their wall time, one more per run). */
+static uint64_t ack_bound(const struct flood *fl)
+{
+	uint64_t per_window = ((uint64_t)TN_TCP_ADMIT_RATE_DEFAULT << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + 1;
+	double window_s = (double)(1ULL << TN_ADMIT_WINDOW_SHIFT) / 1e9;
+
+	return per_window * ((uint64_t)(fl->wall_s / window_s) + 1 + FLOOD_BATCHES);
+}
+
 static void flood_report(struct bench *b, const struct flood *fl, json_object *sec)
 {
 	double tns = median(fl->tracked_ns, b->reps), mpps = fl->syns / fl->wall_s / 1e6;
-	bool ok = fl->moved == 0 && fl->lost == 0;
+	const char *what = fl->ack ? "ACK" : "SYN";
+	bool ok = fl->moved == 0 && fl->lost == 0, within = !fl->ack || fl->inserted <= ack_bound(fl);
 
 	printf("established: %u TCP clients (SYN then ACK each; conntrack_new %u, %u entries), "
 	       "%.1f ns per tracked packet (conntrack_hit %.1f%%)\n", FLOOD_CLIENTS, FLOOD_CLIENTS, FLOOD_CLIENTS,
 	       tns, 100 * fl->tracked_path);
-	printf("flood: %llu SYNs from random sources in %d runs: %.2f Mpps, %.1f ns per SYN (%.2fx a tracked "
-	       "packet)\n", (unsigned long long)fl->syns, FLOOD_BATCHES, mpps, fl->kernel_ns, fl->kernel_ns / tns);
-	printf("during it: conntrack_deferred %llu, conntrack_new %llu; the weight change moved %u Maglev "
-	       "entries\n", (unsigned long long)fl->deferred, (unsigned long long)fl->inserted, fl->table_changed);
+	printf("flood: %llu %ss from random sources in %d runs: %.2f Mpps, %.1f ns per %s (%.2fx a tracked "
+	       "packet)\n", (unsigned long long)fl->syns, what, FLOOD_BATCHES, mpps, fl->kernel_ns, what,
+	       fl->kernel_ns / tns);
+	if (fl->ack)
+		printf("during it: conntrack_new %llu (budget %u/s per CPU: at most %llu in %.2f s), "
+		       "conntrack_refused %llu; the weight change moved %u Maglev entries\n",
+		       (unsigned long long)fl->inserted, TN_TCP_ADMIT_RATE_DEFAULT, (unsigned long long)ack_bound(fl),
+		       fl->wall_s, (unsigned long long)fl->refused, fl->table_changed);
+	else
+		printf("during it: conntrack_deferred %llu, conntrack_new %llu; the weight change moved %u Maglev "
+		       "entries\n", (unsigned long long)fl->deferred, (unsigned long long)fl->inserted,
+		       fl->table_changed);
 	printf("conntrack occupancy: %llu entries before, %llu after (capacity %u)\n",
 	       (unsigned long long)fl->ct_before, (unsigned long long)fl->ct_after, fl->ct_size);
 	printf("established clients after it: %u moved, %u lost, %.1f%% delivered to their own server: %s\n",
-	       fl->moved, fl->lost, 100.0 * fl->delivered / FLOOD_CLIENTS, ok ? "PASS" : "FAIL");
+	       fl->moved, fl->lost, 100.0 * fl->delivered / FLOOD_CLIENTS, ok && within ? "PASS" : "FAIL");
 	JSET(sec, "established_clients", JI(FLOOD_CLIENTS));
 	JSET(sec, "tracked_ns", JD(tns));
 	JSET(sec, "tracked_runs_ns", jarr(fl->tracked_ns, b->reps));
 	JSET(sec, "tracked_path_fraction", JD(fl->tracked_path));
-	JSET(sec, "flood_syns_sent", JI(fl->syns));
+	if (fl->ack) {
+		JSET(sec, "flood_acks_sent", JI(fl->syns));
+		JSET(sec, "flood_ns_per_ack", JD(fl->kernel_ns));
+		JSET(sec, "tcp_admit_rate_per_cpu", JI(TN_TCP_ADMIT_RATE_DEFAULT));
+		JSET(sec, "admitted_bound", JI(ack_bound(fl)));
+		JSET(sec, "conntrack_refused_during_flood", JI(fl->refused));
+		JSET(sec, "flood_wall_s", JD(fl->wall_s));
+	} else {
+		JSET(sec, "flood_syns_sent", JI(fl->syns));
+		JSET(sec, "flood_ns_per_syn", JD(fl->kernel_ns));
+		JSET(sec, "conntrack_deferred_during_flood", JI(fl->deferred));
+	}
 	JSET(sec, "flood_mpps", JD(mpps));
-	JSET(sec, "flood_ns_per_syn", JD(fl->kernel_ns));
 	JSET(sec, "flood_to_tracked_ratio", JD(fl->kernel_ns / tns));
-	JSET(sec, "conntrack_deferred_during_flood", JI(fl->deferred));
 	JSET(sec, "conntrack_new_during_flood", JI(fl->inserted));
 	JSET(sec, "table_entries_changed", JI(fl->table_changed));
 	JSET(sec, "occupancy_before", JI(fl->ct_before));
@@ -296,17 +360,32 @@ static void flood_report(struct bench *b, const struct flood *fl, json_object *s
 	JSET(sec, "moved", JI(fl->moved));
 	JSET(sec, "lost", JI(fl->lost));
 	JSET(sec, "delivered_share", JD((double)fl->delivered / FLOOD_CLIENTS));
-	JSET(sec, "pass", JB(ok));
+	JSET(sec, "pass", JB(ok && within));
 	if (!ok) {
-		tn_err("bench: flood: after the flood %u established clients reached another server and %u none",
-		       fl->moved, fl->lost);
+		tn_err("bench: flood: after the %s flood %u established clients reached another server and %u none",
+		       what, fl->moved, fl->lost);
+		b->failures++;
+	}
+	if (!within) {
+		tn_err("bench: flood: the ACK flood inserted %llu entries, over the TCP budget's %llu",
+		       (unsigned long long)fl->inserted, (unsigned long long)ack_bound(fl));
 		b->failures++;
 	}
 }
 
 static void flood_describe(struct bench *b, const struct flood *fl, json_object *sec)
 {
-	JSET(sec, "method", JS("A data plane of its own: conntrack of conntrack_capacity entries, one TCP farm of "
+	if (fl->ack)
+		JSET(sec, "method", JS("As the SYN flood, on a data plane of its own at the default TCP "
+				       "admission budget (tcp_admit_rate_per_cpu) and the default conntrack "
+				       "size: the established clients' handshake ACKs paced at 400 per 16.8 ms "
+				       "window (within the budget), then flood_acks_sent ACKs from random "
+				       "sources. Each CPU tracks at most its budget of new clients per window; "
+				       "admitted_bound = the budget's share per window x (the flood runs' wall "
+				       "time in windows + 1 per run); the rest are steered untracked "
+				       "(conntrack_refused)."));
+	else
+		JSET(sec, "method", JS("A data plane of its own: conntrack of conntrack_capacity entries, one TCP farm of "
 			       "10 servers (Maglev on the 5-tuple) behind 10.0.0.1:80. Every established client "
 			       "sends a SYN then an ACK through bench_feeder, one packet per BPF_PROG_TEST_RUN, its "
 			       "server noted from the destination MAC. The flood: flood_syns_sent SYNs (5 x repeat) whose sources the feeder "
@@ -322,10 +401,11 @@ static void flood_describe(struct bench *b, const struct flood *fl, json_object 
 	JSET(sec, "servers", JI(BENCH_SERVERS));
 	JSET(sec, "repeat", JI(b->repeat));
 	JSET(sec, "runs", JI(b->reps));
-	JSET(b->root, "flood", sec);
+	JSET(b->root, fl->ack ? "ack_flood" : "flood", sec);
 }
 
-int flood_section(struct bench *b)
+/* One flood scenario on its own data plane. */
+static int flood_one(struct bench *b, bool ack)
 {
 	struct flood *fl = calloc(1, sizeof(*fl));
 	json_object *sec = json_object_new_object();
@@ -333,11 +413,13 @@ int flood_section(struct bench *b)
 
 	if (!fl)
 		goto out;
-	fl->ct_size = b->quick ? 16384 : 65536;
+	fl->ack = ack;
+	fl->ct_size = ack ? TN_CT_SIZE_DEFAULT : b->quick ? 16384 : 65536;
 	fl->syns = (uint64_t)b->repeat * 5;
-	printf("\n== flood: %u established TCP clients, then %llu SYNs from random sources (conntrack %u "
-	       "entries; a server's weight changed halfway) ==\n", FLOOD_CLIENTS, (unsigned long long)fl->syns,
-	       fl->ct_size);
+	printf("\n== %s: %u established TCP clients, then %llu %ss from random sources (conntrack %u "
+	       "entries%s; a server's weight changed halfway) ==\n", ack ? "ACK flood" : "flood", FLOOD_CLIENTS,
+	       (unsigned long long)fl->syns, ack ? "ACK" : "SYN", fl->ct_size,
+	       ack ? ", the default TCP admission budget" : "");
 	if ((err = flood_dp(fl)) || (err = flood_handshakes(b, fl)) || (err = flood_run(b, fl)))
 		goto out;
 	flood_after(b, fl);
@@ -348,10 +430,19 @@ out:
 	if (fl) {
 		flood_describe(b, fl, sec);
 		tn_dp_close(fl->dp);
+	} else {
+		json_object_put(sec);
 	}
 	b->feed->bss->random_src = 0;
 	free(fl);
 	if (err)
 		b->failures++;
 	return err;
+}
+
+int flood_section(struct bench *b)
+{
+	int err = flood_one(b, false);
+
+	return flood_one(b, true) ?: err;
 }
