@@ -338,26 +338,29 @@ struct kt_runs {
 	double ns[64], miss[64];
 };
 
-static int kt_measure(struct bench *b, const struct frame *f, enum kt_mode m, struct kt_runs *r)
+/* Katran's repetition i of a row (the feeder pointed at it, the frame
+ * shrunk back after each of its IPIP headers). */
+static int kt_rep(struct bench *b, const struct frame *f, enum kt_mode m, struct kt_runs *r, int i)
 {
-	bool fresh = m == KT_NEW || m == KT_EVICT;
+	bool fresh = m == KT_NEW || m == KT_EVICT, restore = b->restore_len;
+	uint64_t p0, m0, p1, m1;
 	struct run_out o;
 	int err;
 
-	for (int i = 0; i < b->reps; i++) {
-		uint64_t p0, m0, p1, m1;
-
-		if (fresh)
-			b->feed->bss->counter = kt.seq;
-		kt_lru_counters(&p0, &m0);
-		if ((err = feeder_run(b, f, b->repeat, &o)))
-			return err;
-		kt_lru_counters(&p1, &m1);
-		if (fresh)
-			kt.seq += b->repeat;
-		r->ns[i] = o.duration;
-		r->miss[i] = p1 > p0 ? (double)(m1 - m0) / (double)(p1 - p0) : NAN;
-	}
+	b->restore_len = true;
+	if (fresh)
+		b->feed->bss->counter = kt.seq;
+	kt_lru_counters(&p0, &m0);
+	if (!(err = feeder_target(b, kt.prog_fd)))
+		err = feeder_run(b, f, b->repeat, &o);
+	kt_lru_counters(&p1, &m1);
+	b->restore_len = restore;
+	if (err)
+		return err;
+	if (fresh)
+		kt.seq += b->repeat;
+	r->ns[i] = o.duration;
+	r->miss[i] = p1 > p0 ? (double)(m1 - m0) / (double)(p1 - p0) : NAN;
 	return 0;
 }
 
@@ -376,9 +379,8 @@ static const char *kt_mode_label(enum kt_mode m)
 	return m == KT_PASS ? "not counted (pass)" : m == KT_TRACKED ? "LRU hit" : "LRU miss + insert";
 }
 
-/* Verify, warm, measure one row of Katran: 0 or an error (said). */
-static int kt_row(struct bench *b, const struct frame *f, uint32_t base, uint32_t n, enum kt_mode m,
-		  struct kt_runs *r)
+/* Verify and warm one row of Katran before its repetitions: 0 or an error (said). */
+static int kt_prepare(struct bench *b, const struct frame *f, uint32_t base, uint32_t n, enum kt_mode m)
 {
 	bool fresh = m == KT_NEW || m == KT_EVICT, restore = b->restore_len;
 	struct run_out o;
@@ -392,18 +394,32 @@ static int kt_row(struct bench *b, const struct frame *f, uint32_t base, uint32_
 		kt.seq += 4;
 	if (m == KT_TRACKED) {
 		b->feed->bss->counter = 0;
-		if ((err = feeder_run(b, f, n, &o)))
-			goto out;
-	}
-	if ((err = kt_measure(b, f, m, r)))
-		goto out;
-	if (fresh && !kt_tracked(f, base, (uint32_t)(kt.seq - 1))) {
-		tn_err("bench: katran: the last new client is not in its LRU: Katran did not insert");
-		err = -EPROTO;
+		err = feeder_run(b, f, n, &o);
 	}
 out:
 	b->restore_len = restore;
 	return err;
+}
+
+/* After a new-client row: Katran did insert its last client. */
+static int kt_inserted(const struct frame *f, uint32_t base, enum kt_mode m)
+{
+	if ((m == KT_NEW || m == KT_EVICT) && !kt_tracked(f, base, (uint32_t)(kt.seq - 1))) {
+		tn_err("bench: katran: the last new client is not in its LRU: Katran did not insert");
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* One row of Katran alone: prepare, its repetitions back to back. */
+static int kt_row(struct bench *b, const struct frame *f, uint32_t base, uint32_t n, enum kt_mode m,
+		  struct kt_runs *r)
+{
+	int err = kt_prepare(b, f, base, n, m);
+
+	for (int i = 0; !err && i < b->reps; i++)
+		err = kt_rep(b, f, m, r, i);
+	return err ? err : kt_inserted(f, base, m);
 }
 
 /* Katran's rows and their targets for Tenace/Katran (the issue's). */
@@ -450,33 +466,72 @@ static void kt_report(struct bench *b, json_object *jc, enum kt_mode m, double t
 	JSET(jc, "katran_runs_ns", jarr(r->ns, b->reps));
 }
 
-void katran_ns_row(struct bench *b, const char *name, const struct frame *f, uint32_t base,
-		   uint32_t nclients, bool fresh, json_object *cases)
-{
-	size_t nc = json_object_array_length(cases);
-	json_object *jc = nc ? json_object_array_get_idx(cases, nc - 1) : NULL;
+/* A row of Katran timed between Tenace's repetitions. */
+struct katran_row {
+	enum kt_mode m;
+	double target;
+	const struct frame *f;
+	uint32_t base;
+	bool ready;     /* prepared, repetitions wanted */
+	int err;        /* the first failure (said) */
 	struct kt_runs r;
+};
+
+struct katran_row *katran_ns_begin(struct bench *b, const char *name, const struct frame *f, uint32_t base,
+				   uint32_t nclients, bool fresh)
+{
+	struct katran_row *kr;
 	enum kt_mode m;
 	double target;
 
-	if (!jc || !kt_row_kind(name, &m, &target) || (m == KT_NEW || m == KT_EVICT) != fresh)
-		return;
+	if (!kt_row_kind(name, &m, &target) || (m == KT_NEW || m == KT_EVICT) != fresh)
+		return NULL;
+	if (!(kr = calloc(1, sizeof(*kr))))
+		return NULL;
+	kr->m = m, kr->target = target, kr->f = f, kr->base = base;
 	kt.evict_seen |= m == KT_EVICT;
-	JSET(jc, "target", JD(target));
+	if (!katran_obj)
+		return kr;
+	if (kt_open(b) || (kr->err = kt_prepare(b, f, base, nclients, m)))
+		kr->err = kr->err ? kr->err : -1;
+	kr->ready = !kr->err;
+	return kr;
+}
+
+void katran_ns_rep(struct bench *b, struct katran_row *kr, int i)
+{
+	if (kr && kr->ready && (kr->err = kt_rep(b, kr->f, kr->m, &kr->r, i)))
+		kr->ready = false;
+}
+
+void katran_ns_end(struct bench *b, struct katran_row *kr, json_object *cases)
+{
+	size_t nc = json_object_array_length(cases);
+	json_object *jc = nc ? json_object_array_get_idx(cases, nc - 1) : NULL;
+
+	if (!kr)
+		return;
+	if (!jc)
+		goto out;
+	JSET(jc, "target", JD(kr->target));
 	if (!katran_obj) {
 		printf("  %-32s not given (--katran PATH)\n", "katran");
 		JSET(jc, "katran_ns", NULL);
 		JSET(jc, "tenace_over_katran", NULL);
-		return;
+		goto out;
 	}
-	if (kt_open(b) || kt_row(b, f, base, nclients, m, &r)) {
+	if (!kr->err)
+		kr->err = kt_inserted(kr->f, kr->base, kr->m);
+	if (kr->err) {
 		if (!kt.failed)
 			b->failures++;
 		JSET(jc, "katran_ns", NULL);
 		JSET(jc, "tenace_over_katran", NULL);
-		return;
+		goto out;
 	}
-	kt_report(b, jc, m, target, &r);
+	kt_report(b, jc, kr->m, kr->target, &kr->r);
+out:
+	free(kr);
 }
 
 /* The evicting row for Katran alone, when the section has no such Tenace row. */

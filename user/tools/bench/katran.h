@@ -20,13 +20,19 @@ struct frame;
 extern const char *katran_obj;
 
 /*
- * After Tenace's row `name` (its JSON object is the last of `cases`): time
- * Katran on the same frame and client set, print its line, add katran_ns,
- * tenace_over_katran and target to the row. Rows without a Katran target
- * (IPv6, VLAN) are left alone. A failure is counted in b->failures.
+ * Katran on Tenace's row `name`, the same frame and client set, its
+ * repetitions interleaved with Tenace's (a noisy machine slows both alike):
+ * katran_ns_begin verifies and warms it (NULL: the row has no Katran target,
+ * as IPv6 and VLAN), katran_ns_rep runs its repetition i after Tenace's,
+ * katran_ns_end (after Tenace's JSON object, the last of `cases`) prints its
+ * line, adds katran_ns, tenace_over_katran and target to the row, and frees
+ * the row. A failure is said and counted in b->failures; Tenace's row goes on.
  */
-void katran_ns_row(struct bench *b, const char *name, const struct frame *f, uint32_t base,
-		   uint32_t nclients, bool fresh, json_object *cases);
+struct katran_row;
+struct katran_row *katran_ns_begin(struct bench *b, const char *name, const struct frame *f, uint32_t base,
+				   uint32_t nclients, bool fresh);
+void katran_ns_rep(struct bench *b, struct katran_row *kr, int i);
+void katran_ns_end(struct bench *b, struct katran_row *kr, json_object *cases);
 
 /* End of the ns section: the evicting row if the section had none (Katran
  * alone), Katran's configuration under sec's "katran", then close it

@@ -166,7 +166,7 @@ static int ns_prepare(struct bench *b, const struct ns_case *c, const struct fra
 /* The runs of one case: feeder alone, baseline, the program under test,
  * interleaved; dp (NULL for the floor) counts the path Tenace took. */
 static int ns_measure(struct bench *b, struct tn_dp *dp, int prog_fd, const struct ns_case *c,
-		      const struct frame *f, uint64_t *fresh_seq, struct ns_runs *m)
+		      const struct frame *f, uint64_t *fresh_seq, struct ns_runs *m, struct katran_row *kr)
 {
 	int base_fd = bpf_program__fd(b->base->progs.baseline_xdp), err;
 	struct run_out o;
@@ -192,6 +192,7 @@ static int ns_measure(struct bench *b, struct tn_dp *dp, int prog_fd, const stru
 			*fresh_seq += b->repeat;
 		m->t[r] = o.duration;
 		m->path[r] = dp ? (double)(after - before) / b->repeat : NAN;
+		katran_ns_rep(b, kr, r);
 	}
 	return 0;
 }
@@ -443,6 +444,7 @@ static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 	const struct ns_case *c = &ns_cases[ci];
 	struct tn_dp *dp;
 	uint64_t *seq = c->full ? &x->full_seq : &x->fresh_seq;
+	struct katran_row *kr = NULL;
 	int prog_fd, err;
 	struct ns_runs m;
 	struct frame f;
@@ -454,15 +456,19 @@ static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 	if (c->floor)
 		floor_point(x->floor, c, &f);
 	prog_fd = c->floor ? bpf_program__fd(x->floor->progs.bench_floor) : tn_dp_prog_fd(dp);
-	if ((err = ns_prepare(b, c, &f, prog_fd, seq)) ||
-	    (err = ns_measure(b, c->floor ? NULL : dp, prog_fd, c, &f, seq, &m)))
+	if ((err = ns_prepare(b, c, &f, prog_fd, seq)))
 		return err;
+	if (!c->floor)
+		kr = katran_ns_begin(b, c->name, &f, c->base, c->nclients, c->fresh);
+	if ((err = ns_measure(b, c->floor ? NULL : dp, prog_fd, c, &f, seq, &m, kr))) {
+		free(kr);
+		return err;
+	}
 	if (c->floor)
 		floor_report(b, x, ci, &m);
 	else
 		ns_report(b, x, ci, &m, baseline_direct(b, &f));
-	if (!c->floor)
-		katran_ns_row(b, c->name, &f, c->base, c->nclients, c->fresh, x->cases);
+	katran_ns_end(b, kr, x->cases);
 	return 0;
 }
 
