@@ -40,7 +40,10 @@ struct {
 } vips SEC(".maps");
 
 /* The VIP directory (struct tn_vip_dir, headers/tenace.h): slot 0 holds the
- * current one, swapped whole by user space; no directory yet: the VIP map. */
+ * current one, swapped whole by user space; no directory yet: the VIP map.
+ * Named vip_directory since its slots are tn_vip_slot's second function:
+ * the pinned vip_dir of earlier builds stays with their program until it is
+ * replaced (user/dataplane/pins.c). */
 struct vip_dir_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -53,7 +56,7 @@ struct {
 	__uint(max_entries, 1);
 	__uint(key_size, sizeof(__u32));
 	__array(values, struct vip_dir_inner);
-} vip_dir SEC(".maps");
+} vip_directory SEC(".maps");
 
 struct farm_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -253,7 +256,7 @@ static __always_inline struct tn_vip *vip_lookup(const struct tn_vip_key *k)
 	void *inner;
 	const __u64 *a, *b;
 
-	inner = bpf_map_lookup_elem(&vip_dir, &zero);
+	inner = bpf_map_lookup_elem(&vip_directory, &zero);
 	if (!inner)
 		return bpf_map_lookup_elem(&vips, k);
 	d = bpf_map_lookup_elem(inner, &zero);

@@ -960,7 +960,7 @@ static size_t dir_check(struct fx *fx)
 	size_t n, shared = 0, used = 0;
 	int fd;
 
-	assert_int_equal(bpf_map_lookup_elem(tn_dp_map_fd(fx->dp, "vip_dir"), &zero, &id), 0);
+	assert_int_equal(bpf_map_lookup_elem(tn_dp_map_fd(fx->dp, "vip_directory"), &zero, &id), 0);
 	fd = bpf_map_get_fd_by_id(id);
 	assert_true(fd >= 0);
 	assert_int_equal(bpf_map_lookup_elem(fd, &zero, &d), 0);

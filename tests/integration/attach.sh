@@ -9,7 +9,8 @@
 #  - a pin directory on no bpffs (inside `ip netns exec`): Tenace mounts one
 #    and warns that it lasts only as long as that mount;
 #  - settings pinned by an older Tenace (version 1) are carried over; pinned
-#    maps of an unknown layout are refused with "unload ... --all".
+#    maps of an unknown layout are refused with "unload ... --all"; the pin of
+#    a map an earlier build had (vip_dir) is removed.
 # shellcheck shell=bash
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -226,6 +227,13 @@ check "and said" grep -qF "recorded by an older Tenace (version 1)" <<<"$out"
 v=$(bpftool map dump pinned "$PIN1/settings" -j | jq -c '.[0].formatted.value | [.table_size, .ct_size, .tcp_timeout_s, .udp_timeout_s, .hash_seed, .version, .pin_dir]')
 check_eq "recorded again as version 2 with the same values and the pin directory" \
 	"[1021,10000,123,45,77,2,\"$PIN1\"]" "$v"
+tn_a unload a0 --pin-dir "$PIN1" >/dev/null 2>&1
+# the VIP directory of builds before its slot function changed, pinned as vip_dir
+bpftool map create "$PIN1/vip_dir" type array key 4 value 4 entries 1 name vip_dir
+out=$(tn_a load a0 --pin-dir "$PIN1" 2>&1)
+check "over an earlier build's vip_dir pin: the load succeeds" grep -q 'Tenace attached to a0' <<<"$out"
+check "its vip_dir pin is gone, this build's vip_directory is pinned" \
+	bash -c "[ ! -e '$PIN1/vip_dir' ] && [ -e '$PIN1/vip_directory' ]"
 tn_a unload a0 --pin-dir "$PIN1" >/dev/null 2>&1
 rm "$PIN1/settings"
 bpftool map create "$PIN1/settings" type array key 4 value 32 entries 1 name settings

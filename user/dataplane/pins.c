@@ -28,7 +28,7 @@ const char *const tn_dp_pinned_maps[TN_DP_NPINNED] = {
 	"vips", "farms", "conntrack", "filter_allow", "filter_deny",
 	"tx_ports", "stats", "vip_stats", "server_stats", "settings",
 	"pmtu", "encap_sources", "trace_ctl", "trace_rings", "vip_bits",
-	"vip_dir", "conntrack4",
+	"vip_directory", "conntrack4",
 };
 
 static bool on_bpffs(const char *dir)
@@ -394,6 +394,23 @@ static int pin_one(struct tn_dp *dp, const char *name)
 	return err;
 }
 
+/* Pins of earlier builds that no map of this one takes over: the VIP
+ * directory before its slots changed function (vip_dir, now vip_directory).
+ * Only the pin goes: the program of that build, still attached, keeps its
+ * map (and reads it, consistent as it was) until this one replaces it. */
+static const char *const retired_pins[] = { "vip_dir" };
+
+static void unpin_retired(const struct tn_dp *dp)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(retired_pins) / sizeof(retired_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dp->pin_dir, retired_pins[i]);
+		if (unlink(path) && errno != ENOENT)
+			tn_warn("cannot remove the pin %s of an earlier build: %s", path, strerror(errno));
+	}
+}
+
 int tn_dp_pins_prepare(struct tn_dp *dp)
 {
 	int err;
@@ -404,6 +421,7 @@ int tn_dp_pins_prepare(struct tn_dp *dp)
 	for (size_t i = 0; i < TN_DP_NPINNED; i++)
 		if (strcmp(tn_dp_pinned_maps[i], "settings") && (err = pin_one(dp, tn_dp_pinned_maps[i])))
 			return err;
+	unpin_retired(dp);
 	return 0;
 }
 

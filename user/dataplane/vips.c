@@ -114,7 +114,7 @@ static int vip_dir_write(struct tn_dp *dp, const struct tn_vip_key *keys, const 
 		err = -errno;
 		tn_err("cannot create the VIP directory map: %s", strerror(errno));
 	} else if (bpf_map_update_elem(inner, &zero, d, BPF_ANY) ||
-		   bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vip_dir), &zero, &inner, BPF_ANY)) {
+		   bpf_map_update_elem(bpf_map__fd(dp->skel->maps.vip_directory), &zero, &inner, BPF_ANY)) {
 		err = -errno;
 		tn_err("cannot swap the VIP directory in: %s", strerror(errno));
 	}

@@ -44,7 +44,7 @@ int memory_section(struct bench *b)
 {
 	static const char *const names[] = {
 		"vips", "farms", "conntrack", "conntrack4", "filter_allow", "filter_deny", "tx_ports", "stats",
-		"vip_stats", "server_stats", "settings", "vip_bits", "vip_dir", "admit", "pmtu", "encap_sources",
+		"vip_stats", "server_stats", "settings", "vip_bits", "vip_directory", "admit", "pmtu", "encap_sources",
 		"trace_ctl", "trace_scratch",
 	};
 	json_object *sec = json_object_new_object(), *maps = json_object_new_object();
@@ -65,7 +65,7 @@ int memory_section(struct bench *b)
 		total += v > 0 ? v : 0;
 	}
 	total += inner_memlock(dp, "farms", maps, "farm (inner map, per farm)", "farm table", " (per farm)");
-	total += inner_memlock(dp, "vip_dir", maps, "vip directory (inner map)", "vip directory", "");
+	total += inner_memlock(dp, "vip_directory", maps, "vip directory (inner map)", "vip directory", "");
 	printf("%-14s %10.2f MiB with one farm\n", "total", total / 1048576.0);
 	f = fopen("/proc/self/status", "r");
 	while (f && fgets(line, sizeof(line), f))
