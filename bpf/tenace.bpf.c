@@ -41,9 +41,9 @@ struct {
 
 /* The VIP directory (struct tn_vip_dir, headers/tenace.h): slot 0 holds the
  * current one, swapped whole by user space; no directory yet: the VIP map.
- * Named vip_directory since its slots are tn_vip_slot's second function:
- * the pinned vip_dir of earlier builds stays with their program until it is
- * replaced (user/dataplane/pins.c). */
+ * Named vip_directory since tn_vip_slot changed (2026-12-03): an earlier
+ * build's program keeps its own pinned vip_dir, with the slots its function
+ * gave, until this one replaces it (user/dataplane/pins.c). */
 struct vip_dir_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -144,8 +144,7 @@ struct {
 } vip_bits SEC(".maps");
 
 /* Each CPU's admission budgets for new clients: the window they count in
- * and the entries admitted there, datagrams and TCP apart (16 bytes, as the
- * single count of earlier builds: a pinned map is reused as it is). */
+ * and the entries admitted there, datagrams and TCP apart. */
 struct tn_admit {
 	__u64 window;
 	__u32 udp;

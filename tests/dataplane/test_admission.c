@@ -135,6 +135,20 @@ static uint32_t xorshift(uint32_t *x)
 	return *x;
 }
 
+/* Every established client's next segment: to its own server, another
+ * (moved) or none (lost). */
+static void recheck(struct tn_dp *dp, const int8_t *home, int *moved, int *lost)
+{
+	for (int i = 0; i < NCLIENTS; i++) {
+		int s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20001, 0x10);
+
+		if (s < 0)
+			(*lost)++;
+		else if (s != home[i])
+			(*moved)++;
+	}
+}
+
 /* 10,000 established clients in the issue; NCLIENTS here, a conntrack of
  * CT_SIZE and NFLOOD spoofed SYNs (7x its capacity: had they been inserted,
  * every client would have been evicted and the weight change would move a
@@ -171,13 +185,7 @@ static void test_syn_flood_moves_nobody(void **state)
 	assert_int_equal(ct_entries(dp), NCLIENTS); /* occupancy before = after */
 
 	hits0 = reason(dp, TN_R_CT_HIT);
-	for (int i = 0; i < NCLIENTS; i++) {
-		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20001, 0x10);
-		if (s < 0)
-			lost++;
-		else if (s != home[i])
-			moved++;
-	}
+	recheck(dp, home, &moved, &lost);
 	printf("# %d established clients, %d flood SYNs, weight change mid-flood: %d moved, %d lost, "
 	       "%zu conntrack entries after\n", NCLIENTS, NFLOOD, moved, lost, ct_entries(dp));
 	assert_int_equal(moved, 0);
@@ -322,13 +330,7 @@ static void test_ack_flood_budget(void **state)
 	assert_true(NCLIENTS + admitted <= CT_SIZE);
 	assert_int_equal(ct_entries(dp), NCLIENTS + admitted);
 
-	for (int i = 0; i < NCLIENTS; i++) {
-		s = send_one(dp, IPPROTO_TCP, CLIENT(i), 20001, 0x10);
-		if (s < 0)
-			lost++;
-		else if (s != home[i])
-			moved++;
-	}
+	recheck(dp, home, &moved, &lost);
 	printf("# %d established clients after it: %d moved, %d lost\n", NCLIENTS, moved, lost);
 	assert_int_equal(moved, 0);
 	assert_int_equal(lost, 0);

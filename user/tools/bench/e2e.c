@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Section e2e: Mpps delivered end to end over the veth test bed, Tenace beside the baseline. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -62,9 +63,11 @@ static int e2e_window(struct bench *b, struct e2e_bed *e, const struct e2e_case 
 	return 0;
 }
 
-/* Warm-up (every client once through Tenace, at a rate it keeps up with),
- * then the runs, baseline and Tenace alternating. */
-static int e2e_measure(struct bench *b, struct e2e_bed *e, const struct e2e_case *c, struct e2e_runs *m)
+/* Warm-up (every client once through Tenace, at a rate it keeps up with;
+ * then through Katran, when given), then the runs, baseline, Tenace and
+ * Katran alternating. */
+static int e2e_measure(struct bench *b, struct e2e_bed *e, const struct e2e_case *c, struct e2e_runs *m,
+		       struct katran_e2e **ke)
 {
 	struct pg g;
 	int err;
@@ -72,10 +75,13 @@ static int e2e_measure(struct bench *b, struct e2e_bed *e, const struct e2e_case
 	if ((err = xdp_put(-1, e->t.lb_ifindex, tn_dp_prog_fd(e->dp))) ||
 	    (err = pg_start(&g, &e->t, c->base, c->nclients, 0, c->nclients, 300000)) || (err = pg_wait(&g)))
 		return err;
-	for (int r = 0; r < b->reps; r++)
+	*ke = katran_e2e_begin(b, &e->t, e->sink_fd, c->nclients, c->base);
+	for (int r = 0; r < b->reps; r++) {
 		for (int which = 0; which < 2; which++)
 			if ((err = e2e_window(b, e, c, which, r, m)))
 				return err;
+		katran_e2e_rep(b, *ke, r);
+	}
 	return 0;
 }
 
@@ -157,12 +163,15 @@ int e2e_section(struct bench *b)
 	printf("%-9s %11s %11s %6s %11s %11s  %s\n", "clients", "tenace", "baseline", "ratio",
 	       "target", "added/pkt", "Tenace path");
 	for (size_t ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+		struct katran_e2e *ke = NULL;
 		struct e2e_runs m;
 
-		if ((err = e2e_measure(b, &e, &cases[ci], &m)))
+		if ((err = e2e_measure(b, &e, &cases[ci], &m, &ke))) {
+			free(ke);
 			goto out;
+		}
 		e2e_report(b, &cases[ci], &m, rows);
-		katran_e2e_row(b, &e.t, e.sink_fd, cases[ci].nclients, cases[ci].base, rows);
+		katran_e2e_end(b, ke, rows);
 	}
 out:
 	katran_e2e_finish(b, sec);

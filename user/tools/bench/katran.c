@@ -13,7 +13,7 @@
  * The bench is pinned to one CPU while Katran is open: Katran's LRU is per
  * CPU, so a client is found again only on the CPU that inserted it.
  * The e2e section attaches the same set-up to the veth test bed's balancer
- * interface after Tenace's windows of each row (katran_e2e_row).
+ * interface for windows alternating with Tenace's (katran_e2e_begin/_rep/_end).
  */
 #include <errno.h>
 #include <math.h>
@@ -623,46 +623,72 @@ static int kt_e2e_window(struct bench *b, const struct testbed *t, int sink_fd, 
 	return 0;
 }
 
-/* Katran attached, every client once at a rate it keeps up with, then the windows. */
-static int kt_e2e_runs(struct bench *b, const struct testbed *t, int sink_fd, uint32_t n, uint32_t base,
-		       double *mpps, double *miss)
-{
-	struct pg g;
+/* A row of Katran on the test bed, its windows between Tenace's. */
+struct katran_e2e {
+	const struct testbed *t;
+	int sink_fd;
+	uint32_t n, base;
+	bool ready;     /* warmed, windows wanted */
 	int err;
+	double mpps[64], miss[64];
+};
 
-	if ((err = xdp_put(-1, t->lb_ifindex, kt.prog_fd)) ||
-	    (err = pg_start(&g, t, base, n, 0, n, 300000)) || (err = pg_wait(&g)))
-		return err;
-	for (int r = 0; r < b->reps; r++)
-		if ((err = kt_e2e_window(b, t, sink_fd, n, base, &mpps[r], &miss[r])))
-			return err;
-	return 0;
+struct katran_e2e *katran_e2e_begin(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients,
+				    uint32_t base)
+{
+	struct katran_e2e *ke = calloc(1, sizeof(*ke));
+	struct pg g;
+
+	if (!ke)
+		return NULL;
+	ke->t = t, ke->sink_fd = sink_fd, ke->n = nclients, ke->base = base;
+	if (!katran_obj)
+		return ke;
+	/* attached, every client once at a rate it keeps up with */
+	if (kt_open(b))
+		ke->err = -1;
+	else if (!(ke->err = xdp_put(-1, t->lb_ifindex, kt.prog_fd)) &&
+		 !(ke->err = pg_start(&g, t, base, nclients, 0, nclients, 300000)))
+		ke->err = pg_wait(&g);
+	ke->ready = !ke->err;
+	return ke;
 }
 
-void katran_e2e_row(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients, uint32_t base,
-		    json_object *rows)
+void katran_e2e_rep(struct bench *b, struct katran_e2e *ke, int r)
+{
+	if (!ke || !ke->ready)
+		return;
+	if ((ke->err = xdp_put(-1, ke->t->lb_ifindex, kt.prog_fd)) ||
+	    (ke->err = kt_e2e_window(b, ke->t, ke->sink_fd, ke->n, ke->base, &ke->mpps[r], &ke->miss[r])))
+		ke->ready = false;
+}
+
+void katran_e2e_end(struct bench *b, struct katran_e2e *ke, json_object *rows)
 {
 	size_t nr = json_object_array_length(rows);
 	json_object *jr = nr ? json_object_array_get_idx(rows, nr - 1) : NULL, *v;
-	double mpps[64], miss[64], k, m, tm, ratio, target = nclients >= 1000000 ? 1.3 : NAN;
+	double k, m, tm, ratio, target;
 
-	if (!jr)
+	if (!ke)
 		return;
+	target = ke->n >= 1000000 ? 1.3 : NAN;
+	if (!jr)
+		goto out;
 	JSET(jr, "target", isnan(target) ? NULL : JD(target));
 	if (!katran_obj) {
 		printf("  %-7s not given (--katran PATH)\n", "katran");
 		JSET(jr, "katran_mpps", NULL);
 		JSET(jr, "tenace_over_katran", NULL);
-		return;
+		goto out;
 	}
-	if (kt_open(b) || kt_e2e_runs(b, t, sink_fd, nclients, base, mpps, miss)) {
+	if (ke->err) {
 		if (!kt.failed)
 			b->failures++;
 		JSET(jr, "katran_mpps", NULL);
 		JSET(jr, "tenace_over_katran", NULL);
-		return;
+		goto out;
 	}
-	k = median(mpps, b->reps), m = median(miss, b->reps);
+	k = median(ke->mpps, b->reps), m = median(ke->miss, b->reps);
 	tm = json_object_object_get_ex(jr, "tenace_mpps", &v) ? json_object_get_double(v) : NAN;
 	ratio = tm / k;
 	printf("  %-7s %6.3f Mpps  tenace/katran %5.2fx ", "katran", k, ratio);
@@ -679,7 +705,9 @@ void katran_e2e_row(struct bench *b, const struct testbed *t, int sink_fd, uint3
 	JSET(jr, "tenace_over_katran", JD(ratio));
 	JSET(jr, "katran_pass", isnan(target) ? NULL : JB(ratio >= target));
 	JSET(jr, "katran_lru_miss_fraction", isnan(m) ? NULL : JD(m));
-	JSET(jr, "katran_runs_mpps", jarr(mpps, b->reps));
+	JSET(jr, "katran_runs_mpps", jarr(ke->mpps, b->reps));
+out:
+	free(ke);
 }
 
 void katran_e2e_finish(struct bench *b, json_object *sec)
@@ -690,8 +718,9 @@ void katran_e2e_finish(struct bench *b, json_object *sec)
 	if (katran_obj) {
 		JSET(k, "object", JS(katran_obj));
 		JSET(k, "method", JS("Katran (set up as in the ns section) attached natively to tnb-lb in place of "
-				     "Tenace, after Tenace's windows of the same row; every client once at 0.3 Mpps "
-				     "first, then the same windows; tenace_over_katran = tenace_mpps / katran_mpps, "
+				     "Tenace: every client once at 0.3 Mpps after Tenace's warm-up, then its windows "
+				     "alternate with the baseline's and Tenace's (baseline, Tenace, Katran, each "
+				     "attached for its window); tenace_over_katran = tenace_mpps / katran_mpps, "
 				     "target >= 1.3 at 1,000,000 clients"));
 		JSET(k, "lru_entries_per_cpu", JI(KT_LRU_SIZE));
 	}

@@ -41,11 +41,17 @@ void katran_ns_finish(struct bench *b, json_object *sec);
 
 struct testbed;
 
-/* After Tenace's e2e row (the last of `rows`): Katran attached to the test
- * bed's balancer interface instead, the same windows; katran_mpps,
- * tenace_over_katran and target (>= 1.3 at 1,000,000 clients) in the row. */
-void katran_e2e_row(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients, uint32_t base,
-		    json_object *rows);
+/* Katran on an e2e row, its windows alternating with the baseline's and
+ * Tenace's: katran_e2e_begin attaches it to the test bed's balancer
+ * interface and sends every client once (after Tenace's warm-up),
+ * katran_e2e_rep runs its window r (attached for it), katran_e2e_end (after
+ * Tenace's row, the last of `rows`) prints its line, adds katran_mpps,
+ * tenace_over_katran and target (>= 1.3 at 1,000,000 clients) and frees it. */
+struct katran_e2e;
+struct katran_e2e *katran_e2e_begin(struct bench *b, const struct testbed *t, int sink_fd, uint32_t nclients,
+				    uint32_t base);
+void katran_e2e_rep(struct bench *b, struct katran_e2e *ke, int r);
+void katran_e2e_end(struct bench *b, struct katran_e2e *ke, json_object *rows);
 
 /* End of the e2e section: Katran's method under sec's "katran", then close it. */
 void katran_e2e_finish(struct bench *b, json_object *sec);
