@@ -271,28 +271,43 @@ static __always_inline struct tn_vip *vip_lookup(const struct tn_vip_key *k)
 	return NULL;
 }
 
+/* The VIP key of the packet's destination, stored in three whole words
+ * (tn_vip_key_tail). */
+static __always_inline void vip_key_fill(struct tn_vip_key *k, const struct tn_pkt *p, __be16 port, __u8 proto,
+					 __u8 kind)
+{
+	const __u32 *d = (const __u32 *)p->dst;
+	__u64 *w = (__u64 *)k;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w[0] = (__u64)d[0] | (__u64)d[1] << 32;
+	w[1] = (__u64)d[2] | (__u64)d[3] << 32;
+#else
+	w[0] = (__u64)d[0] << 32 | (__u64)d[1];
+	w[1] = (__u64)d[2] << 32 | (__u64)d[3];
+#endif
+	w[2] = tn_vip_key_tail(port, proto, p->family, kind);
+}
+
 static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 {
-	struct tn_vip_key k = {};
+	struct tn_vip_key k;
 	struct tn_vip *vip;
 
 	if (!maybe_vip(p))
 		return NULL;
 
-	__builtin_memcpy(k.addr, p->dst, 16);
-	k.proto = p->proto;
-	k.family = p->family;
 	if (p->fragment) {
 		/* fragments (even the first) follow the address entry so that
 		 * every fragment of a datagram is steered alike */
-		k.kind = TN_VIP_KIND_ADDRESS;
+		vip_key_fill(&k, p, 0, p->proto, TN_VIP_KIND_ADDRESS);
 		return vip_lookup(&k);
 	}
-	k.port = p->dport;
+	vip_key_fill(&k, p, p->dport, p->proto, TN_VIP_KIND_PORT);
 	vip = vip_lookup(&k);
 	if (vip)
 		return vip;
-	k.port = 0;
+	vip_key_fill(&k, p, 0, p->proto, TN_VIP_KIND_PORT);
 	return vip_lookup(&k);
 }
 
@@ -495,8 +510,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	now = ct_now();
 	reason = TN_R_CT_NEW;
 	if (v4) {
-		__builtin_memcpy(&u.c4.k.src, p->src, 4);
-		u.c4.k.farm_slot = (__u16)farm_slot;
+		*(__u64 *)&u.c4.k = tn_ct4_key_word(*(const __be32 *)p->src, (__u16)farm_slot);
 		c4 = bpf_map_lookup_elem(&conntrack4, &u.c4.k);
 		if (c4) {
 			found = 1;

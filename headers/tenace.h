@@ -527,6 +527,29 @@ struct tn_vip_dir {
 	struct tn_vip_slot s[TN_VIP_DIR_SIZE];
 };
 
+/* A VIP key's last 8 bytes (port, proto, family, kind, padding) as one
+ * word, and an IPv4 conntrack4 key as one word: the data plane stores keys
+ * whole, since a wide load of bytes just written by narrow stores (the
+ * slot's hash and compare, the kernel's jhash) waits for them to retire. */
+static __attribute__((always_inline)) inline __u64 tn_vip_key_tail(__be16 port, __u8 proto, __u8 family,
+								    __u8 kind)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)port | (__u64)proto << 16 | (__u64)family << 24 | (__u64)kind << 32;
+#else
+	return (__u64)port << 48 | (__u64)proto << 40 | (__u64)family << 32 | (__u64)kind << 24;
+#endif
+}
+
+static __attribute__((always_inline)) inline __u64 tn_ct4_key_word(__be32 src, __u16 farm_slot)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)src | (__u64)farm_slot << 32;
+#else
+	return (__u64)src << 32 | (__u64)farm_slot << 16;
+#endif
+}
+
 /* Every packet to a VIP computes this: the address folded and the rest of
  * the key each multiplied (independent, the CPU runs both at once), then
  * murmur3's finaliser. Six rounds of tn_mix in series cost 11 % of a tracked

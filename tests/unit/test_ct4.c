@@ -54,11 +54,26 @@ static void time_across_the_wrap(void **state)
 	assert_int_equal(v.last_seen_ns, ((1ULL << 32) + 6) * UNIT);
 }
 
+/* The words the data plane stores whole are the structs' bytes. */
+static void keys_stored_as_words(void **state)
+{
+	struct tn_ct4_key k4 = { .src = 0x0100000a, .farm_slot = 0x1234 };
+	struct tn_vip_key vk = { .port = 0x5000, .proto = 17, .family = TN_FAMILY_V6, .kind = TN_VIP_KIND_ADDRESS };
+	uint64_t w;
+
+	(void)state;
+	w = tn_ct4_key_word(k4.src, k4.farm_slot);
+	assert_memory_equal(&w, &k4, sizeof(w));
+	w = tn_vip_key_tail(vk.port, vk.proto, vk.family, vk.kind);
+	assert_memory_equal(&w, (const uint8_t *)&vk + 16, sizeof(w));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(key_slot_and_tag),
 		cmocka_unit_test(time_across_the_wrap),
+		cmocka_unit_test(keys_stored_as_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
