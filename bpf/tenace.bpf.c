@@ -271,27 +271,19 @@ static __always_inline struct tn_vip *vip_lookup(const struct tn_vip_key *k)
 	return NULL;
 }
 
-/* The VIP key of the packet's destination, stored in three whole words
- * (tn_vip_key_tail). */
+/* The VIP key of the packet's destination, in three whole words (headers/tenace.h). */
 static __always_inline void vip_key_fill(struct tn_vip_key *k, const struct tn_pkt *p, __be16 port, __u8 proto,
 					 __u8 kind)
 {
-	const __u32 *d = (const __u32 *)p->dst;
 	__u64 *w = (__u64 *)k;
 
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	w[0] = (__u64)d[0] | (__u64)d[1] << 32;
-	w[1] = (__u64)d[2] | (__u64)d[3] << 32;
-#else
-	w[0] = (__u64)d[0] << 32 | (__u64)d[1];
-	w[1] = (__u64)d[2] << 32 | (__u64)d[3];
-#endif
+	tn_addr_words(p->dst, w);
 	w[2] = tn_vip_key_tail(port, proto, p->family, kind);
 }
 
 static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 {
-	struct tn_vip_key k;
+	struct tn_vip_key k; /* stored in words (vip_key_fill) */
 	struct tn_vip *vip;
 
 	if (!maybe_vip(p))
@@ -406,22 +398,23 @@ static __always_inline __u32 admission(const struct tn_pkt *p, __u64 now)
 	return TN_R_CT_NEW;
 }
 
-/* The general stickiness key: the client's address, or its whole flow. */
+/* The general stickiness key: the client's address, or its whole flow; in
+ * five whole words (headers/tenace.h). */
 static __always_inline void ct_key_fill(struct tn_ct_key *ck, const struct tn_pkt *p, const struct tn_farm *farm,
 					__u32 farm_slot)
 {
-	__builtin_memset(ck, 0, sizeof(*ck));
-	ck->farm_slot = (__u16)farm_slot;
-	ck->family = p->family;
-	__builtin_memcpy(ck->src, p->src, 16);
-	if (farm->hdr.stickiness != TN_STICKY_SOURCE_IP) {
-		__builtin_memcpy(ck->dst, p->dst, 16);
-		ck->proto = p->proto;
-		if (!p->fragment) {
-			ck->sport = p->sport;
-			ck->dport = p->dport;
-		}
+	__u64 *w = (__u64 *)ck;
+
+	tn_addr_words(p->src, w);
+	if (farm->hdr.stickiness == TN_STICKY_SOURCE_IP) {
+		w[2] = 0;
+		w[3] = 0;
+		w[4] = tn_ct_key_tail(0, 0, (__u16)farm_slot, 0, p->family);
+		return;
 	}
+	tn_addr_words(p->dst, w + 2);
+	w[4] = p->fragment ? tn_ct_key_tail(0, 0, (__u16)farm_slot, p->proto, p->family) :
+			     tn_ct_key_tail(p->sport, p->dport, (__u16)farm_slot, p->proto, p->family);
 }
 
 /* A tracked client seen again: its entry's time, in whichever conntrack. */
@@ -439,7 +432,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct tn_ct_key ck; /* zeroed and filled where needed (ct_key_fill) */
+	struct tn_ct_key ck; /* filled where needed (ct_key_fill) */
 	/* the new entry's value, or conntrack4's key and value: one stack slot */
 	union {
 		struct tn_ct_value nv;
@@ -592,8 +585,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			reason = admission(p, now);
 		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
 			if (v4) {
-				u.c4.v.seen = tn_ct4_stamp(now);
-				u.c4.v.id = tn_ct4_id(slot, srv->tag);
+				*(__u64 *)&u.c4.v = tn_w64(tn_ct4_stamp(now), tn_ct4_id(slot, srv->tag));
 				bpf_map_update_elem(&conntrack4, &u.c4.k, &u.c4.v, BPF_ANY);
 			} else {
 				u.nv.last_seen_ns = now;

@@ -527,27 +527,66 @@ struct tn_vip_dir {
 	struct tn_vip_slot s[TN_VIP_DIR_SIZE];
 };
 
-/* A VIP key's last 8 bytes (port, proto, family, kind, padding) as one
- * word, and an IPv4 conntrack4 key as one word: the data plane stores keys
- * whole, since a wide load of bytes just written by narrow stores (the
- * slot's hash and compare, the kernel's jhash) waits for them to retire. */
-static __attribute__((always_inline)) inline __u64 tn_vip_key_tail(__be16 port, __u8 proto, __u8 family,
-								    __u8 kind)
+/*
+ * Keys as whole words: the data plane stores its keys in 8-byte words, since
+ * a wide load of bytes just written by narrow stores (the VIP slot's hash and
+ * compare, the Maglev hash, the kernel's jhash) waits for them to retire.
+ * tn_wN(a, b): the word holding a then b in memory.
+ */
+static __attribute__((always_inline)) inline __u16 tn_w16(__u8 a, __u8 b)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (__u64)port | (__u64)proto << 16 | (__u64)family << 24 | (__u64)kind << 32;
+	return (__u16)(a | b << 8);
 #else
-	return (__u64)port << 48 | (__u64)proto << 40 | (__u64)family << 32 | (__u64)kind << 24;
+	return (__u16)(a << 8 | b);
 #endif
 }
 
-static __attribute__((always_inline)) inline __u64 tn_ct4_key_word(__be32 src, __u16 farm_slot)
+static __attribute__((always_inline)) inline __u32 tn_w32(__u16 a, __u16 b)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (__u64)src | (__u64)farm_slot << 32;
+	return (__u32)a | (__u32)b << 16;
 #else
-	return (__u64)src << 32 | (__u64)farm_slot << 16;
+	return (__u32)a << 16 | (__u32)b;
 #endif
+}
+
+static __attribute__((always_inline)) inline __u64 tn_w64(__u32 a, __u32 b)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)a | (__u64)b << 32;
+#else
+	return (__u64)a << 32 | (__u64)b;
+#endif
+}
+
+/* A 16-byte address as its two words (4-byte aligned). */
+static __attribute__((always_inline)) inline void tn_addr_words(const __u8 *addr, __u64 *w)
+{
+	const __u32 *a = (const __u32 *)addr;
+
+	w[0] = tn_w64(a[0], a[1]);
+	w[1] = tn_w64(a[2], a[3]);
+}
+
+/* A VIP key's last 8 bytes: port, proto, family, kind, padding. */
+static __attribute__((always_inline)) inline __u64 tn_vip_key_tail(__be16 port, __u8 proto, __u8 family,
+								    __u8 kind)
+{
+	return tn_w64(tn_w32(port, tn_w16(proto, family)), tn_w32(tn_w16(kind, 0), 0));
+}
+
+/* A general conntrack key's last 8 bytes: sport, dport, farm_slot, proto, family. */
+static __attribute__((always_inline)) inline __u64 tn_ct_key_tail(__be16 sport, __be16 dport, __u16 farm_slot,
+								   __u8 proto, __u8 family)
+{
+	return tn_w64(tn_w32(sport, dport), tn_w32(farm_slot, tn_w16(proto, family)));
+}
+
+/* An IPv4 conntrack4 key, whole. */
+static __attribute__((always_inline)) inline __u64 tn_ct4_key_word(__be32 src, __u16 farm_slot)
+{
+	return tn_w64(src, tn_w32(farm_slot, 0));
 }
 
 /* Every packet to a VIP computes this: the address folded and the rest of

@@ -59,6 +59,10 @@ static void keys_stored_as_words(void **state)
 {
 	struct tn_ct4_key k4 = { .src = 0x0100000a, .farm_slot = 0x1234 };
 	struct tn_vip_key vk = { .port = 0x5000, .proto = 17, .family = TN_FAMILY_V6, .kind = TN_VIP_KIND_ADDRESS };
+	struct tn_ct_key ck = { .src = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 }, .sport = 0x1234,
+				.dport = 0x5000, .farm_slot = 0x0203, .proto = 6, .family = TN_FAMILY_V6 };
+	struct tn_ct4_value v4 = { .seen = 0x89abcdef, .id = 0x01234567 };
+	__u64 aw[2];
 	uint64_t w;
 
 	(void)state;
@@ -66,6 +70,12 @@ static void keys_stored_as_words(void **state)
 	assert_memory_equal(&w, &k4, sizeof(w));
 	w = tn_vip_key_tail(vk.port, vk.proto, vk.family, vk.kind);
 	assert_memory_equal(&w, (const uint8_t *)&vk + 16, sizeof(w));
+	w = tn_ct_key_tail(ck.sport, ck.dport, ck.farm_slot, ck.proto, ck.family);
+	assert_memory_equal(&w, (const uint8_t *)&ck + 32, sizeof(w));
+	tn_addr_words(ck.src, aw);
+	assert_memory_equal(aw, ck.src, sizeof(aw));
+	w = tn_w64(v4.seen, v4.id);
+	assert_memory_equal(&w, &v4, sizeof(w));
 }
 
 int main(void)

@@ -21,6 +21,17 @@ bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, u
 	return (int64_t)(clk->now_ns - v->last_seen_ns) > (int64_t)(timeout + TN_CT_TOUCH_NS);
 }
 
+/* A key or a value of either conntrack. */
+union ct_any_key {
+	struct tn_ct_key g;
+	struct tn_ct4_key v4;
+};
+
+union ct_any_value {
+	struct tn_ct_value g;
+	struct tn_ct4_value v4;
+};
+
 /* One of the two conntracks (headers/tenace.h): the general one, and
  * conntrack4 whose entries are shown as general ones. */
 struct ct_table {
@@ -44,14 +55,8 @@ static int emit(const struct ct_table *t, const struct tn_ct_clock *clk, const v
 /* One entry at a time: for kernels without batch lookups on this map. */
 static int walk_keys(const struct ct_table *t, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
 {
-	union {
-		struct tn_ct_key g;
-		struct tn_ct4_key v4;
-	} k, next;
-	union {
-		struct tn_ct_value g;
-		struct tn_ct4_value v4;
-	} v;
+	union ct_any_key k, next;
+	union ct_any_value v;
 	void *prev = NULL;
 	int rc;
 
@@ -130,18 +135,18 @@ int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
 
 int tn_dp_ct_clear(struct tn_dp *dp)
 {
-	union {
-		struct tn_ct_key g;
-		struct tn_ct4_key v4;
-	} k;
+	union ct_any_key k;
 	struct ct_table t[2];
 
 	ct_tables(dp, t);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		while (!bpf_map_get_next_key(t[i].fd, NULL, &k))
 			if (bpf_map_delete_elem(t[i].fd, &k) && errno != ENOENT)
 				return -errno;
-	return errno == ENOENT ? 0 : -errno;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return 0;
 }
 
 static int count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,

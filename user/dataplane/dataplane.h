@@ -35,6 +35,9 @@ struct tn_dp_settings {
 
 /* Defaults: TN_TABLE_SIZE_DEFAULT, TN_CT_SIZE_DEFAULT, ... */
 void tn_dp_settings_default(struct tn_dp_settings *s);
+/* An admission rate per second as the entries each CPU admits per window of
+ * 2^TN_ADMIT_WINDOW_SHIFT ns, rounded up (a non-zero rate never becomes none). */
+uint32_t tn_dp_admit_per_window(uint32_t rate);
 
 /*
  * Open and load the data plane. pin_dir: NULL for TN_PIN_DIR_DEFAULT, "" for

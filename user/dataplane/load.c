@@ -27,9 +27,7 @@ void tn_dp_settings_default(struct tn_dp_settings *s)
 	s->tcp_admit_rate = TN_TCP_ADMIT_RATE_DEFAULT;
 }
 
-/* A rate per second as entries per admission window, rounded up: a non-zero
- * rate never becomes no entry at all. */
-static __u32 per_window(uint32_t rate)
+uint32_t tn_dp_admit_per_window(uint32_t rate)
 {
 	return (__u32)(((__u64)rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + (rate != 0));
 }
@@ -110,8 +108,8 @@ static int skel_open(struct tn_dp *dp)
 	dp->skel->rodata->cfg_hash_seed = dp->settings.hash_seed;
 	dp->skel->rodata->cfg_tcp_timeout_ns = (__u64)dp->settings.tcp_timeout_s * 1000000000ULL;
 	dp->skel->rodata->cfg_udp_timeout_ns = (__u64)dp->settings.udp_timeout_s * 1000000000ULL;
-	dp->skel->rodata->cfg_udp_admit_per_window = per_window(dp->settings.udp_admit_rate);
-	dp->skel->rodata->cfg_tcp_admit_per_window = per_window(dp->settings.tcp_admit_rate);
+	dp->skel->rodata->cfg_udp_admit_per_window = tn_dp_admit_per_window(dp->settings.udp_admit_rate);
+	dp->skel->rodata->cfg_tcp_admit_per_window = tn_dp_admit_per_window(dp->settings.tcp_admit_rate);
 	if (tn_dp_clock_probe(&clk) == 0) {
 		dp->skel->rodata->cfg_ns_per_jiffy = clk.ns_per_jiffy;
 		dp->skel->rodata->cfg_jiffies_offset_ns = clk.offset_ns;

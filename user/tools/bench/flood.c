@@ -7,7 +7,7 @@
  * BENCH_SERVERS servers, Maglev on the 5-tuple, VIP4:80 TCP). FLOOD_CLIENTS
  * clients each send a SYN then an ACK through the feeder, one packet per
  * test run, and their server is noted (the destination MAC Tenace wrote).
- * Then `syns` SYNs
+ * Then `sent` SYNs
  * from pseudo-random sources (the feeder's random_src) in FLOOD_BATCHES test
  * runs at full rate, one server's weight changed with tn_dp_farm_write after
  * half of them (the Maglev table changes). Then every client sends an ACK
@@ -50,7 +50,7 @@ struct flood {
 	struct tn_dp *dp;
 	struct tn_dp_server srv[BENCH_SERVERS];
 	uint32_t ct_size;
-	uint64_t syns;                  /* flood SYNs sent */
+	uint64_t sent;                  /* flood packets (SYNs or ACKs) sent */
 	uint8_t own[FLOOD_CLIENTS];     /* each client's server (index) */
 	uint64_t ct_before, ct_after;   /* conntrack entries around the flood */
 	uint64_t deferred, inserted;    /* conntrack_deferred, conntrack_new during it */
@@ -243,10 +243,10 @@ static int flood_reweigh(struct flood *fl)
 	return err;
 }
 
-/* The flood: `syns` random-source SYNs (or ACKs) in FLOOD_BATCHES runs, the weight change halfway. */
+/* The flood: `sent` random-source SYNs (or ACKs) in FLOOD_BATCHES runs, the weight change halfway. */
 static int flood_run(struct bench *b, struct flood *fl)
 {
-	uint32_t batch = (uint32_t)(fl->syns / FLOOD_BATCHES);
+	uint32_t batch = (uint32_t)(fl->sent / FLOOD_BATCHES);
 	uint64_t def0, new0, ref0;
 	struct run_out o;
 	struct frame syn;
@@ -261,7 +261,7 @@ static int flood_run(struct bench *b, struct flood *fl)
 	new0 = reason_packets(fl->dp, TN_R_CT_NEW);
 	ref0 = reason_packets(fl->dp, TN_R_CT_REFUSED);
 	b->feed->bss->counter = 1000;
-	fl->syns = 0;
+	fl->sent = 0;
 	for (int i = 0; i < FLOOD_BATCHES; i++) {
 		double t0;
 
@@ -272,10 +272,10 @@ static int flood_run(struct bench *b, struct flood *fl)
 			return err;
 		fl->wall_s += now_s() - t0;
 		fl->kernel_ns += (double)o.duration * batch;
-		fl->syns += batch;
+		fl->sent += batch;
 	}
 	b->feed->bss->random_src = 0;
-	fl->kernel_ns /= (double)fl->syns;
+	fl->kernel_ns /= (double)fl->sent;
 	fl->deferred = reason_packets(fl->dp, TN_R_CT_DEFERRED) - def0;
 	fl->inserted = reason_packets(fl->dp, TN_R_CT_NEW) - new0;
 	fl->refused = reason_packets(fl->dp, TN_R_CT_REFUSED) - ref0;
@@ -305,7 +305,7 @@ static void flood_after(struct bench *b, struct flood *fl)
  * over the windows its runs can span (their wall time, one more per run). */
 static uint64_t ack_bound(const struct flood *fl)
 {
-	uint64_t per_window = ((uint64_t)TN_TCP_ADMIT_RATE_DEFAULT << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + 1;
+	uint64_t per_window = tn_dp_admit_per_window(TN_TCP_ADMIT_RATE_DEFAULT);
 	double window_s = (double)(1ULL << TN_ADMIT_WINDOW_SHIFT) / 1e9;
 
 	return per_window * ((uint64_t)(fl->wall_s / window_s) + 1 + FLOOD_BATCHES);
@@ -313,7 +313,7 @@ static uint64_t ack_bound(const struct flood *fl)
 
 static void flood_report(struct bench *b, const struct flood *fl, json_object *sec)
 {
-	double tns = median(fl->tracked_ns, b->reps), mpps = fl->syns / fl->wall_s / 1e6;
+	double tns = median(fl->tracked_ns, b->reps), mpps = fl->sent / fl->wall_s / 1e6;
 	const char *what = fl->ack ? "ACK" : "SYN";
 	bool ok = fl->moved == 0 && fl->lost == 0, within = !fl->ack || fl->inserted <= ack_bound(fl);
 
@@ -321,7 +321,7 @@ static void flood_report(struct bench *b, const struct flood *fl, json_object *s
 	       "%.1f ns per tracked packet (conntrack_hit %.1f%%)\n", FLOOD_CLIENTS, FLOOD_CLIENTS, FLOOD_CLIENTS,
 	       tns, 100 * fl->tracked_path);
 	printf("flood: %llu %ss from random sources in %d runs: %.2f Mpps, %.1f ns per %s (%.2fx a tracked "
-	       "packet)\n", (unsigned long long)fl->syns, what, FLOOD_BATCHES, mpps, fl->kernel_ns, what,
+	       "packet)\n", (unsigned long long)fl->sent, what, FLOOD_BATCHES, mpps, fl->kernel_ns, what,
 	       fl->kernel_ns / tns);
 	if (fl->ack)
 		printf("during it: conntrack_new %llu (budget %u/s per CPU: at most %llu in %.2f s), "
@@ -341,14 +341,14 @@ static void flood_report(struct bench *b, const struct flood *fl, json_object *s
 	JSET(sec, "tracked_runs_ns", jarr(fl->tracked_ns, b->reps));
 	JSET(sec, "tracked_path_fraction", JD(fl->tracked_path));
 	if (fl->ack) {
-		JSET(sec, "flood_acks_sent", JI(fl->syns));
+		JSET(sec, "flood_acks_sent", JI(fl->sent));
 		JSET(sec, "flood_ns_per_ack", JD(fl->kernel_ns));
 		JSET(sec, "tcp_admit_rate_per_cpu", JI(TN_TCP_ADMIT_RATE_DEFAULT));
 		JSET(sec, "admitted_bound", JI(ack_bound(fl)));
 		JSET(sec, "conntrack_refused_during_flood", JI(fl->refused));
 		JSET(sec, "flood_wall_s", JD(fl->wall_s));
 	} else {
-		JSET(sec, "flood_syns_sent", JI(fl->syns));
+		JSET(sec, "flood_syns_sent", JI(fl->sent));
 		JSET(sec, "flood_ns_per_syn", JD(fl->kernel_ns));
 		JSET(sec, "conntrack_deferred_during_flood", JI(fl->deferred));
 	}
@@ -425,10 +425,10 @@ static int flood_one(struct bench *b, bool ack)
 		goto out;
 	fl->ack = ack;
 	fl->ct_size = ack ? TN_CT_SIZE_DEFAULT : b->quick ? 16384 : 65536;
-	fl->syns = (uint64_t)b->repeat * 5;
+	fl->sent = (uint64_t)b->repeat * 5;
 	printf("\n== %s: %u established TCP clients, then %llu %ss from random sources (conntrack %u "
 	       "entries%s; a server's weight changed halfway) ==\n", ack ? "ACK flood" : "flood", FLOOD_CLIENTS,
-	       (unsigned long long)fl->syns, ack ? "ACK" : "SYN", fl->ct_size,
+	       (unsigned long long)fl->sent, ack ? "ACK" : "SYN", fl->ct_size,
 	       ack ? ", the default TCP admission budget" : "");
 	if ((err = flood_dp(fl)) || (err = flood_handshakes(b, fl)) || (err = flood_run(b, fl)))
 		goto out;
