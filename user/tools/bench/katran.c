@@ -504,6 +504,21 @@ void katran_ns_rep(struct bench *b, struct katran_row *kr, int i)
 		kr->ready = false;
 }
 
+/* A row with no Katran figure: Katran not given (said on the row), or its run
+ * failed (a failure of the bench, counted once). Its JSON figures are null. */
+static bool kt_unmeasured(struct bench *b, json_object *j, const char *figure, int width, int err)
+{
+	if (katran_obj && !err)
+		return false;
+	if (!katran_obj)
+		printf("  %-*s not given (--katran PATH)\n", width, "katran");
+	else if (!kt.failed)
+		b->failures++;
+	JSET(j, figure, NULL);
+	JSET(j, "tenace_over_katran", NULL);
+	return true;
+}
+
 void katran_ns_end(struct bench *b, struct katran_row *kr, json_object *cases)
 {
 	size_t nc = json_object_array_length(cases);
@@ -514,21 +529,10 @@ void katran_ns_end(struct bench *b, struct katran_row *kr, json_object *cases)
 	if (!jc)
 		goto out;
 	JSET(jc, "target", JD(kr->target));
-	if (!katran_obj) {
-		printf("  %-32s not given (--katran PATH)\n", "katran");
-		JSET(jc, "katran_ns", NULL);
-		JSET(jc, "tenace_over_katran", NULL);
-		goto out;
-	}
-	if (!kr->err)
+	if (katran_obj && !kr->err)
 		kr->err = kt_inserted(kr->f, kr->base, kr->m);
-	if (kr->err) {
-		if (!kt.failed)
-			b->failures++;
-		JSET(jc, "katran_ns", NULL);
-		JSET(jc, "tenace_over_katran", NULL);
+	if (kt_unmeasured(b, jc, "katran_ns", 32, kr->err))
 		goto out;
-	}
 	kt_report(b, jc, kr->m, kr->target, &kr->r);
 out:
 	free(kr);
@@ -675,19 +679,8 @@ void katran_e2e_end(struct bench *b, struct katran_e2e *ke, json_object *rows)
 	if (!jr)
 		goto out;
 	JSET(jr, "target", isnan(target) ? NULL : JD(target));
-	if (!katran_obj) {
-		printf("  %-7s not given (--katran PATH)\n", "katran");
-		JSET(jr, "katran_mpps", NULL);
-		JSET(jr, "tenace_over_katran", NULL);
+	if (kt_unmeasured(b, jr, "katran_mpps", 7, ke->err))
 		goto out;
-	}
-	if (ke->err) {
-		if (!kt.failed)
-			b->failures++;
-		JSET(jr, "katran_mpps", NULL);
-		JSET(jr, "tenace_over_katran", NULL);
-		goto out;
-	}
 	k = median(ke->mpps, b->reps), m = median(ke->miss, b->reps);
 	tm = json_object_object_get_ex(jr, "tenace_mpps", &v) ? json_object_get_double(v) : NAN;
 	ratio = tm / k;
