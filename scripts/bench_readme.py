@@ -132,6 +132,31 @@ if kt_rows:
 - **Beside Katran (`KATRAN_OBJ=PATH make bench`), same run, same feeder.** Tenace against
   Katran's own `balancer.bpf.o`: {ns_txt}.""" + (f""" End to end on the veth at one core: {e_txt}.""" if e_txt else "")
 
+lrus = {c["name"]: c for c in ns.get("kernel_lru", [])}
+if all(k in lrus for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_full")):
+    L = lambda k: lrus[k]["floor_ns"]
+    rel = "; ".join("%s %.2fx" % (cases[lrus[k]["floor_of"]]["label"], cases[lrus[k]["floor_of"]]["ratio_to_kernel_lru"])
+                    for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_full")
+                    if cases.get(lrus[k]["floor_of"], {}).get("ratio_to_kernel_lru") is not None)
+    section += f"""
+- **The kernel LRU alone.** The same feeder and clients through a program
+  that does only what the kernel's map does for Tenace (`bench_lru`: an
+  8-byte key, conntrack4's, looked up in an `LRU_HASH` of the conntrack's size
+  with 8-byte values, inserted when absent, then the baseline's work):
+  {L("lru_1"):.0f} / {L("lru_10k"):.0f} / {L("lru_1m"):.0f} ns for a hit at 1 / 10,000 / 1,000,000 entries, {L("lru_filling"):.0f} ns for a new
+  key while the table fills, {L("lru_full"):.0f} ns on a {format(lrus["lru_full"]["lru_entries"], ",")}-entry LRU filled first (every
+  insert evicts). Tenace over it: {rel}."""
+    tg = [lrus[k] for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_full")
+          if lrus[k].get("katran_target_ns") is not None]
+    if tg:
+        over = [c for c in tg if c["share_of_katran_target"] > 1]
+        section += " Katran's targets in ns (the target ratio times Katran's ns on the row) against the map alone: " + \
+            "; ".join("%s ≤ %.0f ns, the LRU alone %.0f ns (%.0f %%)" % (
+                cases[c["floor_of"]]["label"], c["katran_target_ns"], c["floor_ns"],
+                100 * c["share_of_katran_target"]) for c in tg) + "." + \
+            ("" if not over else " Where the map alone costs more than a target allows (%s), no program built on\n  the kernel's LRU meets it." % "; ".join(
+                cases[c["floor_of"]]["label"] for c in over))
+
 if "fleet" in d:
     fl = {r["name"]: r for r in d["fleet"]["rows"]}
     fast = [fl[k] for k in ("drain", "resume", "sigterm", "all_servers_down", "servers_back")]

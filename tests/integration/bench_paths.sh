@@ -2,7 +2,7 @@
 # The bench's per-packet sections (ns, flood, encap, decap) check every packet they measure before they
 # measure it (outer header to a server through the router's MAC, the client's
 # packet unchanged inside; the decap feeder's stripped tunnel; the memory
-# floor's output as the baseline's). This runs them with few repetitions
+# floor's and the kernel LRU's output as the baseline's). This runs them with few repetitions
 # (work bounded: --repeat 20000, so the flood is 100,000 SYNs; no time
 # asserted) and reads the JSON: every case measured, every packet on the path
 # the case expects, the flood's established clients all on their server.
@@ -46,6 +46,15 @@ check "ns: each floor has a positive time, its array the conntrack's size" \
 check "ns: tracked 10,000 and 1,000,000 reported against their floor" \
 	jq -e '[.ns_per_packet.cases[] | select(.name == "tracked_10k" or .name == "tracked_1m")
 	        | .ratio_to_floor > 0] | length == 2 and all' "$TMP/bench.json"
+check_eq "ns: the kernel LRU alone beside each tracked and new-client row" \
+	"lru_1:tracked_1 lru_10k:tracked_10k lru_1m:tracked_1m lru_filling:new_client_filling lru_full:new_client_full" \
+	"$(j '[.ns_per_packet.kernel_lru[] | "\(.name):\(.floor_of)"] | join(" ")')"
+check "ns: each LRU row has a positive time, its LRU the conntrack's size (the evicting one's full first)" \
+	jq -e '.ns_per_packet as $s | [$s.kernel_lru[] | .floor_ns > 0 and .key_bytes == 8 and .value_bytes == 8
+	       and (if .name == "lru_full" then .lru_entries_before >= 0.99 * .lru_entries
+	            else .lru_entries == $s.conntrack_size end)] | all' "$TMP/bench.json"
+check "ns: the five Tenace rows reported against the kernel LRU alone" \
+	jq -e '[.ns_per_packet.cases[] | select(.ratio_to_kernel_lru > 0)] | length == 5' "$TMP/bench.json"
 check_eq "flood: 100,000 SYNs sent, every one deferred, none inserted" "100000 100000 0" \
 	"$(j '.flood | "\(.flood_syns_sent) \(.conntrack_deferred_during_flood) \(.conntrack_new_during_flood)"')"
 check_eq "flood: conntrack occupancy the same before and after (the established clients)" "10000 10000" \

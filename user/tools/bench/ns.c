@@ -36,9 +36,10 @@ struct ns_case {
 	uint32_t expect_ret; /* Tenace's verdict */
 	enum tn_reason expect_reason;
 	double target;       /* ratio target, 0: none */
-	bool floor;          /* bench_floor instead of Tenace: the memory floor of nclients entries */
-	bool full;           /* on the pre-filled data plane (every insert evicts) */
-	const char *floor_of; /* floor rows: the tracked case reported against this floor */
+	bool floor;          /* a floor program instead of Tenace (checked as the baseline) */
+	bool full;           /* on the pre-filled table (every insert evicts) */
+	const char *floor_of; /* floor rows: the Tenace case reported against this floor */
+	bool lru;            /* the floor is bench_lru (the kernel LRU alone), not bench_floor */
 };
 
 #define NO_REASON TN_R__COUNT
@@ -46,19 +47,29 @@ struct ns_case {
 #define FULL_CT_SIZE 1000000
 
 static const struct ns_case ns_cases[] = {
-	{ "tracked_1", "tracked, 1 client", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
-	{ "tracked_10k", "tracked, 10,000 clients", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	{ "tracked_1", "tracked, 1 client", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL, false },
+	{ "lru_1", "kernel LRU alone, 1 entry", 4, false, "10.0.0.1", 0x0a010000, 1, false, XDP_TX_, NO_REASON, 0, true,
+	  false, "tracked_1", true },
+	{ "tracked_10k", "tracked, 10,000 clients", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL, false },
 	{ "floor_10k", "memory floor, 10,000 entries", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, NO_REASON, 0,
-	  true, false, "tracked_10k" },
-	{ "tracked_1m", "tracked, 1,000,000 clients", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	  true, false, "tracked_10k", false },
+	{ "lru_10k", "kernel LRU alone, 10,000 entries", 4, false, "10.0.0.1", 0x0a020000, 10000, false, XDP_TX_, NO_REASON,
+	  0, true, false, "tracked_10k", true },
+	{ "tracked_1m", "tracked, 1,000,000 clients", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL, false },
 	{ "floor_1m", "memory floor, 1,000,000 entries", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_, NO_REASON, 0,
-	  true, false, "tracked_1m" },
-	{ "new_client_filling", "new client, table filling", 4, false, "10.0.0.1", 0x0b000000, 0, true, XDP_TX_, TN_R_CT_NEW, 6, false, false, NULL },
+	  true, false, "tracked_1m", false },
+	{ "lru_1m", "kernel LRU alone, 1,000,000 entries", 4, false, "10.0.0.1", 0x0a100000, 1000000, false, XDP_TX_,
+	  NO_REASON, 0, true, false, "tracked_1m", true },
+	{ "new_client_filling", "new client, table filling", 4, false, "10.0.0.1", 0x0b000000, 0, true, XDP_TX_, TN_R_CT_NEW, 6, false, false, NULL, false },
+	{ "lru_filling", "kernel LRU alone, insert (filling)", 4, false, "10.0.0.1", 0x0e000000, 0, true, XDP_TX_,
+	  NO_REASON, 0, true, false, "new_client_filling", true },
 	{ "new_client_full", "new client, table full (evicting)", 4, false, "10.0.0.1", 0x0c000000, 0, true, XDP_TX_,
-	  TN_R_CT_NEW, 6, false, true, NULL },
-	{ "not_vip", "not a VIP (pass)", 4, false, "10.0.0.2", 0x0a030000, 1, false, XDP_PASS_, TN_R_PASS_NOT_VIP, 0, false, false, NULL },
-	{ "ipv6_tracked", "IPv6 tracked, 10,000 clients", 6, false, "fd00::1", 0x00020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
-	{ "vlan_tracked", "VLAN tracked, 10,000 clients", 4, true, "10.0.0.1", 0x0a040000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL },
+	  TN_R_CT_NEW, 6, false, true, NULL, false },
+	{ "lru_full", "kernel LRU alone, insert (evicting)", 4, false, "10.0.0.1", 0x0f000000, 0, true, XDP_TX_,
+	  NO_REASON, 0, true, true, "new_client_full", true },
+	{ "not_vip", "not a VIP (pass)", 4, false, "10.0.0.2", 0x0a030000, 1, false, XDP_PASS_, TN_R_PASS_NOT_VIP, 0, false, false, NULL, false },
+	{ "ipv6_tracked", "IPv6 tracked, 10,000 clients", 6, false, "fd00::1", 0x00020000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL, false },
+	{ "vlan_tracked", "VLAN tracked, 10,000 clients", 4, true, "10.0.0.1", 0x0a040000, 10000, false, XDP_TX_, TN_R_CT_HIT, 3, false, false, NULL, false },
 };
 
 /*
@@ -202,11 +213,13 @@ static int ns_measure(struct bench *b, struct tn_dp *dp, int prog_fd, const stru
 /* The section's state: its data planes, the floor program, what the rows measured. */
 struct ns_ctx {
 	struct tn_dp *dp, *full;         /* the section's data plane; the pre-filled one (lazily) */
-	struct bench_floor *floor;
+	struct bench_floor *floor;       /* its arrays and LRU the conntrack's size */
+	struct bench_floor *lru_full;    /* its LRU FULL_CT_SIZE, pre-filled (lazily) */
 	uint32_t ct_size;
 	uint64_t full_entries;           /* entries in the pre-filled conntrack before its row */
+	uint64_t lru_full_entries;       /* and in the pre-filled LRU */
 	uint64_t fresh_seq, full_seq;    /* next new client of each */
-	json_object *cases, *floors;
+	json_object *cases, *floors, *lrus;
 	json_object *row[NS_CASES];      /* each case's JSON object */
 	double ns[NS_CASES];             /* each case's median ns (the program under test) */
 };
@@ -297,30 +310,41 @@ static void floor_report(struct bench *b, struct ns_ctx *x, int ci, const struct
 	json_object *jc = json_object_new_object();
 
 	ns_print_head(b, c, m);
-	ns_print_tail(b, m, "(one 64-byte read, then as the baseline)");
+	if (!c->lru)
+		ns_print_tail(b, m, "(one 64-byte read, then as the baseline)");
+	else if (c->fresh)
+		ns_print_tail(b, m, "(an LRU lookup that misses, an insert, then as the baseline)");
+	else
+		ns_print_tail(b, m, "(an LRU lookup that finds, then as the baseline)");
 	JSET(jc, "name", JS(c->name));
 	JSET(jc, "label", JS(c->label));
-	JSET(jc, "entries", JI(c->nclients));
-	JSET(jc, "array_entries", JI(x->ct_size));
-	JSET(jc, "value_bytes", JI(64));
+	JSET(jc, "entries", c->fresh ? JS("every packet a new client") : JI(c->nclients));
+	JSET(jc, c->lru ? "lru_entries" : "array_entries", JI(c->full ? FULL_CT_SIZE : x->ct_size));
+	if (c->lru && c->full)
+		JSET(jc, "lru_entries_before", JI(x->lru_full_entries));
+	if (c->lru)
+		JSET(jc, "key_bytes", JI(8));
+	JSET(jc, "value_bytes", JI(c->lru ? 8 : 64));
 	JSET(jc, "floor_of", JS(c->floor_of));
 	ns_json_times(jc, m, b->reps, "floor_ns", "floor_runs_ns");
-	json_object_array_add(x->floors, jc);
+	json_object_array_add(c->lru ? x->lrus : x->floors, jc);
 	x->row[ci] = jc;
 	x->ns[ci] = median(m->t, b->reps);
 }
 
-/* Each tracked case over its floor: a line under the table and JSON fields on both rows. */
-static void floor_ratios(struct ns_ctx *x, json_object *sec)
+/* Each Tenace case over its floor of one kind (the memory floor, or the
+ * kernel LRU alone): a line under the table and JSON fields on both rows. */
+static void floor_ratios(struct ns_ctx *x, json_object *sec, bool lru)
 {
 	json_object *r = json_object_new_object();
 	const char *sep = "";
 
-	printf("Tenace over the memory floor of the same size:");
+	printf(lru ? "Tenace over the kernel LRU alone (same entries):" :
+		     "Tenace over the memory floor of the same size:");
 	for (size_t fi = 0; fi < NS_CASES; fi++) {
 		const struct ns_case *f = &ns_cases[fi];
 
-		if (!f->floor || !x->row[fi])
+		if (!f->floor || f->lru != lru || !x->row[fi])
 			continue;
 		for (size_t ti = 0; ti < NS_CASES; ti++) {
 			if (strcmp(ns_cases[ti].name, f->floor_of) || !x->row[ti])
@@ -328,15 +352,59 @@ static void floor_ratios(struct ns_ctx *x, json_object *sec)
 			printf("%s %s %.2fx (%.1f ns / %.1f ns)", sep, ns_cases[ti].label, x->ns[ti] / x->ns[fi],
 			       x->ns[ti], x->ns[fi]);
 			sep = ";";
-			JSET(x->row[ti], "memory_floor_ns", JD(x->ns[fi]));
-			JSET(x->row[ti], "ratio_to_floor", JD(x->ns[ti] / x->ns[fi]));
+			JSET(x->row[ti], lru ? "kernel_lru_ns" : "memory_floor_ns", JD(x->ns[fi]));
+			JSET(x->row[ti], lru ? "ratio_to_kernel_lru" : "ratio_to_floor", JD(x->ns[ti] / x->ns[fi]));
 			JSET(x->row[fi], "tenace_ns", JD(x->ns[ti]));
 			JSET(x->row[fi], "tenace_to_floor", JD(x->ns[ti] / x->ns[fi]));
 			JSET(r, ns_cases[ti].name, JD(x->ns[ti] / x->ns[fi]));
 		}
 	}
 	printf("%s\n", *sep ? "" : " not measured");
-	JSET(sec, "ratio_to_floor", r);
+	JSET(sec, lru ? "ratio_to_kernel_lru" : "ratio_to_floor", r);
+}
+
+/* A JSON number field of a row, NAN when absent or null. */
+static double jnum(json_object *j, const char *key)
+{
+	json_object *v;
+
+	return j && json_object_object_get_ex(j, key, &v) && v ? json_object_get_double(v) : NAN;
+}
+
+/* Katran's targets against the kernel LRU alone: the ns a target allows
+ * (its ratio times Katran's ns on the same row) beside what the map Tenace is
+ * built on costs by itself there. Where the map alone costs more, no program
+ * around it meets that target. */
+static void lru_vs_targets(struct ns_ctx *x)
+{
+	const char *sep = "";
+
+	for (size_t fi = 0; fi < NS_CASES; fi++) {
+		const struct ns_case *f = &ns_cases[fi];
+
+		if (!f->lru || !x->row[fi])
+			continue;
+		for (size_t ti = 0; ti < NS_CASES; ti++) {
+			double k, t, allowed;
+
+			if (strcmp(ns_cases[ti].name, f->floor_of) || !x->row[ti])
+				continue;
+			k = jnum(x->row[ti], "katran_ns");
+			t = jnum(x->row[ti], "target");
+			if (isnan(k) || isnan(t))
+				continue;
+			allowed = k * t;
+			if (!*sep)
+				printf("Katran's targets against the kernel LRU alone:");
+			printf("%s %s <= %.0f ns (%.1f x %.0f ns), the LRU alone %.0f ns (%.0f%% of it)", sep,
+			       ns_cases[ti].label, allowed, t, k, x->ns[fi], 100 * x->ns[fi] / allowed);
+			sep = ";";
+			JSET(x->row[fi], "katran_target_ns", JD(allowed));
+			JSET(x->row[fi], "share_of_katran_target", JD(x->ns[fi] / allowed));
+		}
+	}
+	if (*sep)
+		printf("\n");
 }
 
 static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
@@ -359,7 +427,15 @@ static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
 			       "checked like the baseline: one read of a 64-byte value of a BPF array of "
 			       "array_entries entries (the conntrack's size) at a pseudo-random permutation of the "
 			       "client over [0, entries), then the baseline's MAC swap and XDP_TX; ratio_to_floor = "
-			       "the tracked case's tenace_ns / the floor's floor_ns."));
+			       "the tracked case's tenace_ns / the floor's floor_ns. "
+			       "kernel_lru: bench_lru (same file) through the same feeder and clients, checked alike: "
+			       "the client's address as an 8-byte key (conntrack4's) looked up in a BPF LRU_HASH of "
+			       "lru_entries entries and 8-byte values (conntrack4's element, one LRU for all CPUs) and "
+			       "inserted when absent, then the baseline's work: what the kernel's map alone costs on "
+			       "the Tenace row named floor_of (lru_full on an LRU first filled to capacity, "
+			       "lru_entries_before); ratio_to_kernel_lru = tenace_ns / its floor_ns; "
+			       "katran_target_ns = the Tenace row's target ratio x katran_ns, "
+			       "share_of_katran_target = floor_ns / katran_target_ns."));
 	JSET(sec, "repeat", JI(b->repeat));
 	JSET(sec, "runs", JI(b->reps));
 	JSET(sec, "conntrack_size", JI(x->ct_size));
@@ -367,18 +443,21 @@ static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
 	JSET(sec, "frame_bytes", JS("64 (IPv4 UDP), 68 (VLAN), 78 (IPv6)"));
 	JSET(sec, "cases", x->cases);
 	JSET(sec, "memory_floor", x->floors);
+	JSET(sec, "kernel_lru", x->lrus);
 	JSET(b->root, "ns_per_packet", sec);
 }
 
-/* bench_floor with an array of `size` 64-byte lines. */
-static int floor_open(struct bench_floor **out, uint32_t size)
+/* bench_floor with an array of `lines` 64-byte lines and an LRU of `lru` entries. */
+static int floor_open(struct bench_floor **out, uint32_t lines, uint32_t lru)
 {
 	struct bench_floor *s = bench_floor__open();
 	int err;
 
-	if (!s || bpf_map__set_max_entries(s->maps.floor_lines, size) || bench_floor__load(s)) {
+	if (!s || bpf_map__set_max_entries(s->maps.floor_lines, lines) ||
+	    bpf_map__set_max_entries(s->maps.floor_lru, lru) || bench_floor__load(s)) {
 		err = -errno;
-		tn_err("bench: cannot load the memory floor program (%u entries): %s", size, strerror(errno));
+		tn_err("bench: cannot load the floor programs (%u lines, an LRU of %u): %s", lines, lru,
+		       strerror(errno));
 		bench_floor__destroy(s);
 		return err ? err : -EINVAL;
 	}
@@ -400,31 +479,64 @@ static void floor_point(struct bench_floor *s, const struct ns_case *c, const st
 	s->bss->src_off = f->src_off;
 }
 
-/* The "table full" row's data plane: FULL_CT_SIZE entries, filled with a
- * quarter more other clients than it holds, so the table is full and every
- * later insert evicts. */
-static int full_setup(struct bench *b, struct ns_ctx *x)
+/* Fill a table of FULL_CT_SIZE entries through prog_fd with a quarter more
+ * other clients (from base) than it holds, so that every later insert evicts. */
+static int fill_full(struct bench *b, int prog_fd, uint32_t base, uint32_t *retval)
 {
-	const uint32_t base = 0x0d000000;
 	struct run_out o;
 	struct frame f;
 	int err;
 
-	if ((err = dp_setup(&x->full, FULL_CT_SIZE, 1, LB_MAC)))
-		return err;
 	build_frame(&f, 4, false, VIP4, base);
 	feeder_set(b, &f, base, 1, true);
 	b->feed->bss->counter = 0;
-	if ((err = feeder_target(b, tn_dp_prog_fd(x->full))) ||
-	    (err = feeder_run(b, &f, FULL_CT_SIZE + FULL_CT_SIZE / 4, &o)) ||
+	if ((err = feeder_target(b, prog_fd)) || (err = feeder_run(b, &f, FULL_CT_SIZE + FULL_CT_SIZE / 4, &o)))
+		return err;
+	*retval = o.retval;
+	return 0;
+}
+
+static int full_check(const char *what, uint64_t entries, uint32_t retval)
+{
+	if (retval == XDP_TX_ && entries >= FULL_CT_SIZE / 100 * 99)
+		return 0;
+	tn_err("bench: filling %s of %u entries left %llu in it (verdict %u): it is not full", what, FULL_CT_SIZE,
+	       (unsigned long long)entries, retval);
+	return -EPROTO;
+}
+
+/* The "table full" row's data plane, its conntrack filled (fill_full). */
+static int full_setup(struct bench *b, struct ns_ctx *x)
+{
+	uint32_t ret;
+	int err;
+
+	if ((err = dp_setup(&x->full, FULL_CT_SIZE, 1, LB_MAC)) ||
+	    (err = fill_full(b, tn_dp_prog_fd(x->full), 0x0d000000, &ret)) ||
 	    (err = ct_entries(x->full, &x->full_entries)))
 		return err;
-	if (o.retval != XDP_TX_ || x->full_entries < FULL_CT_SIZE / 100 * 99) {
-		tn_err("bench: filling a conntrack of %u entries left %llu in it (verdict %u): it is not full",
-		       FULL_CT_SIZE, (unsigned long long)x->full_entries, o.retval);
-		return -EPROTO;
-	}
-	return 0;
+	return full_check("a conntrack", x->full_entries, ret);
+}
+
+/* The kernel LRU's evicting row: its own bench_lru, the LRU filled alike. */
+static int lru_full_setup(struct bench *b, struct ns_ctx *x)
+{
+	int fd, err;
+	uint64_t key, next, n = 0;
+	struct frame f;
+	uint32_t ret;
+
+	if ((err = floor_open(&x->lru_full, 1, FULL_CT_SIZE)))
+		return err;
+	build_frame(&f, 4, false, VIP4, 0x10000000);
+	x->lru_full->bss->src_off = f.src_off; /* where bench_lru reads the client (fill_full's frames) */
+	if ((err = fill_full(b, bpf_program__fd(x->lru_full->progs.bench_lru), 0x10000000, &ret)))
+		return err;
+	fd = bpf_map__fd(x->lru_full->maps.floor_lru);
+	for (void *k = NULL; !bpf_map_get_next_key(fd, k, &next); k = &key, n++)
+		key = next;
+	x->lru_full_entries = n;
+	return full_check("the kernel LRU", n, ret);
 }
 
 /* Whether --cases (a comma-separated list of names) asks for this row. */
@@ -443,19 +555,26 @@ static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 {
 	const struct ns_case *c = &ns_cases[ci];
 	struct tn_dp *dp;
+	struct bench_floor *fl;
 	uint64_t *seq = c->full ? &x->full_seq : &x->fresh_seq;
 	struct katran_row *kr = NULL;
 	int prog_fd, err;
 	struct ns_runs m;
 	struct frame f;
 
-	if (c->full && !x->full && (err = full_setup(b, x)))
+	if (c->full && !c->floor && !x->full && (err = full_setup(b, x)))
+		return err;
+	if (c->full && c->lru && !x->lru_full && (err = lru_full_setup(b, x)))
 		return err;
 	dp = c->full ? x->full : x->dp;
+	fl = c->full ? x->lru_full : x->floor;
 	build_frame(&f, c->family, c->vlan, c->dst, c->base);
 	if (c->floor)
-		floor_point(x->floor, c, &f);
-	prog_fd = c->floor ? bpf_program__fd(x->floor->progs.bench_floor) : tn_dp_prog_fd(dp);
+		floor_point(fl, c, &f);
+	if (c->floor)
+		prog_fd = bpf_program__fd(c->lru ? fl->progs.bench_lru : fl->progs.bench_floor);
+	else
+		prog_fd = tn_dp_prog_fd(dp);
 	if ((err = ns_prepare(b, c, &f, prog_fd, seq)))
 		return err;
 	if (!c->floor)
@@ -480,6 +599,7 @@ int ns_section(struct bench *b)
 
 	x.cases = json_object_new_array();
 	x.floors = json_object_new_array();
+	x.lrus = json_object_new_array();
 	/* enough room for every tracked client and every new one without eviction */
 	x.ct_size = 1000000 + 2 * 10000 + 1 + (uint32_t)b->reps * b->repeat + 1024;
 	x.ct_size = x.ct_size * 5 / 4;
@@ -495,24 +615,28 @@ int ns_section(struct bench *b)
 			json_object_put(sec);
 			json_object_put(x.cases);
 			json_object_put(x.floors);
+			json_object_put(x.lrus);
 			return -EINVAL;
 		}
 	}
 	printf("\n== ns/packet through BPF_PROG_TEST_RUN (median of %d runs of %u repetitions; "
 	       "the same feeder precedes both programs) ==\n", b->reps, b->repeat);
 	if ((err = dp_setup(&x.dp, x.ct_size, 1 /* lo: test runs arrive there */, LB_MAC)) ||
-	    (err = floor_open(&x.floor, x.ct_size)))
+	    (err = floor_open(&x.floor, x.ct_size, x.ct_size)))
 		goto out;
 	printf("%-34s %9s %9s %7s %8s %9s %9s  %s\n", "case", "tenace", "baseline", "ratio", "target",
 	       "feeder", "net ratio", "path taken (Tenace)");
 	for (size_t ci = 0; ci < NS_CASES && !err; ci++)
 		if (case_wanted(b, ns_cases[ci].name))
 			err = ns_case_run(b, &x, (int)ci);
-	floor_ratios(&x, sec);
+	floor_ratios(&x, sec, false);
+	floor_ratios(&x, sec, true);
+	lru_vs_targets(&x);
 out:
 	katran_ns_finish(b, err ? NULL : sec);
 	ns_describe(b, &x, sec);
 	bench_floor__destroy(x.floor);
+	bench_floor__destroy(x.lru_full);
 	tn_dp_close(x.full);
 	tn_dp_close(x.dp);
 	if (err)
