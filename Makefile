@@ -50,7 +50,8 @@ obj = $(patsubst user/%.c,$(BUILD)/$(1)/%.o,$(2))
 
 TEST_SRCS := $(wildcard tests/unit/*.c tests/dataplane/*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) \
-             $(patsubst tests/integration/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/integration/helpers/*.c))
+             $(patsubst tests/integration/helpers/%.c,$(BUILD)/tests/helpers/%,\
+               $(filter-out %.bpf.c,$(wildcard tests/integration/helpers/*.c)))
 # Unit tests once more without sanitizers: run under valgrind by the tests.
 VG_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/vg/%,$(wildcard tests/unit/*.c))
 

@@ -2,7 +2,7 @@
 # The data plane's big-endian branches, checked on this little-endian machine:
 #  - the whole-word key helpers (tn_w16/32/64 and the keys built from them)
 #    give the structs' bytes for both byte orders: clang folds
-#    helpers/key_words.c to a constant mask, read from the object's code;
+#    helpers/key_words.bpf.c to a constant mask, read from the object's code;
 #  - the same check with the byte order misdeclared gives another mask (the
 #    check can fail);
 #  - every program of bpf/ compiles for bpfeb with the build's warnings as
@@ -14,7 +14,7 @@ set -u
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 ARCH_INC=/usr/include/$(uname -m)-linux-gnu
-SRC="$TN_ROOT/tests/integration/helpers/key_words.c"
+SRC="$TN_ROOT/tests/integration/helpers/key_words.bpf.c"
 
 # words_mask TARGET [CFLAGS...]: the constant key_words_ok() returns there
 words_mask() {
