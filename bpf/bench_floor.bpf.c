@@ -33,6 +33,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "tenace.h"
 
 struct floor_line {
 	__u64 w[8];
@@ -122,12 +123,7 @@ int bench_lru(struct xdp_md *ctx)
 	if (data + off + 4 > data_end || data + 12 > data_end)
 		return XDP_ABORTED;
 	__builtin_memcpy(&addr, data + off, 4);
-	/* the address then four zero bytes, in one store (as conntrack4's key) */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	key = (__u64)addr;
-#else
-	key = (__u64)addr << 32;
-#endif
+	key = tn_ct4_key_word(addr, 0); /* conntrack4's key, whole (headers/tenace.h) */
 	v = bpf_map_lookup_elem(&floor_lru, &key);
 	if (!v)
 		bpf_map_update_elem(&floor_lru, &key, &one, BPF_ANY);

@@ -271,35 +271,30 @@ static __always_inline struct tn_vip *vip_lookup(const struct tn_vip_key *k)
 	return NULL;
 }
 
-/* The VIP key of the packet's destination, in three whole words (headers/tenace.h). */
-static __always_inline void vip_key_fill(struct tn_vip_key *k, const struct tn_pkt *p, __be16 port, __u8 proto,
-					 __u8 kind)
-{
-	__u64 *w = (__u64 *)k;
-
-	tn_addr_words(p->dst, w);
-	w[2] = tn_vip_key_tail(port, proto, p->family, kind);
-}
-
+/* The VIP entry of the packet's destination. The key is stored in three
+ * whole words (headers/tenace.h): the address once, then the tail of each
+ * lookup. */
 static __always_inline struct tn_vip *find_vip(struct tn_pkt *p)
 {
-	struct tn_vip_key k; /* stored in words (vip_key_fill) */
+	struct tn_vip_key k;
+	__u64 *w = (__u64 *)&k;
 	struct tn_vip *vip;
 
 	if (!maybe_vip(p))
 		return NULL;
 
+	tn_addr_words(p->dst, w);
 	if (p->fragment) {
 		/* fragments (even the first) follow the address entry so that
 		 * every fragment of a datagram is steered alike */
-		vip_key_fill(&k, p, 0, p->proto, TN_VIP_KIND_ADDRESS);
+		w[2] = tn_vip_key_tail(0, p->proto, p->family, TN_VIP_KIND_ADDRESS);
 		return vip_lookup(&k);
 	}
-	vip_key_fill(&k, p, p->dport, p->proto, TN_VIP_KIND_PORT);
+	w[2] = tn_vip_key_tail(p->dport, p->proto, p->family, TN_VIP_KIND_PORT);
 	vip = vip_lookup(&k);
 	if (vip)
 		return vip;
-	vip_key_fill(&k, p, 0, p->proto, TN_VIP_KIND_PORT);
+	w[2] = tn_vip_key_tail(0, p->proto, p->family, TN_VIP_KIND_PORT);
 	return vip_lookup(&k);
 }
 

@@ -92,13 +92,6 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static double jnum(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_double(v) : NAN;
-}
-
 /* DIR/bench_ns.dat: "label" tenace_ns baseline_ns; DIR/bench_e2e.dat: "clients" tenace baseline Mpps. */
 static int plot_data(const char *file, const char *dir)
 {

@@ -48,6 +48,13 @@ double median(const double *v, int n)
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+double jnum(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_double(v) : NAN;
+}
+
 json_object *jarr(const double *v, int n)
 {
 	json_object *a = json_object_new_array();

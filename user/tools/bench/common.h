@@ -52,6 +52,8 @@ void sleep_s(double s);
 /* Median of the first n (<= 64) values; NAN for none. */
 double median(const double *v, int n);
 json_object *jarr(const double *v, int n);
+/* A number field of o (NULL allowed), NAN when absent or null. */
+double jnum(json_object *o, const char *key);
 /* xorshift64*: reproducible across runs; rng_state seeds it. */
 extern uint64_t rng_state;
 uint64_t rng(void);

@@ -442,9 +442,8 @@ static bool kt_row_kind(const char *name, enum kt_mode *m, double *target)
 /* Katran's line under Tenace's row, and its fields in the row's object. */
 static void kt_report(struct bench *b, json_object *jc, enum kt_mode m, double target, const struct kt_runs *r)
 {
-	json_object *v;
 	double k = median(r->ns, b->reps), miss = median(r->miss, b->reps);
-	double t = jc && json_object_object_get_ex(jc, "tenace_ns", &v) ? json_object_get_double(v) : NAN;
+	double t = jnum(jc, "tenace_ns");
 	double ratio = t / k;
 	bool path = kt_path_ok(m, miss);
 
@@ -670,7 +669,7 @@ void katran_e2e_rep(struct bench *b, struct katran_e2e *ke, int r)
 void katran_e2e_end(struct bench *b, struct katran_e2e *ke, json_object *rows)
 {
 	size_t nr = json_object_array_length(rows);
-	json_object *jr = nr ? json_object_array_get_idx(rows, nr - 1) : NULL, *v;
+	json_object *jr = nr ? json_object_array_get_idx(rows, nr - 1) : NULL;
 	double k, m, tm, ratio, target;
 
 	if (!ke)
@@ -682,7 +681,7 @@ void katran_e2e_end(struct bench *b, struct katran_e2e *ke, json_object *rows)
 	if (kt_unmeasured(b, jr, "katran_mpps", 7, ke->err))
 		goto out;
 	k = median(ke->mpps, b->reps), m = median(ke->miss, b->reps);
-	tm = json_object_object_get_ex(jr, "tenace_mpps", &v) ? json_object_get_double(v) : NAN;
+	tm = jnum(jr, "tenace_mpps");
 	ratio = tm / k;
 	printf("  %-7s %6.3f Mpps  tenace/katran %5.2fx ", "katran", k, ratio);
 	if (isnan(target))

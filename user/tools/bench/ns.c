@@ -332,6 +332,17 @@ static void floor_report(struct bench *b, struct ns_ctx *x, int ci, const struct
 	x->ns[ci] = median(m->t, b->reps);
 }
 
+/* The Tenace row a floor row (fi) is reported against, when both ran; -1 if not. */
+static int floor_of_row(const struct ns_ctx *x, size_t fi)
+{
+	if (!ns_cases[fi].floor || !x->row[fi])
+		return -1;
+	for (size_t ti = 0; ti < NS_CASES; ti++)
+		if (!strcmp(ns_cases[ti].name, ns_cases[fi].floor_of))
+			return x->row[ti] ? (int)ti : -1;
+	return -1;
+}
+
 /* Each Tenace case over its floor of one kind (the memory floor, or the
  * kernel LRU alone): a line under the table and JSON fields on both rows. */
 static void floor_ratios(struct ns_ctx *x, json_object *sec, bool lru)
@@ -342,33 +353,21 @@ static void floor_ratios(struct ns_ctx *x, json_object *sec, bool lru)
 	printf(lru ? "Tenace over the kernel LRU alone (same entries):" :
 		     "Tenace over the memory floor of the same size:");
 	for (size_t fi = 0; fi < NS_CASES; fi++) {
-		const struct ns_case *f = &ns_cases[fi];
+		int ti = floor_of_row(x, fi);
 
-		if (!f->floor || f->lru != lru || !x->row[fi])
+		if (ti < 0 || ns_cases[fi].lru != lru)
 			continue;
-		for (size_t ti = 0; ti < NS_CASES; ti++) {
-			if (strcmp(ns_cases[ti].name, f->floor_of) || !x->row[ti])
-				continue;
-			printf("%s %s %.2fx (%.1f ns / %.1f ns)", sep, ns_cases[ti].label, x->ns[ti] / x->ns[fi],
-			       x->ns[ti], x->ns[fi]);
-			sep = ";";
-			JSET(x->row[ti], lru ? "kernel_lru_ns" : "memory_floor_ns", JD(x->ns[fi]));
-			JSET(x->row[ti], lru ? "ratio_to_kernel_lru" : "ratio_to_floor", JD(x->ns[ti] / x->ns[fi]));
-			JSET(x->row[fi], "tenace_ns", JD(x->ns[ti]));
-			JSET(x->row[fi], "tenace_to_floor", JD(x->ns[ti] / x->ns[fi]));
-			JSET(r, ns_cases[ti].name, JD(x->ns[ti] / x->ns[fi]));
-		}
+		printf("%s %s %.2fx (%.1f ns / %.1f ns)", sep, ns_cases[ti].label, x->ns[ti] / x->ns[fi], x->ns[ti],
+		       x->ns[fi]);
+		sep = ";";
+		JSET(x->row[ti], lru ? "kernel_lru_ns" : "memory_floor_ns", JD(x->ns[fi]));
+		JSET(x->row[ti], lru ? "ratio_to_kernel_lru" : "ratio_to_floor", JD(x->ns[ti] / x->ns[fi]));
+		JSET(x->row[fi], "tenace_ns", JD(x->ns[ti]));
+		JSET(x->row[fi], "tenace_to_floor", JD(x->ns[ti] / x->ns[fi]));
+		JSET(r, ns_cases[ti].name, JD(x->ns[ti] / x->ns[fi]));
 	}
 	printf("%s\n", *sep ? "" : " not measured");
 	JSET(sec, lru ? "ratio_to_kernel_lru" : "ratio_to_floor", r);
-}
-
-/* A JSON number field of a row, NAN when absent or null. */
-static double jnum(json_object *j, const char *key)
-{
-	json_object *v;
-
-	return j && json_object_object_get_ex(j, key, &v) && v ? json_object_get_double(v) : NAN;
 }
 
 /* Katran's targets against the kernel LRU alone: the ns a target allows
@@ -380,28 +379,23 @@ static void lru_vs_targets(struct ns_ctx *x)
 	const char *sep = "";
 
 	for (size_t fi = 0; fi < NS_CASES; fi++) {
-		const struct ns_case *f = &ns_cases[fi];
+		int ti = floor_of_row(x, fi);
+		double k, t, allowed;
 
-		if (!f->lru || !x->row[fi])
+		if (ti < 0 || !ns_cases[fi].lru)
 			continue;
-		for (size_t ti = 0; ti < NS_CASES; ti++) {
-			double k, t, allowed;
-
-			if (strcmp(ns_cases[ti].name, f->floor_of) || !x->row[ti])
-				continue;
-			k = jnum(x->row[ti], "katran_ns");
-			t = jnum(x->row[ti], "target");
-			if (isnan(k) || isnan(t))
-				continue;
-			allowed = k * t;
-			if (!*sep)
-				printf("Katran's targets against the kernel LRU alone:");
-			printf("%s %s <= %.0f ns (%.1f x %.0f ns), the LRU alone %.0f ns (%.0f%% of it)", sep,
-			       ns_cases[ti].label, allowed, t, k, x->ns[fi], 100 * x->ns[fi] / allowed);
-			sep = ";";
-			JSET(x->row[fi], "katran_target_ns", JD(allowed));
-			JSET(x->row[fi], "share_of_katran_target", JD(x->ns[fi] / allowed));
-		}
+		k = jnum(x->row[ti], "katran_ns");
+		t = jnum(x->row[ti], "target");
+		if (isnan(k) || isnan(t))
+			continue;
+		allowed = k * t;
+		if (!*sep)
+			printf("Katran's targets against the kernel LRU alone:");
+		printf("%s %s <= %.0f ns (%.1f x %.0f ns), the LRU alone %.0f ns (%.0f%% of it)", sep,
+		       ns_cases[ti].label, allowed, t, k, x->ns[fi], 100 * x->ns[fi] / allowed);
+		sep = ";";
+		JSET(x->row[fi], "katran_target_ns", JD(allowed));
+		JSET(x->row[fi], "share_of_katran_target", JD(x->ns[fi] / allowed));
 	}
 	if (*sep)
 		printf("\n");
@@ -569,12 +563,12 @@ static int ns_case_run(struct bench *b, struct ns_ctx *x, int ci)
 	dp = c->full ? x->full : x->dp;
 	fl = c->full ? x->lru_full : x->floor;
 	build_frame(&f, c->family, c->vlan, c->dst, c->base);
-	if (c->floor)
+	if (c->floor) {
 		floor_point(fl, c, &f);
-	if (c->floor)
 		prog_fd = bpf_program__fd(c->lru ? fl->progs.bench_lru : fl->progs.bench_floor);
-	else
+	} else {
 		prog_fd = tn_dp_prog_fd(dp);
+	}
 	if ((err = ns_prepare(b, c, &f, prog_fd, seq)))
 		return err;
 	if (!c->floor)
