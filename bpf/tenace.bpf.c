@@ -31,6 +31,8 @@ const volatile __u32 cfg_tcp_admit_per_window = 0;
  * (user/dataplane/clock.c); 0: not known, the coarse clock is read instead */
 const volatile __u64 cfg_ns_per_jiffy = 0;
 const volatile __u64 cfg_jiffies_offset_ns = 0;
+/* conntrack4_sets' sets - 1 (a power of two minus one, tn_ct4_nsets) */
+const volatile __u32 cfg_ct4_set_mask = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -82,14 +84,16 @@ struct {
 	__type(value, struct tn_ct_value);
 } conntrack SEC(".maps");
 
-/* IPv4 clients of sourceIp farms: 64-byte elements (headers/tenace.h), the
- * same capacity, the same LRU shared by all CPUs. */
+/* IPv4 clients of sourceIp farms: a set-associative table, one 64-byte line
+ * per set (headers/tenace.h), shared by all CPUs; max_entries set at load
+ * (tn_ct4_nsets), mapped by user space to walk it (dataplane/conntrack.c). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TN_CT_SIZE_DEFAULT);
-	__type(key, struct tn_ct4_key);
-	__type(value, struct tn_ct4_value);
-} conntrack4 SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tn_ct4_set);
+} conntrack4_sets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -412,11 +416,86 @@ static __always_inline void ct_key_fill(struct tn_ct_key *ck, const struct tn_pk
 			     tn_ct_key_tail(p->sport, p->dport, (__u16)farm_slot, p->proto, p->family);
 }
 
+#define TN_ONCE(x) (*(volatile __u64 *)&(x))
+
+/* The way of set s holding key, or -1; *val its value. The key is read again
+ * after the value: a way another CPU rewrote in between is not taken. */
+static __always_inline int ct4_find(struct tn_ct4_set *s, __u64 key, __u64 *val)
+{
+	int i;
+
+#pragma clang loop unroll(full)
+	for (i = 0; i < TN_CT4_WAYS; i++) {
+		if (TN_ONCE(s->w[2 * i]) == key) {
+			*val = TN_ONCE(s->w[2 * i + 1]);
+			return TN_ONCE(s->w[2 * i]) == key ? i : -1;
+		}
+	}
+	return -1;
+}
+
+/*
+ * A client's entry written into set s: into its own way (way, from
+ * ct4_find), else into the way another CPU gave it meanwhile (kept as that
+ * CPU wrote it: the same table decided both), else an empty way, else the
+ * way idle longest among those idle past both timeouts, else among those
+ * seen once (TN_CT4_REPEAT clear). A way seen again and not idle past its
+ * timeouts is never given up for a new client: when all four are such, the
+ * new one is refused (steered by the table alone). No lock: the way's key
+ * is swapped for TN_CT4_BUSY (a compare-and-swap, lost to a CPU that took
+ * the way first), then the value is written, then the key (an exchange,
+ * ordered after the value): a reader never pairs a key with another
+ * client's value. Returns 1 when written, 0 when refused or when another
+ * CPU was writing the way.
+ */
+static __always_inline int ct4_write(struct tn_ct4_set *s, __u64 key, __u64 val, int way, __u32 stamp)
+{
+	__u64 idle = (cfg_tcp_timeout_ns > cfg_udp_timeout_ns ? cfg_tcp_timeout_ns : cfg_udp_timeout_ns) +
+		     TN_CT_TOUCH_NS;
+	__s32 age, oldest = 0, expired_age = (__s32)(idle >> TN_CT4_TIME_SHIFT);
+	int i, v = way, rank, best = 0; /* rank: 2 idle past the timeouts, 1 seen once, 0 kept */
+	struct tn_ct4_value *ov;
+	__u64 k, old;
+
+	if (v < 0) {
+#pragma clang loop unroll(full)
+		for (i = 0; i < TN_CT4_WAYS; i++) {
+			k = TN_ONCE(s->w[2 * i]);
+			if (k == key)
+				return 1;
+			if (k == TN_CT4_BUSY)
+				continue;
+			if (k == 0) {
+				rank = 3;
+				age = 0;
+			} else {
+				ov = (struct tn_ct4_value *)&s->w[2 * i + 1];
+				age = (__s32)(stamp - ov->seen);
+				rank = age > expired_age ? 2 : !(ov->id & TN_CT4_REPEAT);
+			}
+			if (rank > best || (rank == best && rank && age > oldest)) {
+				best = rank;
+				oldest = age;
+				v = i;
+			}
+		}
+		if (v < 0)
+			return 0;
+	}
+	v &= TN_CT4_WAYS - 1;
+	old = TN_ONCE(s->w[2 * v]);
+	if (old == TN_CT4_BUSY || __sync_val_compare_and_swap(&s->w[2 * v], old, TN_CT4_BUSY) != old)
+		return 0;
+	TN_ONCE(s->w[2 * v + 1]) = val;
+	__sync_lock_test_and_set(&s->w[2 * v], key);
+	return 1;
+}
+
 /* A tracked client seen again: its entry's time, in whichever conntrack. */
-static __always_inline void ct_touch(struct tn_ct4_value *c4, struct tn_ct_value *cv, __u64 now)
+static __always_inline void ct_touch(struct tn_ct4_set *c4, int way, struct tn_ct_value *cv, __u64 now)
 {
 	if (c4)
-		c4->seen = tn_ct4_stamp(now);
+		((struct tn_ct4_value *)&c4->w[2 * (way & (TN_CT4_WAYS - 1)) + 1])->seen = tn_ct4_stamp(now);
 	else if (cv)
 		cv->last_seen_ns = now;
 }
@@ -428,16 +507,11 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
 	struct tn_ct_key ck; /* filled where needed (ct_key_fill) */
-	/* the new entry's value, or conntrack4's key and value: one stack slot */
-	union {
-		struct tn_ct_value nv;
-		struct {
-			struct tn_ct4_key k;
-			struct tn_ct4_value v;
-		} c4;
-	} u = {};
+	struct tn_ct_value nv = {};  /* a new entry of the general conntrack */
 	struct tn_ct_value *cv = NULL;
-	struct tn_ct4_value *c4 = NULL;
+	struct tn_ct4_set *c4 = NULL; /* the client's set in conntrack4_sets */
+	__u64 key4 = 0, val4 = 0;
+	int way = -1;
 	__u32 ctag = 0;
 	__s64 age = 0;
 	int v4, found = 0;
@@ -498,13 +572,20 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 	now = ct_now();
 	reason = TN_R_CT_NEW;
 	if (v4) {
-		*(__u64 *)&u.c4.k = tn_ct4_key_word(*(const __be32 *)p->src, (__u16)farm_slot);
-		c4 = bpf_map_lookup_elem(&conntrack4, &u.c4.k);
-		if (c4) {
+		key4 = tn_ct4_key_word(*(const __be32 *)p->src, (__u16)farm_slot);
+		idx = tn_ct4_set_of(key4, cfg_hash_seed, cfg_ct4_set_mask);
+		c4 = bpf_map_lookup_elem(&conntrack4_sets, &idx);
+		if (c4 && (way = ct4_find(c4, key4, &val4)) >= 0) {
+			const struct tn_ct4_value *v = (const struct tn_ct4_value *)&val4;
+
+			/* an atomic or: the way may hold another client by now, whose
+			 * server it must not change */
+			if (!(v->id & TN_CT4_REPEAT))
+				__sync_fetch_and_or(&c4->w[2 * (way & (TN_CT4_WAYS - 1)) + 1], tn_w64(0, TN_CT4_REPEAT));
 			found = 1;
-			slot = tn_ct4_slot(c4->id);
-			ctag = tn_ct4_tag(c4->id);
-			age = (__s64)tn_ct4_age(now, c4->seen) * (1LL << TN_CT4_TIME_SHIFT);
+			slot = tn_ct4_slot(v->id);
+			ctag = tn_ct4_tag(v->id);
+			age = (__s64)tn_ct4_age(now, v->seen) * (1LL << TN_CT4_TIME_SHIFT);
 		}
 	} else {
 		ct_key_fill(&ck, p, farm, farm_slot);
@@ -529,7 +610,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			if (slot < TN_MAX_SERVERS) {
 				srv = &farm->servers[slot];
 				if (tn_ct_tag_eq(srv->tag, ctag) && server_usable(srv) && (srv->flags & TN_SRV_F_IN_TABLE)) {
-					ct_touch(c4, cv, now);
+					ct_touch(c4, way, cv, now);
 					count_reason(run, TN_R_CT_EXPIRED, bytes);
 					TN_TRACE_SET(run, ct, TN_R_CT_EXPIRED);
 					TN_TRACE_SET(run, why, TN_WHY_TRACKED);
@@ -540,7 +621,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			srv = &farm->servers[slot];
 			if (tn_ct_tag_eq(srv->tag, ctag) && server_usable(srv)) {
 				if (age > (__s64)TN_CT_TOUCH_NS)
-					ct_touch(c4, cv, now);
+					ct_touch(c4, way, cv, now);
 				count_reason(run, TN_R_CT_HIT, bytes);
 				TN_TRACE_SET(run, ct, TN_R_CT_HIT);
 				TN_TRACE_SET(run, why, TN_WHY_TRACKED);
@@ -580,13 +661,14 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 			reason = admission(p, now);
 		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
 			if (v4) {
-				*(__u64 *)&u.c4.v = tn_w64(tn_ct4_stamp(now), tn_ct4_id(slot, srv->tag));
-				bpf_map_update_elem(&conntrack4, &u.c4.k, &u.c4.v, BPF_ANY);
+				if (!c4 || !ct4_write(c4, key4, tn_w64(tn_ct4_stamp(now), tn_ct4_id(slot, srv->tag)),
+						       way, tn_ct4_stamp(now)))
+					reason = TN_R_CT_REFUSED; /* its set is full of clients seen again */
 			} else {
-				u.nv.last_seen_ns = now;
-				u.nv.tag = srv->tag;
-				u.nv.slot = (__u16)slot;
-				bpf_map_update_elem(&conntrack, &ck, &u.nv, BPF_ANY);
+				nv.last_seen_ns = now;
+				nv.tag = srv->tag;
+				nv.slot = (__u16)slot;
+				bpf_map_update_elem(&conntrack, &ck, &nv, BPF_ANY);
 			}
 		}
 	}

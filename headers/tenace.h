@@ -72,7 +72,7 @@ enum tn_reason {
 	TN_R_DROP_TOO_BIG,       /* too big for the tunnel, no ICMP possible (an ICMP error itself) */
 	TN_R_PMTU_LEARNED,       /* the fabric's ICMP about a tunnel packet: the MTU to its server lowered */
 	TN_R_CT_DEFERRED,        /* untracked TCP SYN: steered by the table, tracked from its next packet */
-	TN_R_CT_REFUSED,         /* new UDP client over this CPU's admission budget: steered, not tracked */
+	TN_R_CT_REFUSED,         /* new client over this CPU's admission budget, or its IPv4 set full of clients seen again: steered, not tracked */
 	TN_R__COUNT
 };
 
@@ -234,9 +234,16 @@ TN_STATIC_ASSERT(sizeof(struct tn_ct_value) == 16, "tn_ct_value layout");
 
 /*
  * IPv4 clients of sourceIp farms, the common case, have a conntrack of their
- * own (map conntrack4): an 8-byte key and an 8-byte value make the kernel's
- * LRU element 64 bytes, one cache line, where the general key's element is
- * 104 bytes over two, and its hash reads 8 bytes instead of 40. The value
+ * own (map conntrack4_sets): a set-associative table in an array map, one
+ * 64-byte line (struct tn_ct4_set) per set of TN_CT4_WAYS ways, each way an
+ * 8-byte key and an 8-byte value. A client's set is a hash of its key
+ * (tn_ct4_set_of); a lookup reads that one line, where the kernel's LRU_HASH
+ * reads a bucket, then the element it points to; an insert writes a way of
+ * it (an empty one, else the one seen longest ago) with no lock, no hash
+ * map call and no LRU list. A key word of 0 is an empty way (0.0.0.0 in farm
+ * slot 0 is no client) and TN_CT4_BUSY one being written: a CPU takes the
+ * way by swapping its key for TN_CT4_BUSY, writes the value, then the key
+ * (bpf/tenace.bpf.c, ct4_write). The value
  * packs what tn_ct_value holds: the time in units of 2^TN_CT4_TIME_SHIFT ns
  * (1.05 ms; 32 bits wrap after 52 days, always compared as a signed
  * difference, and timeouts are at most a day) and the server's slot with the
@@ -253,13 +260,54 @@ TN_STATIC_ASSERT(sizeof(struct tn_ct4_key) == 8, "tn_ct4_key layout");
 
 struct tn_ct4_value {
 	__u32 seen;  /* CLOCK_MONOTONIC_COARSE ns >> TN_CT4_TIME_SHIFT */
-	__u32 id;    /* slot | (tag & TN_CT_TAG_MASK) << TN_CT4_SLOT_BITS */
+	__u32 id;    /* slot | (tag & TN_CT_TAG_MASK) << TN_CT4_SLOT_BITS, | TN_CT4_REPEAT once seen again */
 };
 TN_STATIC_ASSERT(sizeof(struct tn_ct4_value) == 8, "tn_ct4_value layout");
 
+/* One set: TN_CT4_WAYS ways of (key, value) words, one cache line. */
+#define TN_CT4_WAYS 4
+struct tn_ct4_set {
+	__u64 w[2 * TN_CT4_WAYS]; /* way i: key word w[2i] (tn_ct4_key), value word w[2i+1] (tn_ct4_value) */
+} __attribute__((aligned(64)));
+TN_STATIC_ASSERT(sizeof(struct tn_ct4_set) == 64, "tn_ct4_set layout");
+
+/* No real key: 255.255.255.255 with farm slot 0xffff and a padding of ones. */
+#define TN_CT4_BUSY (~0ULL)
+
+/* The number of sets for a conntrack of ct_size entries: the power of two
+ * at or above ct_size, so 4 to 8 times ct_size ways: with ct_size clients,
+ * under 0.5 % of them find their set's four ways taken. */
+static __attribute__((always_inline)) inline __u32 tn_ct4_nsets(__u32 ct_size)
+{
+	__u32 n = 1;
+
+	while (n < ct_size && n < (1u << 30))
+		n <<= 1;
+	return n;
+}
+
+/* A key's set: murmur3's 64-bit finaliser of the key word and the seed,
+ * masked (nsets - 1). */
+static __attribute__((always_inline)) inline __u32 tn_ct4_set_of(__u64 key_word, __u32 seed, __u32 mask)
+{
+	__u64 h = key_word ^ ((__u64)seed << 32 | seed);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (__u32)h & mask;
+}
+
 #define TN_CT4_TIME_SHIFT 20
 #define TN_CT4_SLOT_BITS  10
-#define TN_CT_TAG_BITS    (32 - TN_CT4_SLOT_BITS)
+#define TN_CT_TAG_BITS    (31 - TN_CT4_SLOT_BITS)
+/* In tn_ct4_value.id: the client was seen again after the packet that
+ * tracked it. A full set gives up a way seen once before one seen again
+ * (bpf/tenace.bpf.c, ct4_write): one packet from a spoofed source cannot
+ * push out a client that came back. */
+#define TN_CT4_REPEAT     (1u << 31)
 #define TN_CT_TAG_MASK    ((1u << TN_CT_TAG_BITS) - 1)
 TN_STATIC_ASSERT(TN_MAX_SERVERS <= (1 << TN_CT4_SLOT_BITS), "a server slot fits tn_ct4_value.id");
 
@@ -280,7 +328,7 @@ static __attribute__((always_inline)) inline __u32 tn_ct4_slot(__u32 id)
 
 static __attribute__((always_inline)) inline __u32 tn_ct4_tag(__u32 id)
 {
-	return id >> TN_CT4_SLOT_BITS;
+	return (id >> TN_CT4_SLOT_BITS) & TN_CT_TAG_MASK;
 }
 
 /* The stamp of a moment (CLOCK_MONOTONIC_COARSE ns). */

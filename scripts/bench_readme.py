@@ -65,14 +65,14 @@ What the figures say, and where the targets are missed:
   the baseline's {t1["baseline_ns"]:.0f} ns is `BPF_PROG_TEST_RUN`'s loop and the
   feeder that rebuilds each frame ({t1["feeder_ns"]:.0f} ns, paid by both); the
   baseline program itself costs about {max(base_own, 1):.0f} ns. Tenace's own work on a
-  tracked packet, two hash lookups (VIP, then conntrack) and the counters, is
+  tracked packet, the VIP directory, the conntrack's set and the counters, is
   about {own:.0f} ns when the entry is in cache (1 client): {t1["ratio"]:.1f}x on the
   ratio. With {format(cases["tracked_10k"]["clients"], ",")} or {format(cases["tracked_1m"]["clients"], ",")} tracked clients the
-  conntrack entries and their hash buckets no longer fit the CPU caches and
-  each lookup waits for memory ({cases["tracked_10k"]["tenace_ns"]:.0f} and {cases["tracked_1m"]["tenace_ns"]:.0f} ns); a new client adds an
-  LRU insert ({nf["tenace_ns"]:.0f} ns while the table fills), and once the table is full an
-  eviction ({nfull["tenace_ns"]:.0f} ns, on a {format(nfull["conntrack_capacity"], ",")}-entry conntrack filled with other clients first).
-  These are the costs of tracking connections in a shared kernel hash table;
+  conntrack's sets no longer fit the CPU caches and
+  each lookup waits for memory ({cases["tracked_10k"]["tenace_ns"]:.0f} and {cases["tracked_1m"]["tenace_ns"]:.0f} ns); a new client adds a
+  decision on the table and the write of a way ({nf["tenace_ns"]:.0f} ns while the table fills), and once every set is full
+  the way seen longest ago is given up ({nfull["tenace_ns"]:.0f} ns, on a {format(nfull["conntrack_capacity"], ",")}-entry conntrack whose {format(nfull.get("conntrack_ways", 0), ",")} ways were filled with other clients first).
+  These are the costs of tracking connections in a table shared by all CPUs;
   the targets assume a baseline that does comparable work.{floor_txt}
 - **End to end (target ≥ 80 % of the baseline's Mpps — {verdict(all(r["pass"] for r in e2e))}).** Generator,
   balancer and sink share one CPU (veth runs the receiver's XDP on the sending
@@ -139,8 +139,9 @@ if all(k in lrus for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_ful
                     for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_full")
                     if cases.get(lrus[k]["floor_of"], {}).get("ratio_to_kernel_lru") is not None)
     section += f"""
-- **The kernel LRU alone.** The same feeder and clients through a program
-  that does only what the kernel's map does for Tenace (`bench_lru`: an
+- **The kernel LRU alone** (what Tenace's IPv4 conntrack was before its sets).
+  The same feeder and clients through a program
+  that does only what the kernel's map would do for Tenace (`bench_lru`: an
   8-byte key, conntrack4's, looked up in an `LRU_HASH` of the conntrack's size
   with 8-byte values, inserted when absent, then the baseline's work):
   {L("lru_1"):.0f} / {L("lru_10k"):.0f} / {L("lru_1m"):.0f} ns for a hit at 1 / 10,000 / 1,000,000 entries, {L("lru_filling"):.0f} ns for a new
@@ -154,7 +155,7 @@ if all(k in lrus for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_ful
             "; ".join("%s ≤ %.0f ns, the LRU alone %.0f ns (%.0f %%)" % (
                 cases[c["floor_of"]]["label"], c["katran_target_ns"], c["floor_ns"],
                 100 * c["share_of_katran_target"]) for c in tg) + "." + \
-            ("" if not over else " Where the map alone costs more than a target allows (%s), no program built on\n  the kernel's LRU meets it." % "; ".join(
+            ("" if not over else " Where the map alone costs more than a target allows (%s), no program built on\n  the kernel's LRU meets it: the reason for the sets." % "; ".join(
                 cases[c["floor_of"]]["label"] for c in over))
 
 if "fleet" in d:

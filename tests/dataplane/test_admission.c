@@ -3,7 +3,9 @@
  * Conntrack admission, through BPF_PROG_TEST_RUN on the real program: a
  * flood of SYNs from spoofed sources inserts nothing and moves no
  * established client, even across a table change in the middle of it; new
- * UDP clients beyond a CPU's budget are steered by the table but not tracked.
+ * UDP clients beyond a CPU's budget are steered by the table but not tracked;
+ * a full set of the IPv4 conntrack keeps the clients seen again; an earlier
+ * build's IPv4 conntrack (an LRU) is carried over on upgrade.
  *
  * Which server got a packet = the last byte of the output frame's destination
  * MAC (server i has MAC 02:00:00:00:01:i).
@@ -68,8 +70,9 @@ static void write_farm(struct tn_dp *dp, uint8_t proto, uint16_t w0)
 	assert_int_equal(tn_dp_farm_write(dp, FARM_SLOT, &f, NULL), 0);
 }
 
-/* rate: both budgets of new clients (datagrams, TCP past its SYN), 0: none */
-static struct tn_dp *open_dp(uint8_t proto, uint32_t rate)
+/* rate: both budgets of new clients (datagrams, TCP past its SYN), 0: none;
+ * pin: a pin directory, or "" */
+static struct tn_dp *open_dp_in(const char *pin, uint8_t proto, uint32_t rate)
 {
 	struct tn_dp_settings st;
 	struct tn_dp *dp = NULL;
@@ -80,10 +83,15 @@ static struct tn_dp *open_dp(uint8_t proto, uint32_t rate)
 	st.ct_size = CT_SIZE;
 	st.udp_admit_rate = rate;
 	st.tcp_admit_rate = rate;
-	assert_int_equal(tn_dp_open(&dp, "", &st), 0);
+	assert_int_equal(tn_dp_open(&dp, pin, &st), 0);
 	assert_int_equal(tn_dp_vips_replace(dp, &k, &v, 1), 0);
 	write_farm(dp, proto, 1);
 	return dp;
+}
+
+static struct tn_dp *open_dp(uint8_t proto, uint32_t rate)
+{
+	return open_dp_in("", proto, rate);
 }
 
 static uint64_t reason(struct tn_dp *dp, enum tn_reason r)
@@ -277,7 +285,8 @@ static void test_ack_flood_budget(void **state)
 	const uint64_t per_window = ((uint64_t)rate << TN_ADMIT_WINDOW_SHIFT) / 1000000000ULL + 1;
 	struct tn_dp *dp = open_dp(IPPROTO_TCP, rate);
 	static int8_t home[NCLIENTS];
-	uint64_t t0, t1, windows, new0, refused0, admitted, refused;
+	uint64_t t0, t1, windows, new0, refused0, admitted, refused, hits0;
+	size_t entries;
 	int moved = 0, lost = 0, s;
 	cpu_set_t one, old;
 
@@ -328,13 +337,190 @@ static void test_ack_flood_budget(void **state)
 	/* the flood would have to last (CT_SIZE - NCLIENTS) / 68 windows (91,
 	 * 1.5 s) to reach the established clients */
 	assert_true(NCLIENTS + admitted <= CT_SIZE);
-	assert_int_equal(ct_entries(dp), NCLIENTS + admitted);
+	/* every admitted ACK has an entry, but for the few whose set's four
+	 * ways were full: those gave up a way seen once (a flood ACK's), never
+	 * an established client's (every one of them hits below) */
+	entries = ct_entries(dp);
+	assert_true(entries <= NCLIENTS + admitted);
+	assert_true(entries >= NCLIENTS + admitted - admitted / 50);
 
+	hits0 = reason(dp, TN_R_CT_HIT);
 	recheck(dp, home, &moved, &lost);
-	printf("# %d established clients after it: %d moved, %d lost\n", NCLIENTS, moved, lost);
+	printf("# %d established clients after it: %d moved, %d lost, %llu still tracked\n", NCLIENTS, moved, lost,
+	       (unsigned long long)(reason(dp, TN_R_CT_HIT) - hits0));
 	assert_int_equal(moved, 0);
 	assert_int_equal(lost, 0);
+	assert_int_equal(reason(dp, TN_R_CT_HIT) - hits0, NCLIENTS);
 	tn_dp_close(dp);
+}
+
+/* n client addresses (host order, from 203.0.113.0 on) whose keys fall in
+ * one set of the IPv4 conntrack of dp */
+static void same_set(struct tn_dp *dp, uint32_t *out, int n)
+{
+	uint32_t mask = tn_ct4_nsets(CT_SIZE) - 1, seed = tn_dp_get_settings(dp)->hash_seed, want = 0;
+	int got = 0;
+
+	for (uint32_t a = 0xcb007100u; got < n; a++) {
+		uint32_t set = tn_ct4_set_of(tn_ct4_key_word(htonl(a), FARM_SLOT), seed, mask);
+
+		if (got == 0)
+			want = set;
+		if (set == want)
+			out[got++] = a;
+	}
+}
+
+/*
+ * The IPv4 conntrack holds four clients a set. A fifth new client in a set
+ * whose four were each seen again is refused (steered by the table, not
+ * tracked) rather than pushing one of them out; in a set of clients seen
+ * once, it takes the way of the one seen longest ago.
+ */
+static void test_full_set(void **state)
+{
+	struct tn_dp *dp = open_dp(IPPROTO_UDP, 0);
+	uint32_t c[TN_CT4_WAYS + 1];
+	int home[TN_CT4_WAYS + 1];
+	uint64_t hits0, refused0, new0;
+
+	(void)state;
+	same_set(dp, c, TN_CT4_WAYS + 1);
+	for (int i = 0; i < TN_CT4_WAYS; i++) {
+		home[i] = send_one(dp, IPPROTO_UDP, c[i], 5000, 0);
+		assert_true(home[i] >= 0);
+		assert_int_equal(send_one(dp, IPPROTO_UDP, c[i], 5000, 0), home[i]); /* seen again */
+	}
+	assert_int_equal(ct_entries(dp), TN_CT4_WAYS);
+	refused0 = reason(dp, TN_R_CT_REFUSED);
+	assert_true(send_one(dp, IPPROTO_UDP, c[TN_CT4_WAYS], 5000, 0) >= 0);
+	assert_int_equal(reason(dp, TN_R_CT_REFUSED) - refused0, 1);
+	assert_int_equal(ct_entries(dp), TN_CT4_WAYS);
+	/* refused again: it is still not tracked, and the four still are */
+	assert_true(send_one(dp, IPPROTO_UDP, c[TN_CT4_WAYS], 5000, 0) >= 0);
+	assert_int_equal(reason(dp, TN_R_CT_REFUSED) - refused0, 2);
+	hits0 = reason(dp, TN_R_CT_HIT);
+	for (int i = 0; i < TN_CT4_WAYS; i++)
+		assert_int_equal(send_one(dp, IPPROTO_UDP, c[i], 5000, 0), home[i]);
+	assert_int_equal(reason(dp, TN_R_CT_HIT) - hits0, TN_CT4_WAYS);
+
+	/* the same set, clients seen once: the fifth takes the first one's way */
+	assert_int_equal(tn_dp_ct_clear(dp), 0);
+	assert_int_equal(ct_entries(dp), 0);
+	for (int i = 0; i < TN_CT4_WAYS; i++)
+		assert_true(send_one(dp, IPPROTO_UDP, c[i], 5000, 0) >= 0);
+	new0 = reason(dp, TN_R_CT_NEW);
+	refused0 = reason(dp, TN_R_CT_REFUSED);
+	assert_true(send_one(dp, IPPROTO_UDP, c[TN_CT4_WAYS], 5000, 0) >= 0);
+	assert_int_equal(reason(dp, TN_R_CT_NEW) - new0, 1);
+	assert_int_equal(reason(dp, TN_R_CT_REFUSED) - refused0, 0);
+	assert_int_equal(ct_entries(dp), TN_CT4_WAYS);
+	hits0 = reason(dp, TN_R_CT_HIT);
+	for (int i = 1; i <= TN_CT4_WAYS; i++)
+		assert_true(send_one(dp, IPPROTO_UDP, c[i], 5000, 0) >= 0);
+	assert_int_equal(reason(dp, TN_R_CT_HIT) - hits0, TN_CT4_WAYS);
+	/* the one pushed out comes back: refused now, the four were seen again */
+	refused0 = reason(dp, TN_R_CT_REFUSED);
+	assert_true(send_one(dp, IPPROTO_UDP, c[0], 5000, 0) >= 0);
+	assert_int_equal(reason(dp, TN_R_CT_REFUSED) - refused0, 1);
+	assert_int_equal(ct_entries(dp), TN_CT4_WAYS);
+	tn_dp_close(dp);
+}
+
+struct entry4 {
+	uint64_t key, value;
+};
+
+struct entries4 {
+	struct entry4 e[NCLIENTS];
+	int n;
+	uint32_t tag[NSERVERS];
+};
+
+/* The IPv4 entries, packed again as an earlier build's conntrack4 held
+ * them, and each server slot's tag. */
+static int collect4(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,
+		    const struct tn_ct_value *v)
+{
+	struct entries4 *es = arg;
+	__be32 src;
+
+	(void)clk;
+	assert_true(es->n < NCLIENTS && v->slot < NSERVERS);
+	memcpy(&src, k->src, 4);
+	es->e[es->n].key = tn_ct4_key_word(src, k->farm_slot);
+	es->e[es->n].value = tn_w64(tn_ct4_stamp(v->last_seen_ns), tn_ct4_id(v->slot, v->tag));
+	es->tag[v->slot] = v->tag;
+	es->n++;
+	return 0;
+}
+
+/*
+ * An upgrade from a build whose IPv4 conntrack was an LRU_HASH pinned as
+ * conntrack4: its clients are carried over into the sets and stay on the
+ * servers it held (here each moved on by one, so that the table alone
+ * would send most of them elsewhere), and its pin goes.
+ */
+static void test_carry_over_from_lru(void **state)
+{
+	static struct entries4 es;
+	char pin[64], path[96];
+	struct tn_dp *dp;
+	int fd, n = 500, moved = 0;
+	uint64_t hits0;
+
+	(void)state;
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/tenace-test-ct4-%d", (int)getpid());
+	tn_dp_unpin(pin);
+	dp = open_dp_in(pin, IPPROTO_UDP, 0);
+	for (int i = 0; i < n; i++)
+		assert_true(send_one(dp, IPPROTO_UDP, CLIENT(i), 5000, 0) >= 0);
+	memset(&es, 0, sizeof(es));
+	assert_int_equal(tn_dp_ct_foreach(dp, collect4, &es), 0);
+	assert_int_equal(es.n, n);
+	for (int s = 0; s < NSERVERS; s++)
+		assert_true(es.tag[s] != 0); /* 500 clients reached every server */
+
+	/* the earlier build's map, each client one server on, then pinned */
+	fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "conntrack4", 8, 8, CT_SIZE, NULL);
+	assert_true(fd >= 0);
+	for (int i = 0; i < n; i++) {
+		struct tn_ct4_value v;
+		uint32_t slot;
+
+		memcpy(&v, &es.e[i].value, sizeof(v));
+		slot = (tn_ct4_slot(v.id) + 1) % NSERVERS;
+		es.e[i].value = tn_w64(v.seen, tn_ct4_id(slot, es.tag[slot]));
+		assert_int_equal(bpf_map_update_elem(fd, &es.e[i].key, &es.e[i].value, BPF_ANY), 0);
+	}
+	snprintf(path, sizeof(path), "%s/conntrack4", pin);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	assert_int_equal(tn_dp_ct_clear(dp), 0);
+	tn_dp_close(dp);
+
+	dp = open_dp_in(pin, IPPROTO_UDP, 0);
+	assert_int_equal(access(path, F_OK), -1); /* its pin is gone */
+	assert_int_equal(ct_entries(dp), n);
+	hits0 = reason(dp, TN_R_CT_HIT);
+	for (int i = 0; i < n; i++) {
+		struct tn_ct4_value v;
+		__be32 src = htonl(CLIENT(i));
+		int want = -1;
+
+		for (int j = 0; j < n; j++)
+			if (es.e[j].key == tn_ct4_key_word(src, FARM_SLOT)) {
+				memcpy(&v, &es.e[j].value, sizeof(v));
+				want = (int)tn_ct4_slot(v.id);
+			}
+		moved += send_one(dp, IPPROTO_UDP, CLIENT(i), 5000, 0) != want;
+	}
+	printf("# %d clients carried over from an LRU conntrack4: %d not on the server it held, %llu hits\n", n,
+	       moved, (unsigned long long)(reason(dp, TN_R_CT_HIT) - hits0));
+	assert_int_equal(moved, 0);
+	assert_int_equal(reason(dp, TN_R_CT_HIT) - hits0, n);
+	tn_dp_close(dp);
+	assert_int_equal(tn_dp_unpin(pin), 0);
 }
 
 int main(void)
@@ -343,6 +529,8 @@ int main(void)
 		cmocka_unit_test(test_syn_flood_moves_nobody),
 		cmocka_unit_test(test_udp_admission_budget),
 		cmocka_unit_test(test_ack_flood_budget),
+		cmocka_unit_test(test_full_set),
+		cmocka_unit_test(test_carry_over_from_lru),
 	};
 
 	return cmocka_run_group_tests_name("dataplane admission", tests, NULL, NULL);

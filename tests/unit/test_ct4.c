@@ -78,12 +78,63 @@ static void keys_stored_as_words(void **state)
 	assert_memory_equal(&w, &v4, sizeof(w));
 }
 
+/* The sets hold 4 to 8 times the configured size, a power of two of them. */
+static void sets_for_a_size(void **state)
+{
+	const uint32_t sizes[] = { 1024, 1025, 65536, 100000, 7500000, 8000000 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t n = tn_ct4_nsets(sizes[i]), ways = n * TN_CT4_WAYS;
+
+		assert_true(n && (n & (n - 1)) == 0);
+		assert_true(ways >= 4ULL * sizes[i] && ways < 8ULL * sizes[i]);
+	}
+	assert_int_equal(tn_ct4_nsets(7500000), 1u << 23);
+}
+
+/* Clients spread over the sets as at random: 65,536 consecutive addresses
+ * in 16,384 sets (4 a set on average) fill none past 14, and the same keys
+ * with another seed fall elsewhere. */
+static void sets_spread(void **state)
+{
+	static uint16_t load[16384];
+	uint32_t mask = 16383, most = 0, same = 0;
+
+	(void)state;
+	for (uint32_t a = 0; a < 65536; a++) {
+		uint64_t k = tn_ct4_key_word(0x0a000000u + a, 3);
+		uint32_t s = tn_ct4_set_of(k, 77, mask);
+
+		assert_true(s <= mask);
+		if (++load[s] > most)
+			most = load[s];
+		same += s == tn_ct4_set_of(k, 78, mask);
+	}
+	assert_true(most <= 14);
+	assert_true(same < 65536 / 100);
+}
+
+/* REPEAT is no part of the tag. */
+static void repeat_bit_apart(void **state)
+{
+	uint32_t id = tn_ct4_id(517, 0xffffffffu);
+
+	(void)state;
+	assert_int_equal(id & TN_CT4_REPEAT, 0);
+	assert_int_equal(tn_ct4_slot(id | TN_CT4_REPEAT), 517);
+	assert_int_equal(tn_ct4_tag(id | TN_CT4_REPEAT), TN_CT_TAG_MASK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(key_slot_and_tag),
 		cmocka_unit_test(time_across_the_wrap),
 		cmocka_unit_test(keys_stored_as_words),
+		cmocka_unit_test(sets_for_a_size),
+		cmocka_unit_test(sets_spread),
+		cmocka_unit_test(repeat_bit_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Walking the conntrack maps from user space (a refresh preview counts the
  * tracked clients a change would move), judged by the data plane's clock:
- * conntrack4's entries (IPv4 sourceIp) shown as the general map's. */
+ * conntrack4_sets' entries (IPv4 sourceIp, a set-associative table read
+ * through a mapping of its array) shown as the general map's. */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "tenace.skel.h"
 #include "dataplane/internal.h"
+#include "lib/log.h"
 
 #define CT_BATCH 4096
 
@@ -21,59 +28,171 @@ bool tn_ct_expired(const struct tn_ct_clock *clk, const struct tn_ct_value *v, u
 	return (int64_t)(clk->now_ns - v->last_seen_ns) > (int64_t)(timeout + TN_CT_TOUCH_NS);
 }
 
-/* A key or a value of either conntrack. */
-union ct_any_key {
-	struct tn_ct_key g;
-	struct tn_ct4_key v4;
-};
+/* ---- conntrack4_sets ------------------------------------------------------------ */
 
-union ct_any_value {
-	struct tn_ct_value g;
-	struct tn_ct4_value v4;
-};
-
-/* One of the two conntracks (headers/tenace.h): the general one, and
- * conntrack4 whose entries are shown as general ones. */
-struct ct_table {
-	int fd;
-	bool v4;
-	size_t key_size, value_size;
-};
-
-static int emit(const struct ct_table *t, const struct tn_ct_clock *clk, const void *key, const void *val,
-		tn_ct_fn fn, void *arg)
+int tn_dp_ct4_map(struct tn_dp *dp)
 {
-	struct tn_ct_key k;
-	struct tn_ct_value v;
+	int fd = bpf_map__fd(dp->skel->maps.conntrack4_sets);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *p;
 
-	if (!t->v4)
-		return fn(arg, clk, key, val);
-	tn_ct4_unpack(key, val, clk->now_ns, &k, &v);
-	return fn(arg, clk, &k, &v);
+	dp->ct4_nsets = bpf_map__max_entries(dp->skel->maps.conntrack4_sets);
+	dp->ct4_len = ((size_t)dp->ct4_nsets * sizeof(struct tn_ct4_set) + page - 1) / page * page;
+	p = mmap(NULL, dp->ct4_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		tn_err("cannot map the IPv4 conntrack (%u sets): %s", dp->ct4_nsets, strerror(errno));
+		dp->ct4_len = 0;
+		return err;
+	}
+	dp->ct4 = p;
+	return 0;
 }
 
-/* One entry at a time: for kernels without batch lookups on this map. */
-static int walk_keys(const struct ct_table *t, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+void tn_dp_ct4_unmap(struct tn_dp *dp)
 {
-	union ct_any_key k, next;
-	union ct_any_value v;
+	if (dp->ct4)
+		munmap(dp->ct4, dp->ct4_len);
+	dp->ct4 = NULL;
+}
+
+static uint32_t seen_of(uint64_t val)
+{
+	struct tn_ct4_value v;
+
+	memcpy(&v, &val, sizeof(v));
+	return v.seen;
+}
+
+/* An entry written by user space (a carried-over client): an empty way of
+ * its set, else the one seen longest ago; the key word last, as the data
+ * plane writes it. */
+static void ct4_put(struct tn_dp *dp, uint64_t key, uint64_t val)
+{
+	struct tn_ct4_set *s = &dp->ct4[tn_ct4_set_of(key, dp->settings.hash_seed, dp->ct4_nsets - 1)];
+	uint32_t stamp = seen_of(val);
+	int32_t oldest = INT32_MIN;
+	int v = 0;
+
+	for (int i = 0; i < TN_CT4_WAYS; i++) {
+		uint64_t k = __atomic_load_n(&s->w[2 * i], __ATOMIC_ACQUIRE);
+		int32_t age = (int32_t)(stamp - seen_of(__atomic_load_n(&s->w[2 * i + 1], __ATOMIC_RELAXED)));
+
+		if (k == key || k == 0) {
+			v = i;
+			break;
+		}
+		if (k != TN_CT4_BUSY && age > oldest) {
+			oldest = age;
+			v = i;
+		}
+	}
+	__atomic_store_n(&s->w[2 * v + 1], val, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->w[2 * v], key, __ATOMIC_RELEASE);
+}
+
+/* Each entry of conntrack4_sets, read as the data plane reads it: the key,
+ * the value, the key again (a way rewritten meanwhile is skipped). */
+static int walk_sets(struct tn_dp *dp, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+{
+	struct tn_ct4_key k4;
+	struct tn_ct4_value v4;
+	struct tn_ct_key k;
+	struct tn_ct_value v;
+	int rc;
+
+	for (uint32_t i = 0; i < dp->ct4_nsets; i++) {
+		__u64 *w = dp->ct4[i].w;
+
+		for (int j = 0; j < TN_CT4_WAYS; j++) {
+			uint64_t key = __atomic_load_n(&w[2 * j], __ATOMIC_ACQUIRE), val;
+
+			if (key == 0 || key == TN_CT4_BUSY)
+				continue;
+			val = __atomic_load_n(&w[2 * j + 1], __ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&w[2 * j], __ATOMIC_RELAXED) != key)
+				continue;
+			memcpy(&k4, &key, sizeof(k4));
+			memcpy(&v4, &val, sizeof(v4));
+			tn_ct4_unpack(&k4, &v4, clk->now_ns, &k, &v);
+			if ((rc = fn(arg, clk, &k, &v)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The IPv4 conntrack of a build before conntrack4_sets (an LRU_HASH pinned
+ * as conntrack4, 8-byte keys and values, the same packing): its clients are
+ * written into this table, then its pin removed, so that an upgrade keeps
+ * them on their servers. Its program, still attached until this one
+ * replaces it, may track a few more meanwhile: those are decided again, on
+ * the same table. 0 or -errno (logged).
+ */
+int tn_dp_ct4_carry_over(struct tn_dp *dp)
+{
+	char path[PATH_MAX];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	uint64_t key, next, val, n = 0;
+	void *prev = NULL;
+	int fd;
+
+	if (!dp->pin_dir[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/conntrack4", dp->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_MAP_TYPE_LRU_HASH || info.key_size != 8 ||
+	    info.value_size != 8) {
+		tn_warn("the map pinned at %s is no IPv4 conntrack of an earlier build: left alone", path);
+		close(fd);
+		return 0;
+	}
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) || key == 0 || key == TN_CT4_BUSY)
+			continue; /* gone meanwhile (LRU) */
+		ct4_put(dp, key, val);
+		n++;
+	}
+	close(fd);
+	if (unlink(path))
+		tn_warn("cannot remove the earlier IPv4 conntrack's pin %s: %s", path, strerror(errno));
+	tn_info("carried %llu IPv4 clients over from the earlier build's conntrack (%s) to conntrack4_sets",
+		(unsigned long long)n, path);
+	return 0;
+}
+
+/* ---- the general conntrack (LRU_HASH) ------------------------------------------- */
+
+/* One entry at a time: for kernels without batch lookups on this map. */
+static int walk_keys(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+{
+	struct tn_ct_key k, next;
+	struct tn_ct_value v;
 	void *prev = NULL;
 	int rc;
 
-	while (!bpf_map_get_next_key(t->fd, prev, &next)) {
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(t->fd, &k, &v))
+		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue; /* gone meanwhile (LRU) */
-		if ((rc = emit(t, clk, &k, &v, fn, arg)))
+		if ((rc = fn(arg, clk, &k, &v)))
 			return rc;
 	}
 	return errno == ENOENT ? 0 : -errno;
 }
 
-static int walk_batches(const struct ct_table *t, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
+static int walk_batches(int fd, const struct tn_ct_clock *clk, tn_ct_fn fn, void *arg)
 {
-	char *keys = calloc(CT_BATCH, t->key_size), *vals = calloc(CT_BATCH, t->value_size);
+	struct tn_ct_key *keys = calloc(CT_BATCH, sizeof(*keys));
+	struct tn_ct_value *vals = calloc(CT_BATCH, sizeof(*vals));
 	__u64 in = 0, out = 0;
 	bool first = true, last = false;
 	int rc = 0;
@@ -86,7 +205,7 @@ static int walk_batches(const struct ct_table *t, const struct tn_ct_clock *clk,
 	while (!rc && !last) {
 		__u32 n = CT_BATCH;
 
-		if (bpf_map_lookup_batch(t->fd, first ? NULL : &in, &out, keys, vals, &n, NULL)) {
+		if (bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL)) {
 			if (errno != ENOENT) {
 				rc = first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP) ? 1 : -errno;
 				break;
@@ -96,19 +215,11 @@ static int walk_batches(const struct ct_table *t, const struct tn_ct_clock *clk,
 		first = false;
 		in = out;
 		for (__u32 i = 0; i < n && !rc; i++)
-			rc = emit(t, clk, keys + i * t->key_size, vals + i * t->value_size, fn, arg);
+			rc = fn(arg, clk, &keys[i], &vals[i]);
 	}
 	free(keys);
 	free(vals);
 	return rc;
-}
-
-static void ct_tables(struct tn_dp *dp, struct ct_table t[2])
-{
-	t[0] = (struct ct_table){ bpf_map__fd(dp->skel->maps.conntrack4), true, sizeof(struct tn_ct4_key),
-				  sizeof(struct tn_ct4_value) };
-	t[1] = (struct ct_table){ bpf_map__fd(dp->skel->maps.conntrack), false, sizeof(struct tn_ct_key),
-				  sizeof(struct tn_ct_value) };
 }
 
 int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
@@ -117,36 +228,31 @@ int tn_dp_ct_foreach(struct tn_dp *dp, tn_ct_fn fn, void *arg)
 		.tcp_timeout_ns = dp->settings.tcp_timeout_s * 1000000000ULL,
 		.udp_timeout_ns = dp->settings.udp_timeout_s * 1000000000ULL,
 	};
-	struct ct_table t[2];
+	int fd = bpf_map__fd(dp->skel->maps.conntrack);
 	struct timespec ts;
-	int rc = 0;
+	int rc;
 
-	ct_tables(dp, t);
 	/* the data plane stores CLOCK_MONOTONIC_COARSE ns (clock.c) */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	clk.now_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	for (int i = 0; i < 2 && !rc; i++) {
-		rc = walk_batches(&t[i], &clk, fn, arg);
-		if (rc == 1)
-			rc = walk_keys(&t[i], &clk, fn, arg);
-	}
-	return rc;
+	if ((rc = walk_sets(dp, &clk, fn, arg)))
+		return rc;
+	rc = walk_batches(fd, &clk, fn, arg);
+	return rc == 1 ? walk_keys(fd, &clk, fn, arg) : rc;
 }
 
 int tn_dp_ct_clear(struct tn_dp *dp)
 {
-	union ct_any_key k;
-	struct ct_table t[2];
+	int fd = bpf_map__fd(dp->skel->maps.conntrack);
+	struct tn_ct_key k;
 
-	ct_tables(dp, t);
-	for (int i = 0; i < 2; i++) {
-		while (!bpf_map_get_next_key(t[i].fd, NULL, &k))
-			if (bpf_map_delete_elem(t[i].fd, &k) && errno != ENOENT)
-				return -errno;
-		if (errno != ENOENT)
+	for (uint32_t i = 0; i < dp->ct4_nsets; i++)
+		for (int j = 0; j < 2 * TN_CT4_WAYS; j++)
+			__atomic_store_n(&dp->ct4[i].w[j], 0, __ATOMIC_RELAXED);
+	while (!bpf_map_get_next_key(fd, NULL, &k))
+		if (bpf_map_delete_elem(fd, &k) && errno != ENOENT)
 			return -errno;
-	}
-	return 0;
+	return errno == ENOENT ? 0 : -errno;
 }
 
 static int count_one(void *arg, const struct tn_ct_clock *clk, const struct tn_ct_key *k,

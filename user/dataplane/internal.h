@@ -32,6 +32,10 @@ struct tn_dp {
 	int aside_fd[2];
 	const char *aside_name[2];
 	int naside;
+	/* conntrack4_sets mapped (conntrack.c) */
+	struct tn_ct4_set *ct4;
+	size_t ct4_len;
+	uint32_t ct4_nsets;
 };
 
 /* The name of an interface, or "#N" when it has none (buf: IF_NAMESIZE). */
@@ -44,6 +48,13 @@ struct tn_dp_clock {
 };
 /* 0, or -errno (warned; c left zero: the program reads the coarse clock). */
 int tn_dp_clock_probe(struct tn_dp_clock *c);
+
+/* conntrack4_sets mapped into dp (after the load), unmapped; 0 or -errno (logged). */
+int tn_dp_ct4_map(struct tn_dp *dp);
+void tn_dp_ct4_unmap(struct tn_dp *dp);
+/* The clients of an earlier build's IPv4 conntrack (an LRU pinned as
+ * conntrack4) written into conntrack4_sets, its pin removed. 0 or -errno. */
+int tn_dp_ct4_carry_over(struct tn_dp *dp);
 
 /* Pin directories (pins.c), the steps of tn_dp_open that touch bpffs. */
 /* Point every pinned map of the skeleton at pin_dir; migrate or refuse

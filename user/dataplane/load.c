@@ -115,7 +115,8 @@ static int skel_open(struct tn_dp *dp)
 		dp->skel->rodata->cfg_jiffies_offset_ns = clk.offset_ns;
 	}
 	bpf_map__set_max_entries(dp->skel->maps.conntrack, dp->settings.ct_size);
-	bpf_map__set_max_entries(dp->skel->maps.conntrack4, dp->settings.ct_size);
+	bpf_map__set_max_entries(dp->skel->maps.conntrack4_sets, tn_ct4_nsets(dp->settings.ct_size));
+	dp->skel->rodata->cfg_ct4_set_mask = tn_ct4_nsets(dp->settings.ct_size) - 1;
 	dp->value_size = tn_farm_value_size(dp->settings.table_size);
 	bpf_map__set_value_size(bpf_map__inner_map(dp->skel->maps.farms), dp->value_size);
 	return 0;
@@ -200,7 +201,7 @@ int tn_dp_open(struct tn_dp **out, const char *pin_dir, const struct tn_dp_setti
 	if (!dp)
 		return -ENOMEM;
 	if ((err = choose_settings(dp, want)) || (err = skel_open(dp)) || (err = skel_load(dp)) ||
-	    (err = write_settings(dp)) || (err = tn_dp_vip_bits_sync(dp)) || (err = remember_map_ids(dp))) {
+	    (err = tn_dp_ct4_map(dp)) || (err = tn_dp_ct4_carry_over(dp)) || (err = write_settings(dp)) || (err = tn_dp_vip_bits_sync(dp)) || (err = remember_map_ids(dp))) {
 		tn_dp_close(dp);
 		return err;
 	}
@@ -213,6 +214,7 @@ void tn_dp_close(struct tn_dp *dp)
 {
 	if (!dp)
 		return;
+	tn_dp_ct4_unmap(dp);
 	tenace__destroy(dp->skel);
 	free(dp);
 }

@@ -28,7 +28,7 @@ const char *const tn_dp_pinned_maps[TN_DP_NPINNED] = {
 	"vips", "farms", "conntrack", "filter_allow", "filter_deny",
 	"tx_ports", "stats", "vip_stats", "server_stats", "settings",
 	"pmtu", "encap_sources", "trace_ctl", "trace_rings", "vip_bits",
-	"vip_directory", "conntrack4",
+	"vip_directory", "conntrack4_sets",
 };
 
 static bool on_bpffs(const char *dir)

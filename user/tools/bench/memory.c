@@ -43,7 +43,7 @@ static long long inner_memlock(struct tn_dp *dp, const char *outer, json_object 
 int memory_section(struct bench *b)
 {
 	static const char *const names[] = {
-		"vips", "farms", "conntrack", "conntrack4", "filter_allow", "filter_deny", "tx_ports", "stats",
+		"vips", "farms", "conntrack", "conntrack4_sets", "filter_allow", "filter_deny", "tx_ports", "stats",
 		"vip_stats", "server_stats", "settings", "vip_bits", "vip_directory", "admit", "pmtu", "encap_sources",
 		"trace_ctl", "trace_scratch",
 	};

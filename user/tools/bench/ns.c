@@ -296,6 +296,7 @@ static void ns_report(struct bench *b, struct ns_ctx *x, int ci, const struct ns
 	if (c->fresh) {
 		JSET(jc, "conntrack_capacity", JI(c->full ? FULL_CT_SIZE : x->ct_size));
 		JSET(jc, "conntrack_entries_before", c->full ? JI(x->full_entries) : NULL);
+		JSET(jc, "conntrack_ways", JI((int64_t)tn_ct4_nsets(c->full ? FULL_CT_SIZE : x->ct_size) * TN_CT4_WAYS));
 		JSET(jc, "evicting", JB(c->full));
 	}
 	json_object_array_add(x->cases, jc);
@@ -415,8 +416,9 @@ static void ns_describe(struct bench *b, struct ns_ctx *x, json_object *sec)
 			       "bytes of repetition 2 are checked equal to repetition 1's before measuring; "
 			       "path_fraction is the share of Tenace's packets counted under expected_path. "
 			       "new_client_filling runs on the section's conntrack (room for every client); "
-			       "new_client_full on a second data plane whose conntrack was first filled to capacity "
-			       "with other clients (conntrack_entries_before), so every insert evicts. "
+			       "new_client_full on a second data plane whose IPv4 conntrack (conntrack4_sets) was first "
+			       "filled with other clients until every way of its sets held one (conntrack_entries_before "
+			       "of conntrack_ways), so every insert evicts. "
 			       "memory_floor: bench_floor (bpf/bench_floor.bpf.c) through the same feeder and clients, "
 			       "checked like the baseline: one read of a 64-byte value of a BPF array of "
 			       "array_entries entries (the conntrack's size) at a pseudo-random permutation of the "
@@ -475,7 +477,7 @@ static void floor_point(struct bench_floor *s, const struct ns_case *c, const st
 
 /* Fill a table of FULL_CT_SIZE entries through prog_fd with a quarter more
  * other clients (from base) than it holds, so that every later insert evicts. */
-static int fill_full(struct bench *b, int prog_fd, uint32_t base, uint32_t *retval)
+static int fill_full(struct bench *b, int prog_fd, uint32_t base, uint64_t n, uint32_t *retval)
 {
 	struct run_out o;
 	struct frame f;
@@ -484,32 +486,35 @@ static int fill_full(struct bench *b, int prog_fd, uint32_t base, uint32_t *retv
 	build_frame(&f, 4, false, VIP4, base);
 	feeder_set(b, &f, base, 1, true);
 	b->feed->bss->counter = 0;
-	if ((err = feeder_target(b, prog_fd)) || (err = feeder_run(b, &f, FULL_CT_SIZE + FULL_CT_SIZE / 4, &o)))
+	if ((err = feeder_target(b, prog_fd)) || (err = feeder_run(b, &f, n, &o)))
 		return err;
 	*retval = o.retval;
 	return 0;
 }
 
-static int full_check(const char *what, uint64_t entries, uint32_t retval)
+static int full_check(const char *what, uint64_t entries, uint64_t capacity, uint32_t retval)
 {
-	if (retval == XDP_TX_ && entries >= FULL_CT_SIZE / 100 * 99)
+	if (retval == XDP_TX_ && entries >= capacity / 100 * 99)
 		return 0;
-	tn_err("bench: filling %s of %u entries left %llu in it (verdict %u): it is not full", what, FULL_CT_SIZE,
-	       (unsigned long long)entries, retval);
+	tn_err("bench: filling %s of %llu entries left %llu in it (verdict %u): it is not full", what,
+	       (unsigned long long)capacity, (unsigned long long)entries, retval);
 	return -EPROTO;
 }
 
-/* The "table full" row's data plane, its conntrack filled (fill_full). */
+/* The "table full" row's data plane, its IPv4 conntrack filled (fill_full)
+ * until every way of every set holds a client: with 4 times as many
+ * clients as ways, a set is left with a free way about once in 10,000. */
 static int full_setup(struct bench *b, struct ns_ctx *x)
 {
+	uint64_t ways = (uint64_t)tn_ct4_nsets(FULL_CT_SIZE) * TN_CT4_WAYS;
 	uint32_t ret;
 	int err;
 
 	if ((err = dp_setup(&x->full, FULL_CT_SIZE, 1, LB_MAC)) ||
-	    (err = fill_full(b, tn_dp_prog_fd(x->full), 0x0d000000, &ret)) ||
+	    (err = fill_full(b, tn_dp_prog_fd(x->full), 0x0d000000, 4 * ways, &ret)) ||
 	    (err = ct_entries(x->full, &x->full_entries)))
 		return err;
-	return full_check("a conntrack", x->full_entries, ret);
+	return full_check("the IPv4 conntrack", x->full_entries, ways, ret);
 }
 
 /* The kernel LRU's evicting row: its own bench_lru, the LRU filled alike. */
@@ -524,13 +529,14 @@ static int lru_full_setup(struct bench *b, struct ns_ctx *x)
 		return err;
 	build_frame(&f, 4, false, VIP4, 0x10000000);
 	x->lru_full->bss->src_off = f.src_off; /* where bench_lru reads the client (fill_full's frames) */
-	if ((err = fill_full(b, bpf_program__fd(x->lru_full->progs.bench_lru), 0x10000000, &ret)))
+	if ((err = fill_full(b, bpf_program__fd(x->lru_full->progs.bench_lru), 0x10000000,
+			     FULL_CT_SIZE + FULL_CT_SIZE / 4, &ret)))
 		return err;
 	fd = bpf_map__fd(x->lru_full->maps.floor_lru);
 	for (void *k = NULL; !bpf_map_get_next_key(fd, k, &next); k = &key, n++)
 		key = next;
 	x->lru_full_entries = n;
-	return full_check("the kernel LRU", n, ret);
+	return full_check("the kernel LRU", n, FULL_CT_SIZE, ret);
 }
 
 /* Whether --cases (a comma-separated list of names) asks for this row. */
