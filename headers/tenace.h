@@ -234,11 +234,13 @@ TN_STATIC_ASSERT(sizeof(struct tn_ct_value) == 16, "tn_ct_value layout");
 
 /*
  * IPv4 clients of sourceIp farms, the common case, have a conntrack of their
- * own (map conntrack4_sets): a set-associative table in an array map, one
- * 64-byte line (struct tn_ct4_set) per set of TN_CT4_WAYS ways, each way an
- * 8-byte key and an 8-byte value. A client's set is a hash of its key
- * (tn_ct4_set_of); a lookup reads that one line, where the kernel's LRU_HASH
- * reads a bucket, then the element it points to; an insert writes a way of
+ * own (map conntrack4_sets): a set-associative table in an array map, two
+ * adjacent 64-byte lines (struct tn_ct4_set) per set of TN_CT4_WAYS ways,
+ * each way an 8-byte key and an 8-byte value. A client's set is a hash of its
+ * key (tn_ct4_set_of); a lookup reads that set's keys up to its own (a set
+ * fills from way 0, so most clients are in its first line), where the
+ * kernel's LRU_HASH reads a bucket, then the element it points to, a
+ * dependent miss; an insert writes a way of
  * it (an empty one, else the one seen longest ago) with no lock, no hash
  * map call and no LRU list. A key word of 0 is an empty way (0.0.0.0 in farm
  * slot 0 is no client) and TN_CT4_BUSY one being written: a CPU takes the
@@ -264,26 +266,27 @@ struct tn_ct4_value {
 };
 TN_STATIC_ASSERT(sizeof(struct tn_ct4_value) == 8, "tn_ct4_value layout");
 
-/* One set: TN_CT4_WAYS ways of (key, value) words, one cache line. */
-#define TN_CT4_WAYS 4
+/* One set: TN_CT4_WAYS ways of (key, value) words, two adjacent cache lines
+ * of one page (the map's values start on a page: it is mmapable). */
+#define TN_CT4_WAYS 8
 struct tn_ct4_set {
 	__u64 w[2 * TN_CT4_WAYS]; /* way i: key word w[2i] (tn_ct4_key), value word w[2i+1] (tn_ct4_value) */
 } __attribute__((aligned(64)));
-TN_STATIC_ASSERT(sizeof(struct tn_ct4_set) == 64, "tn_ct4_set layout");
+TN_STATIC_ASSERT(sizeof(struct tn_ct4_set) == 128, "tn_ct4_set layout");
 
 /* No real key: 255.255.255.255 with farm slot 0xffff and a padding of ones. */
 #define TN_CT4_BUSY (~0ULL)
 
-/* The number of sets for a conntrack of ct_size entries: the power of two
- * at or above ct_size, so 4 to 8 times ct_size ways: with ct_size clients,
- * under 0.5 % of them find their set's four ways taken. */
+/* The number of sets for a conntrack of ct_size entries: 2 to 4 times
+ * ct_size ways, a power of two of sets: with ct_size clients, under 0.2 %
+ * of them find their set's eight ways taken. */
 static __attribute__((always_inline)) inline __u32 tn_ct4_nsets(__u32 ct_size)
 {
 	__u32 n = 1;
 
 	while (n < ct_size && n < (1u << 30))
 		n <<= 1;
-	return n;
+	return n * 2 / TN_CT4_WAYS;
 }
 
 /* A key's set: murmur3's 64-bit finaliser of the key word and the seed,

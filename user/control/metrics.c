@@ -206,7 +206,7 @@ char *tn_ctl_metrics(struct tn_ctl *ctl)
 	reload_metrics(ctl, &b);
 	tn_buf_printf(&b, "# HELP tenace_conntrack_entries Conntrack entries, live or not, at the last count.\n"
 		      "# TYPE tenace_conntrack_entries gauge\ntenace_conntrack_entries %llu\n"
-		      "# HELP tenace_conntrack_capacity The conntrack's size (an LRU: full is normal, eviction starts).\n"
+		      "# HELP tenace_conntrack_capacity The configured conntrack size (the IPv4 sourceIp sets hold 2 to 4 times as many ways; the LRUs evict past it).\n"
 		      "# TYPE tenace_conntrack_capacity gauge\ntenace_conntrack_capacity %u\n",
 		      (unsigned long long)ctl->census.entries, ctl->census.capacity);
 	tn_buf_printf(&b, "# HELP tenace_pending_changes Staged changes waiting for a refresh.\n"
