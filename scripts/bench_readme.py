@@ -142,7 +142,7 @@ if all(k in lrus for k in ("lru_1", "lru_10k", "lru_1m", "lru_filling", "lru_ful
 - **The kernel LRU alone** (what Tenace's IPv4 conntrack was before its sets).
   The same feeder and clients through a program
   that does only what the kernel's map would do for Tenace (`bench_lru`: an
-  8-byte key, conntrack4's, looked up in an `LRU_HASH` of the conntrack's size
+  8-byte key, the IPv4 conntrack's, looked up in an `LRU_HASH` of the conntrack's size
   with 8-byte values, inserted when absent, then the baseline's work):
   {L("lru_1"):.0f} / {L("lru_10k"):.0f} / {L("lru_1m"):.0f} ns for a hit at 1 / 10,000 / 1,000,000 entries, {L("lru_filling"):.0f} ns for a new
   key while the table fills, {L("lru_full"):.0f} ns on a {format(lrus["lru_full"]["lru_entries"], ",")}-entry LRU filled first (every
