@@ -364,6 +364,14 @@ static const struct doc_case server_cases[] = {
 	  "and neither they nor the farm set a port: a farm cannot list one server twice" },
 	{ SRV("{'address':'10.0.0.1','port':80},{'address':'10.0.0.1','port':81},{'address':'10.0.0.1'}"),
 	  "OK" },
+	/* three on one address: each later one names the first; ids out of order */
+	{ SRV("{'address':'10.0.0.1','serverId':5},{'address':'10.0.0.2','serverId':3},"
+	      "{'address':'10.0.0.1','serverId':7},{'address':'10.0.0.3','serverId':5},{'address':'10.0.0.1','serverId':2}"),
+	  FARM0 ".servers[2] (server 7, 10.0.0.1): same address as servers[0] (server 5, 10.0.0.1), "
+	  "and neither they nor the farm set a port: a farm cannot list one server twice; "
+	  FARM0 ".servers[3] (server 5, 10.0.0.3).serverId: serverId 5 is already used by servers[0] (server 5, 10.0.0.1); "
+	  FARM0 ".servers[4] (server 2, 10.0.0.1): same address as servers[0] (server 5, 10.0.0.1), "
+	  "and neither they nor the farm set a port: a farm cannot list one server twice" },
 	{ FARMS("{'type':'tcp','servers':[{'address':'10.0.0.1'}]},"
 		"{'type':'tcp','servers':[{'address':'10.0.0.1'}]}"), "OK" },
 	{ SRV("{'address':'nope'},{'address':'nope'}"),
@@ -1368,6 +1376,43 @@ static const struct doc_case suggestion_cases[] = {
 	  FARM0 ".balance: must be one of 'source', 'roundrobin', 'first', got 7" },
 };
 
+/* The sorted index answers as the walk does (the first server with the id),
+ * on a farm of the most servers with ids out of order and some twice. */
+static void test_server_index(void **state)
+{
+	struct tn_farm_cfg f = {0};
+	struct tn_server_index ix;
+	size_t n = TN_MAX_SERVERS, found = 0;
+
+	(void)state;
+	f.servers = calloc(n, sizeof(*f.servers));
+	assert_non_null(f.servers);
+	f.nservers = n;
+	for (size_t i = 0; i < n; i++) /* a permutation of 1..n, every 100th id given to its neighbour too */
+		f.servers[i].server_id = (uint32_t)((i * 7919) % n + 1);
+	for (size_t i = 100; i < n; i += 100)
+		f.servers[i].server_id = f.servers[i - 1].server_id;
+	tn_server_index_init(&ix, &f);
+	assert_non_null(ix.v);
+	for (uint32_t id = 0; id <= n + 10; id++) {
+		const struct tn_server_cfg *want = tn_farm_server(&f, id);
+
+		assert_ptr_equal(tn_server_index_find(&ix, id), want);
+		found += want != NULL;
+	}
+	assert_int_equal(found, n - (n - 1) / 100);
+	tn_server_index_free(&ix);
+	assert_null(ix.v);
+	/* without its sorted copy (no memory), the walk answers */
+	assert_ptr_equal(tn_server_index_find(&ix, f.servers[500].server_id), tn_farm_server(&f, f.servers[500].server_id));
+	free(f.servers);
+	f.servers = NULL;
+	f.nservers = 0;
+	tn_server_index_init(&ix, &f);
+	assert_null(tn_server_index_find(&ix, 1));
+	tn_server_index_free(&ix);
+}
+
 static void test_did_you_mean(void **state)
 {
 	static const char *const names[] = { "source", "roundrobin", "first", NULL };
@@ -1544,6 +1589,7 @@ int main(void)
 		cmocka_unit_test(test_probe_cfg_equal),
 		cmocka_unit_test(test_enum_values),
 		cmocka_unit_test(test_interfaces_required),
+		cmocka_unit_test(test_server_index),
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_object_labels),
 		cmocka_unit_test(test_save_load),

@@ -194,6 +194,23 @@ struct tn_farm_cfg *tn_config_farm(const struct tn_config *c, enum tn_l4_type t,
 struct tn_frontend_cfg *tn_config_frontend(const struct tn_config *c, enum tn_l4_type t, uint32_t id);
 struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t server_id);
 
+/* A farm's servers sorted by serverId, for code that looks many of them up
+ * (the pending diff, validation): O(log n) a lookup where tn_farm_server
+ * walks the farm. The farm must not change while the index is used. Built
+ * without memory, it walks the farm instead: same answers. */
+struct tn_server_pos {
+	uint32_t id;
+	uint32_t pos; /* in farm->servers */
+};
+struct tn_server_index {
+	const struct tn_farm_cfg *farm;
+	struct tn_server_pos *v; /* by (id, pos); NULL: walk */
+};
+void tn_server_index_init(struct tn_server_index *ix, const struct tn_farm_cfg *f);
+/* The first server (lowest position) with this id, or NULL. */
+const struct tn_server_cfg *tn_server_index_find(const struct tn_server_index *ix, uint32_t server_id);
+void tn_server_index_free(struct tn_server_index *ix);
+
 /* The lowest id from 1 no object of its kind uses (farms and frontends: per
  * type), so a deleted object's id is used again; never past 4294967295, 0 only
  * when every id is taken. What a document's absent ids get, in file order. */

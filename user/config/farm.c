@@ -250,31 +250,67 @@ void tn_cfg_parse_farm(struct tn_jctx *x, json_object *o, const char *path, stru
 
 /* ---- rules on one farm ------------------------------------------------------------ */
 
+/* Servers by address and effective port, to find a farm's duplicates in
+ * O(n log n): a walk per server is half a million comparisons at 1,024. */
+struct addr_pos {
+	struct tn_addr address;
+	uint16_t port;
+	uint32_t pos;
+};
+
+static int by_addr_pos(const void *a, const void *b)
+{
+	const struct addr_pos *x = a, *y = b;
+	int c = memcmp(&x->address, &y->address, sizeof(x->address));
+
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* first[i]: the first server on server i's address and effective port when
+ * it comes before i, else SIZE_MAX. -ENOMEM when the list cannot be sorted. */
+static int address_firsts(const struct tn_farm_cfg *f, size_t *first)
+{
+	struct addr_pos *v = malloc((f->nservers ? f->nservers : 1) * sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < f->nservers; i++) {
+		first[i] = SIZE_MAX;
+		if (!f->servers[i].address.family)
+			continue; /* its address is already wrong */
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].address = f->servers[i].address;
+		v[n].port = tn_server_port(f, &f->servers[i]);
+		v[n].pos = (uint32_t)i;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), by_addr_pos);
+	for (i = 1; i < n; i++) /* a run of equals: all but its first (lowest position) point at it */
+		if (!memcmp(&v[i].address, &v[i - 1].address, sizeof(v[i].address)) && v[i].port == v[i - 1].port)
+			first[v[i].pos] = first[v[i - 1].pos] != SIZE_MAX ? first[v[i - 1].pos] : v[i - 1].pos;
+	free(v);
+	return 0;
+}
+
 /* Two servers of one farm on one address and effective port: the data plane
  * could not tell them apart. */
-static void check_server_duplicate(struct tn_jctx *x, const struct tn_cfg_trust *t,
-				   const struct tn_farm_cfg *f, size_t i, const char *p, const char *ps)
+static void report_server_duplicate(struct tn_jctx *x, const struct tn_cfg_trust *t, const struct tn_farm_cfg *f,
+				    size_t j, const char *p, const char *ps)
 {
-	const struct tn_server_cfg *s = &f->servers[i];
+	const struct tn_server_cfg *o = &f->servers[j];
 	char pj[TN_JPATH_LEN], ref[TN_ERROR_LABEL_MAX];
-	uint16_t port = tn_server_port(f, s);
-	size_t j;
 
-	if (!s->address.family)
-		return; /* its address is already wrong */
-	for (j = 0; j < i; j++) {
-		const struct tn_server_cfg *o = &f->servers[j];
-
-		if (memcmp(&o->address, &s->address, sizeof(s->address)) || tn_server_port(f, o) != port)
-			continue;
-		tn_cfg_server_ref(ref, sizeof(ref), t, tn_jpath_idx(pj, p, j), f, o);
-		if (port)
-			tn_jfail(x, ps, "same address and port as %s: a farm cannot list one server twice", ref);
-		else
-			tn_jfail(x, ps, "same address as %s, and neither they nor the farm set a port: "
-				 "a farm cannot list one server twice", ref);
-		return;
-	}
+	tn_cfg_server_ref(ref, sizeof(ref), t, tn_jpath_idx(pj, p, j), f, o);
+	if (tn_server_port(f, o))
+		tn_jfail(x, ps, "same address and port as %s: a farm cannot list one server twice", ref);
+	else
+		tn_jfail(x, ps, "same address as %s, and neither they nor the farm set a port: "
+			 "a farm cannot list one server twice", ref);
 }
 
 void tn_cfg_check_farm_servers(struct tn_jctx *x, const struct tn_cfg_trust *t,
@@ -282,27 +318,41 @@ void tn_cfg_check_farm_servers(struct tn_jctx *x, const struct tn_cfg_trust *t,
 {
 	char p[TN_JPATH_LEN], ps[TN_JPATH_LEN], pid[TN_JPATH_LEN], pj[TN_JPATH_LEN];
 	char ref[TN_ERROR_LABEL_MAX];
-	size_t i, j;
+	struct tn_server_index ix;
+	size_t i, *first;
 
 	tn_jpath_key(p, path, "servers");
 	if (f->nservers > TN_MAX_SERVERS) {
 		tn_jfail(x, p, "at most %u servers per farm, got %zu", TN_MAX_SERVERS, f->nservers);
 		return;
 	}
+	first = malloc((f->nservers ? f->nservers : 1) * sizeof(*first));
+	if (!first || address_firsts(f, first)) {
+		free(first);
+		tn_jfail(x, p, "out of memory while checking the servers");
+		return;
+	}
+	tn_server_index_init(&ix, f);
 	for (i = 0; i < f->nservers; i++) {
+		const struct tn_server_cfg *o;
+
 		tn_jpath_key(pid, tn_jpath_idx(ps, p, i), "serverId");
-		check_server_duplicate(x, t, f, i, p, ps);
+		if (first[i] != SIZE_MAX)
+			report_server_duplicate(x, t, f, first[i], p, ps);
 		if (!f->servers[i].server_id) {
 			tn_jfail(x, pid, "must be 1..%u, got 0", UINT32_MAX);
 			continue;
 		}
-		for (j = 0; j < i; j++)
-			if (f->servers[j].server_id == f->servers[i].server_id) {
-				tn_cfg_server_ref(ref, sizeof(ref), t, tn_jpath_idx(pj, p, j), f, &f->servers[j]);
-				tn_jfail(x, pid, "serverId %u is already used by %s", f->servers[i].server_id, ref);
-				break;
-			}
+		o = tn_server_index_find(&ix, f->servers[i].server_id);
+		if (o && o != &f->servers[i]) {
+			size_t j = (size_t)(o - f->servers);
+
+			tn_cfg_server_ref(ref, sizeof(ref), t, tn_jpath_idx(pj, p, j), f, o);
+			tn_jfail(x, pid, "serverId %u is already used by %s", f->servers[i].server_id, ref);
+		}
 	}
+	tn_server_index_free(&ix);
+	free(first);
 }
 
 /* The probe engine needs a port for every server it probes: probe.port,

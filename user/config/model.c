@@ -374,6 +374,52 @@ struct tn_server_cfg *tn_farm_server(const struct tn_farm_cfg *f, uint32_t serve
 	return NULL;
 }
 
+static int by_id_pos(const void *a, const void *b)
+{
+	const struct tn_server_pos *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+void tn_server_index_init(struct tn_server_index *ix, const struct tn_farm_cfg *f)
+{
+	ix->farm = f;
+	ix->v = f->nservers ? malloc(f->nservers * sizeof(*ix->v)) : NULL;
+	if (!ix->v)
+		return;
+	for (size_t i = 0; i < f->nservers; i++)
+		ix->v[i] = (struct tn_server_pos){ .id = f->servers[i].server_id, .pos = (uint32_t)i };
+	qsort(ix->v, f->nservers, sizeof(*ix->v), by_id_pos);
+}
+
+const struct tn_server_cfg *tn_server_index_find(const struct tn_server_index *ix, uint32_t server_id)
+{
+	size_t lo = 0, hi;
+
+	if (!ix->v)
+		return tn_farm_server(ix->farm, server_id);
+	hi = ix->farm->nservers;
+	while (lo < hi) { /* the first entry whose id is not below server_id */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->v[mid].id < server_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->farm->nservers || ix->v[lo].id != server_id)
+		return NULL;
+	return &ix->farm->servers[ix->v[lo].pos];
+}
+
+void tn_server_index_free(struct tn_server_index *ix)
+{
+	free(ix->v);
+	ix->v = NULL;
+}
+
 /* ---- appending ---------------------------------------------------------------- */
 
 static int append_moved(void **arr, size_t *n, size_t size, void *item)

@@ -59,19 +59,24 @@ static bool farm_attrs_equal(const struct tn_farm_cfg *a, const struct tn_farm_c
 static void count_farm_changes(const struct tn_farm_cfg *f, const struct tn_farm_cfg *a, const char *zone,
 			       struct zone_counts *zc)
 {
+	struct tn_server_index fi, ai; /* 1,000 servers each way: no walk per server */
 	size_t j;
 
 	if (!farm_attrs_equal(f, a))
 		zc_add(zc, zone, 1);
+	tn_server_index_init(&fi, f);
+	tn_server_index_init(&ai, a);
 	for (j = 0; j < f->nservers; j++) {
-		const struct tn_server_cfg *as = tn_farm_server(a, f->servers[j].server_id);
+		const struct tn_server_cfg *as = tn_server_index_find(&ai, f->servers[j].server_id);
 
 		if (!as || !tn_server_equal(as, &f->servers[j]))
 			zc_add(zc, zone, 1);
 	}
 	for (j = 0; j < a->nservers; j++)
-		if (!tn_farm_server(f, a->servers[j].server_id))
+		if (!tn_server_index_find(&fi, a->servers[j].server_id))
 			zc_add(zc, zone, 1);
+	tn_server_index_free(&fi);
+	tn_server_index_free(&ai);
 }
 
 static void count_changes(const struct tn_config *st, const struct tn_config *ap, struct zone_counts *zc)
