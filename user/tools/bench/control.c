@@ -170,6 +170,7 @@ static int health_measure(struct bench *b, struct tn_dp *dp, struct health_row *
 
 struct api_row {
 	double idle_get_ms, idle_post_ms, busy_get_max_ms, busy_post_max_ms, busy_get_med_ms, refresh_s;
+	double idle_get_max_ms, idle_post_max_ms;
 	int busy_requests;
 };
 
@@ -201,12 +202,19 @@ static int api_measure(struct tn_dp *dp, struct api_row *row)
 
 	if (!ctl)
 		return -EIO;
-	row->busy_get_max_ms = row->busy_post_max_ms = 0;
+	row->busy_get_max_ms = row->busy_post_max_ms = row->idle_get_max_ms = row->idle_post_max_ms = 0;
+	request_ms(ctl, "GET", "/v1/status", NULL, &st); /* warm-up, not timed: the first is 4x slower */
+	request_ms(ctl, "POST", "/v1/tcp/farm/1/server", "{\"address\": \"10.200.1.1\"}", &st);
+	err |= st != 201;
 	for (int i = 0; i < 20; i++) {
 		idle_get[i] = request_ms(ctl, "GET", "/v1/status", NULL, &st);
 		snprintf(body, sizeof(body), "{\"address\": \"10.200.0.%d\"}", i + 1);
 		idle_post[i] = request_ms(ctl, "POST", "/v1/tcp/farm/1/server", body, &st);
 		err |= st != 201;
+		if (idle_get[i] > row->idle_get_max_ms)
+			row->idle_get_max_ms = idle_get[i];
+		if (idle_post[i] > row->idle_post_max_ms)
+			row->idle_post_max_ms = idle_post[i];
 	}
 	/* every farm changed (one server's weight each), then one refresh of all */
 	for (int f = 1; f <= API_FARMS; f++) {
@@ -289,21 +297,30 @@ int control_section(struct bench *b)
 	if (!err)
 		err = api_measure(dp, &ar);
 	if (!err) {
-		/* a reader or a writer never waits for a farm write: bounded by
-		 * one request's own cost, far under the refresh */
-		bool ok = ar.busy_get_max_ms < ar.refresh_s * 1e3 / 4 && ar.busy_post_max_ms < ar.refresh_s * 1e3 / 4;
+		/* a reader or a writer never waits for a farm write: what a
+		 * request takes during the refresh beyond its slowest idle run
+		 * (the wait) stays far under the refresh. The request's own
+		 * cost is not the question (a status of 10,000 servers takes
+		 * tens of ms, and a faster refresh must not turn it into a miss) */
+		double get_wait = ar.busy_get_max_ms - ar.idle_get_max_ms, post_wait = ar.busy_post_max_ms - ar.idle_post_max_ms;
+		bool ok = get_wait < ar.refresh_s * 1e3 / 4 && post_wait < ar.refresh_s * 1e3 / 4;
 
 		printf("api: %d farms x %d servers; refresh of all %.2f s; during it %d requests: GET /v1/status "
-		       "median %.1f ms (idle %.1f), max %.1f ms; POST server max %.1f ms (idle %.1f)\n",
+		       "median %.1f ms (idle %.1f), max %.1f ms (idle %.1f); POST server max %.1f ms (idle median %.1f, "
+		       "max %.1f)\n",
 		       API_FARMS, API_SERVERS, ar.refresh_s, ar.busy_requests, ar.busy_get_med_ms, ar.idle_get_ms,
-		       ar.busy_get_max_ms, ar.busy_post_max_ms, ar.idle_post_ms);
-		printf("target: no request waits for the refresh (max under a quarter of it): %s\n", pass_miss(b, ok));
+		       ar.busy_get_max_ms, ar.idle_get_max_ms, ar.busy_post_max_ms, ar.idle_post_ms, ar.idle_post_max_ms);
+		printf("target: no request waits for the refresh (its max beyond its idle max under a quarter of the "
+		       "refresh: GET %+.1f ms, POST %+.1f ms, against %.1f ms): %s\n", get_wait, post_wait,
+		       ar.refresh_s * 1e3 / 4, pass_miss(b, ok));
 		JSET(a, "servers", JI(API_FARMS * API_SERVERS));
 		JSET(a, "refresh_s", JD(ar.refresh_s));
 		JSET(a, "requests_during_refresh", JI(ar.busy_requests));
 		JSET(a, "get_status_idle_ms", JD(ar.idle_get_ms));
 		JSET(a, "get_status_during_median_ms", JD(ar.busy_get_med_ms));
 		JSET(a, "get_status_during_max_ms", JD(ar.busy_get_max_ms));
+		JSET(a, "get_status_idle_max_ms", JD(ar.idle_get_max_ms));
+		JSET(a, "post_server_idle_max_ms", JD(ar.idle_post_max_ms));
 		JSET(a, "post_server_idle_ms", JD(ar.idle_post_ms));
 		JSET(a, "post_server_during_max_ms", JD(ar.busy_post_max_ms));
 		JSET(a, "pass_no_wait", JB(ok));
