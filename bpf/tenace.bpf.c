@@ -435,34 +435,43 @@ static __always_inline int ct4_find(struct tn_ct4_set *s, __u64 key, __u64 *val)
 }
 
 /*
- * A client's entry written into set s: into its own way (way, from
- * ct4_find), else into the way another CPU gave it meanwhile (kept as that
- * CPU wrote it: the same table decided both), else an empty way, else the
- * way idle longest among those idle past both timeouts, else among those
- * seen once (TN_CT4_REPEAT clear). A way seen again and not idle past its
- * timeouts is never given up for a new client: when all four are such, the
- * new one is refused (steered by the table alone). No lock: the way's key
- * is swapped for TN_CT4_BUSY (a compare-and-swap, lost to a CPU that took
- * the way first), then the value is written, then the key (an exchange,
- * ordered after the value): a reader never pairs a key with another
- * client's value. Returns 1 when written, 0 when refused or when another
- * CPU was writing the way.
+ * A client's entry written into set s: when it had one (own: re-decided
+ * after its server left), into the way that still holds its key; else into
+ * the way another CPU gave it meanwhile (kept as that CPU wrote it: the same
+ * table decided both); else (or when its own way was taken meanwhile) into
+ * an empty way, else the way idle longest among those idle past both
+ * timeouts, else among those seen once (TN_CT4_REPEAT clear). A way seen
+ * again and not idle past its timeouts is never given up for a new client:
+ * when all its ways are such, the new one is refused (steered by the table
+ * alone). No lock: the way's key is swapped for TN_CT4_BUSY by a
+ * compare-and-swap from the key it was chosen on (lost when another CPU took
+ * or refilled the way since), then the value is written, then the key (an
+ * exchange, ordered after the value): a reader never pairs a key with
+ * another client's value. The way is found again here rather than carried
+ * from ct4_find: a way index known to the verifier across the whole new
+ * decision split its paths eight ways (test_verifier_headroom). Returns 1
+ * when written, 0 when refused or when another CPU was writing the way.
  */
-static __always_inline int ct4_write(struct tn_ct4_set *s, __u64 key, __u64 val, int way, __u32 stamp)
+static __always_inline int ct4_write(struct tn_ct4_set *s, __u64 key, __u64 val, int own, __u32 stamp)
 {
 	__u64 idle = (cfg_tcp_timeout_ns > cfg_udp_timeout_ns ? cfg_tcp_timeout_ns : cfg_udp_timeout_ns) +
 		     TN_CT_TOUCH_NS;
 	__s32 age, oldest = 0, expired_age = (__s32)(idle >> TN_CT4_TIME_SHIFT);
-	int i, v = way, rank, best = 0; /* rank: 2 idle past the timeouts, 1 seen once, 0 kept */
+	int i, v = -1, rank, best = 0; /* rank: 2 idle past the timeouts, 1 seen once, 0 kept */
 	struct tn_ct4_value *ov;
-	__u64 k, old;
+	__u64 k, vk = 0;
 
-	if (v < 0) {
+	{
 #pragma clang loop unroll(full)
 		for (i = 0; i < TN_CT4_WAYS; i++) {
 			k = TN_ONCE(s->w[2 * i]);
-			if (k == key)
-				return 1;
+			if (k == key) {
+				if (!own)
+					return 1;
+				v = i;
+				vk = k;
+				break;
+			}
 			if (k == TN_CT4_BUSY)
 				continue;
 			if (k == 0) {
@@ -477,14 +486,16 @@ static __always_inline int ct4_write(struct tn_ct4_set *s, __u64 key, __u64 val,
 				best = rank;
 				oldest = age;
 				v = i;
+				vk = k;
 			}
 		}
 		if (v < 0)
 			return 0;
 	}
+	/* taken from the key it was chosen on: a way another CPU filled since
+	 * (a new client in an empty way, a client seen again) is left to it */
 	v &= TN_CT4_WAYS - 1;
-	old = TN_ONCE(s->w[2 * v]);
-	if (old == TN_CT4_BUSY || __sync_val_compare_and_swap(&s->w[2 * v], old, TN_CT4_BUSY) != old)
+	if (__sync_val_compare_and_swap(&s->w[2 * v], vk, TN_CT4_BUSY) != vk)
 		return 0;
 	TN_ONCE(s->w[2 * v + 1]) = val;
 	__sync_lock_test_and_set(&s->w[2 * v], key);
@@ -662,7 +673,7 @@ static __always_inline int tn_decide(struct xdp_md *ctx, struct tn_run *run, str
 		if (reason != TN_R_CT_DEFERRED && reason != TN_R_CT_REFUSED) {
 			if (v4) {
 				if (!c4 || !ct4_write(c4, key4, tn_w64(tn_ct4_stamp(now), tn_ct4_id(slot, srv->tag)),
-						       way, tn_ct4_stamp(now)))
+						       found, tn_ct4_stamp(now)))
 					reason = TN_R_CT_REFUSED; /* its set is full of clients seen again */
 			} else {
 				nv.last_seen_ns = now;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
 #include "dataplane/dataplane.h"
 #include "packets.h"
 #pragma GCC diagnostic ignored "-Wunknown-pragmas" /* parse.h's #pragma unroll is for clang */
@@ -1399,6 +1400,29 @@ static void test_truncation_icmp_error(void **state)
 	}
 }
 
+/*
+ * The verifier walks every path of the program up to a million instructions
+ * (BPF_COMPLEXITY_LIMIT_INSNS) and refuses it past that. The program as the
+ * controller loads it must keep a tenth of that as headroom, so that a
+ * change that multiplies its paths fails here, with the figure, and not
+ * at an operator's load on a kernel whose verifier walks a little more.
+ */
+#define VERIFIER_LIMIT   1000000u
+#define VERIFIER_BUDGET  900000u
+
+static void test_verifier_headroom(void **state)
+{
+	struct fx *fx = *state;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fx->prog, &info, &len), 0);
+	print_message("tenace_xdp: %u instructions verified (limit %u, budget %u), %u JITed bytes\n",
+		      info.verified_insns, VERIFIER_LIMIT, VERIFIER_BUDGET, info.jited_prog_len);
+	assert_true(info.verified_insns > 0);
+	assert_true(info.verified_insns <= VERIFIER_BUDGET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1442,6 +1466,7 @@ int main(void)
 		T(truncation_ipv6_fragment_udp),
 		T(truncation_qinq_ipv6_udp),
 		T(truncation_icmp_error),
+		T(verifier_headroom),
 #undef T
 	};
 

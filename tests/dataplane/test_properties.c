@@ -322,14 +322,19 @@ static void test_down_moves_only_its_clients(void **state)
 	struct tn_dp *dp = open_dp(0, 0);
 	static int8_t down[NCLIENTS];
 	size_t moved = 0, new_on2 = 0;
+	uint64_t before, after;
 	struct cfg c;
 
 	cfg_init(&c, 4, TN_STICKY_SOURCE_IP);
 	write_farm(dp, &c);
 	pick_all(dp, 0x10000000, NCLIENTS, first);
+	assert_int_equal(tn_dp_ct_count(dp, &before), 0);
 	c.up[2] = false;
 	write_farm(dp, &c);
 	pick_all(dp, 0x10000000, NCLIENTS, down);
+	/* a re-decided client's entry is rewritten in its own way, not added */
+	assert_int_equal(tn_dp_ct_count(dp, &after), 0);
+	assert_int_equal(after, before);
 	for (size_t i = 0; i < NCLIENTS; i++) {
 		if (first[i] == 2)
 			assert_int_not_equal(down[i], 2);
