@@ -461,37 +461,35 @@ static __always_inline int ct4_write(struct tn_ct4_set *s, __u64 key, __u64 val,
 	struct tn_ct4_value *ov;
 	__u64 k, vk = 0;
 
-	{
 #pragma clang loop unroll(full)
-		for (i = 0; i < TN_CT4_WAYS; i++) {
-			k = TN_ONCE(s->w[2 * i]);
-			if (k == key) {
-				if (!own)
-					return 1;
-				v = i;
-				vk = k;
-				break;
-			}
-			if (k == TN_CT4_BUSY)
-				continue;
-			if (k == 0) {
-				rank = 3;
-				age = 0;
-			} else {
-				ov = (struct tn_ct4_value *)&s->w[2 * i + 1];
-				age = (__s32)(stamp - ov->seen);
-				rank = age > expired_age ? 2 : !(ov->id & TN_CT4_REPEAT);
-			}
-			if (rank > best || (rank == best && rank && age > oldest)) {
-				best = rank;
-				oldest = age;
-				v = i;
-				vk = k;
-			}
+	for (i = 0; i < TN_CT4_WAYS; i++) {
+		k = TN_ONCE(s->w[2 * i]);
+		if (k == key) {
+			if (!own)
+				return 1;
+			v = i;
+			vk = k;
+			break;
 		}
-		if (v < 0)
-			return 0;
+		if (k == TN_CT4_BUSY)
+			continue;
+		if (k == 0) {
+			rank = 3;
+			age = 0;
+		} else {
+			ov = (struct tn_ct4_value *)&s->w[2 * i + 1];
+			age = (__s32)(stamp - ov->seen);
+			rank = age > expired_age ? 2 : !(ov->id & TN_CT4_REPEAT);
+		}
+		if (rank > best || (rank == best && rank && age > oldest)) {
+			best = rank;
+			oldest = age;
+			v = i;
+			vk = k;
+		}
 	}
+	if (v < 0)
+		return 0;
 	/* taken from the key it was chosen on: a way another CPU filled since
 	 * (a new client in an empty way, a client seen again) is left to it */
 	v &= TN_CT4_WAYS - 1;
